@@ -1,0 +1,5 @@
+import sys
+
+from videoxai.cli import main
+
+sys.exit(main())

@@ -1,0 +1,90 @@
+"""One way to get a video classifier: ``load(name, weights=None, device=...)``.
+
+Shipped names are listed in :data:`MODELS`. Any importable factory works too::
+
+    model, spec = load("mypackage.nets:build_net", weights="net.safetensors", spec=my_spec)
+
+The factory is called with no arguments (or with ``factory_kwargs``) and must return an
+``nn.Module``; ``weights`` (``.safetensors``, or a ``.pt``/``.pth`` holding only tensors) is
+loaded into it strictly, and ``spec`` describes its input.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from videoxai.errors import VideoXAIError
+from videoxai.models.spec import ModelSpec
+
+# name -> "module:function"; the function takes (weights, **options) and returns (model, spec).
+MODELS: dict[str, str] = {
+    "i3d_kinetics400": "videoxai.models.i3d:load_i3d_kinetics400",
+    "c3d": "videoxai.models.c3d:load_c3d",
+}
+
+
+def _import_callable(path: str) -> Callable[..., Any]:
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise VideoXAIError(
+            f"unknown model {path!r}: use one of {sorted(MODELS)} or 'package.module:factory'"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise VideoXAIError(f"cannot import module {module_name!r} for model {path!r}: {error}") from error
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise VideoXAIError(f"module {module_name!r} has no attribute {attribute!r}") from None
+
+
+def load(
+    name: str,
+    weights: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu",
+    spec: ModelSpec | None = None,
+    **options: Any,
+) -> tuple[nn.Module, ModelSpec]:
+    """Build a model in eval mode on ``device`` and return it with its :class:`ModelSpec`.
+
+    Args:
+        name: a key of :data:`MODELS` or ``"package.module:factory"``.
+        weights: path to a weight file; shipped models fall back to their default weights.
+        device: torch device for the model.
+        spec: required for a user factory; overrides the shipped spec otherwise.
+        options: passed to the shipped loader (e.g. ``num_classes`` for C3D,
+            ``fold_batchnorm`` for I3D) or, for a user factory, ``factory_kwargs``.
+    """
+    if name in MODELS:
+        loader = _import_callable(MODELS[name])
+        model, model_spec = loader(weights=weights, **options)
+        if spec is not None:
+            model_spec = spec
+    elif ":" in name:
+        factory = _import_callable(name)
+        if spec is None:
+            raise VideoXAIError(f"model {name!r} is a user factory: pass spec=ModelSpec(...) describing its input")
+        model = factory(**options.get("factory_kwargs", {}))
+        if not isinstance(model, nn.Module):
+            raise VideoXAIError(f"factory {name!r} returned {type(model).__name__}, not a torch.nn.Module")
+        if weights is not None:
+            from videoxai.models.weights import load_state_dict_file, load_strict
+
+            state, sha256 = load_state_dict_file(weights)
+            load_strict(model, state, weights)
+            spec = spec.with_weights(sha256)
+        model_spec = spec
+    else:
+        raise VideoXAIError(f"unknown model {name!r}: use one of {sorted(MODELS)} or 'package.module:factory'")
+    model = model.to(device).eval()
+    return model, model_spec
+
+
+__all__ = ["MODELS", "ModelSpec", "load"]
