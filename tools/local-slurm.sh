@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# A real single-node SLURM cluster on this machine, for the cluster test and for trying the
+# slurm profile before using a real site.
+#
+#   tools/local-slurm.sh start DIR   install slurm-wlm + munge if missing, write DIR/slurm.conf,
+#                                    start munged, slurmctld, slurmd; wait until the node is idle
+#   tools/local-slurm.sh stop DIR    stop the daemons started from DIR
+#   tools/local-slurm.sh env DIR     print the export line clients (sbatch, squeue) need
+#
+# Needs root (apt-get, daemons). No accounting database: use `--slurm-no-account` and
+# `--slurm-status-command squeue` with the Snakemake executor (sacct cannot answer here).
+# The node advertises one GPU as a generic resource (gres) so that jobs asking for a GPU are
+# scheduled exactly as on a real GPU node (gres.conf needs a File; /dev/null stands in for the
+# device); on a machine without a GPU the job then runs on the CPU.
+set -euo pipefail
+
+command=${1:-}
+dir=${2:-}
+if [[ -z "$command" || -z "$dir" ]]; then
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+fi
+
+install_if_missing() {
+    if command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null \
+        && command -v munged >/dev/null; then
+        return
+    fi
+    echo "local-slurm: installing slurm-wlm and munge from Debian" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null
+}
+
+start_munge() {
+    if pgrep -x munged >/dev/null; then
+        return
+    fi
+    if [[ ! -s /etc/munge/munge.key ]]; then
+        dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key status=none
+    fi
+    chown munge:munge /etc/munge/munge.key
+    chmod 400 /etc/munge/munge.key
+    mkdir -p /run/munge /var/lib/munge /var/log/munge
+    chown munge:munge /run/munge /var/lib/munge /var/log/munge
+    runuser -u munge -- /usr/sbin/munged
+}
+
+write_config() {
+    local host cpus memory_mb
+    host=$(hostname -s)
+    cpus=$(nproc)
+    # leave 10 % of memory to the controller, the daemons and the submitting process
+    memory_mb=$(awk '/MemTotal/ {printf "%d", $2 / 1024 * 0.9}' /proc/meminfo)
+    mkdir -p "$dir/state" "$dir/spool" "$dir/log"
+    cat >"$dir/gres.conf" <<GRES
+NodeName=$host Name=gpu File=/dev/null
+GRES
+    cat >"$dir/slurm.conf" <<CONF
+ClusterName=videoxai-local
+SlurmctldHost=$host
+SlurmUser=root
+AuthType=auth/munge
+CredType=cred/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+MpiDefault=none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+GresTypes=gpu
+ReturnToService=2
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool
+SlurmctldPidFile=$dir/slurmctld.pid
+SlurmdPidFile=$dir/slurmd.pid
+SlurmctldLogFile=$dir/log/slurmctld.log
+SlurmdLogFile=$dir/log/slurmd.log
+SlurmctldTimeout=30
+SlurmdTimeout=30
+InactiveLimit=0
+MinJobAge=600
+KillWait=5
+NodeName=$host CPUs=$cpus RealMemory=$memory_mb Gres=gpu:1 State=UNKNOWN
+PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+}
+
+wait_idle() {
+    local deadline=$((SECONDS + 60)) state
+    while ((SECONDS < deadline)); do
+        state=$(SLURM_CONF="$dir/slurm.conf" sinfo -h -o '%T' 2>/dev/null | head -n1 || true)
+        if [[ "$state" == "idle" || "$state" == "mixed" ]]; then
+            echo "local-slurm: node $(hostname -s) is $state" >&2
+            return 0
+        fi
+        sleep 1
+    done
+    echo "local-slurm: node did not become idle within 60 s (state: ${state:-none}); logs in $dir/log" >&2
+    tail -n 20 "$dir/log/slurmctld.log" "$dir/log/slurmd.log" >&2 || true
+    return 1
+}
+
+stop_daemons() {
+    local pidfile pid
+    for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid"; do
+        if [[ -s "$pidfile" ]]; then
+            pid=$(cat "$pidfile")
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$pid" 2>/dev/null || true
+            rm -f "$pidfile"
+        fi
+    done
+}
+
+case "$command" in
+start)
+    dir=$(mkdir -p "$dir" && cd "$dir" && pwd)
+    install_if_missing
+    start_munge
+    stop_daemons
+    write_config
+    # -i: ignore saved state so a restarted test cluster starts from an empty queue
+    # SLURM_CONF also tells the daemons where gres.conf is (next to slurm.conf)
+    export SLURM_CONF="$dir/slurm.conf"
+    slurmctld -f "$dir/slurm.conf" -i
+    slurmd -f "$dir/slurm.conf"
+    wait_idle
+    echo "export SLURM_CONF=$dir/slurm.conf"
+    ;;
+stop)
+    dir=$(cd "$dir" && pwd)
+    stop_daemons
+    ;;
+env)
+    dir=$(cd "$dir" && pwd)
+    echo "export SLURM_CONF=$dir/slurm.conf"
+    ;;
+*)
+    echo "local-slurm: unknown command '$command' (start, stop, env)" >&2
+    exit 2
+    ;;
+esac
