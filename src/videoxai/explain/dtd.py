@@ -1,0 +1,137 @@
+"""Deep Taylor Decomposition (Montavon et al. 2017) as LRP with zennit rules, as in the paper.
+
+Rules (a zennit ``SpecialFirstLayerMapComposite``):
+
+* first convolution: z^B (``ZBox``) with bounds = the model's preprocessed input range;
+* every other convolution and linear layer: z+ (``ZPlus``);
+* ReLU (any activation): relevance passes through (``Pass``);
+* average pooling: proportional to the inputs (``Norm``);
+* max pooling, concatenation, padding, flatten: no rule, so the gradient applies, which is
+  winner-take-all for max pooling and a plain split/crop for the others.
+
+The relevance entering the network is the target logit itself (one-hot ⊙ logits), so for a
+bias-free ReLU network the input relevance sums to the target logit (conservation).
+
+Biases: z+ is derived for ReLU networks whose biases are non-positive, where a neuron's
+relevance comes only from its inputs. Networks with positive biases (I3D after folding
+BatchNorm into its convolutions) would lose the bias' share to the bias if it entered the z+
+denominator, so biases are left out of every rule (``zero_params=["bias"]``): each layer
+hands all of its relevance to its inputs. For z^B the bias cancels in the denominator anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+from zennit.composites import SpecialFirstLayerMapComposite
+from zennit.rules import Norm, Pass, ZBox, ZPlus
+from zennit.types import Activation, AvgPool, BatchNorm, Convolution
+
+from videoxai.errors import VideoXAIError
+from videoxai.explain.base import Explainer, one_hot, resolve_target
+
+
+class _Stop(Exception):
+    """Raised by a pre-hook to end a forward pass once the first convolution's input is known."""
+
+
+def _channel_bounds(value, channels: int, what: str) -> torch.Tensor:
+    tensor = torch.as_tensor(value, dtype=torch.float32).reshape(-1)
+    if tensor.numel() == 1:
+        tensor = tensor.expand(channels)
+    if tensor.numel() != channels:
+        raise VideoXAIError(f"DTD {what}: need 1 or {channels} values (one per channel), got {tensor.numel()}")
+    return tensor
+
+
+class DTD(Explainer):
+    """DTD relevance; bounds from ``spec.value_range`` or explicit ``low=``/``high=`` (float or per channel)."""
+
+    name = "dtd"
+    OPTIONS = ("low", "high", "stabilizer")
+
+    def __init__(
+        self,
+        model: nn.Module,
+        spec=None,
+        low: float | Sequence[float] | torch.Tensor | None = None,
+        high: float | Sequence[float] | torch.Tensor | None = None,
+        stabilizer: float = 1e-6,
+    ):
+        super().__init__(model, spec)
+        if (low is None) != (high is None):
+            raise VideoXAIError("DTD: give both low= and high=, or neither (then spec.value_range is used)")
+        if low is None:
+            if spec is None:
+                raise VideoXAIError("DTD needs the input's value range for its z^B rule: pass spec= or low=/high=")
+            low, high = spec.value_range
+        self.low, self.high = low, high
+        self.stabilizer = float(stabilizer)
+        batch_norms = [name for name, module in model.named_modules() if isinstance(module, BatchNorm)]
+        if batch_norms:
+            raise VideoXAIError(
+                f"DTD needs BatchNorm folded into the convolutions (e.g. fold_batchnorm=True); found {batch_norms[:3]}"
+            )
+        self.first_conv_name = next(
+            (name for name, module in model.named_modules() if isinstance(module, Convolution)), None
+        )
+        if self.first_conv_name is None:
+            raise VideoXAIError(f"DTD: {type(model).__name__} has no convolution for the z^B rule")
+        self.first_conv = model.get_submodule(self.first_conv_name)
+
+    def bounds_at_first_layer(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """z^B bounds shaped like the first convolution's input ``(1, C, T', H', W')``.
+
+        Clips filled with the per-channel low (high) values are sent through whatever the
+        model does before its first convolution (for I3D: TF "SAME" zero padding), so padded
+        positions get low = high = 0 and, being constants, receive no relevance.
+        """
+        channels = inputs.shape[1]
+        low = _channel_bounds(self.low, channels, "low").to(inputs.device)
+        high = _channel_bounds(self.high, channels, "high").to(inputs.device)
+        if torch.any(low > high):
+            raise VideoXAIError(f"DTD: low must not exceed high, got low={low.tolist()} high={high.tolist()}")
+        shape = (1, channels) + tuple(inputs.shape[2:])
+        probe = torch.cat([low.view(1, -1, 1, 1, 1).expand(shape), high.view(1, -1, 1, 1, 1).expand(shape)])
+        captured: list[torch.Tensor] = []
+
+        def capture_and_stop(module, args):
+            captured.append(args[0].detach())
+            raise _Stop
+
+        handle = self.first_conv.register_forward_pre_hook(capture_and_stop)
+        try:
+            with torch.no_grad():
+                self.model(probe)
+        except _Stop:
+            pass
+        finally:
+            handle.remove()
+        if not captured:
+            raise VideoXAIError(f"DTD: the first convolution {self.first_conv_name!r} was not called")
+        return captured[0][:1], captured[0][1:2]
+
+    def composite(self, low: torch.Tensor, high: torch.Tensor) -> SpecialFirstLayerMapComposite:
+        ignore_bias = {"zero_params": ["bias"]}
+        layer_map = [
+            (Activation, Pass()),
+            (AvgPool, Norm(stabilizer=self.stabilizer)),
+            (Convolution, ZPlus(stabilizer=self.stabilizer, **ignore_bias)),
+            (nn.Linear, ZPlus(stabilizer=self.stabilizer, **ignore_bias)),
+        ]
+        first_map = [(Convolution, ZBox(low=low, high=high, stabilizer=self.stabilizer, **ignore_bias))]
+        return SpecialFirstLayerMapComposite(layer_map=layer_map, first_map=first_map)
+
+    def _attribute(self, inputs, target):
+        low, high = self.bounds_at_first_layer(inputs)
+        inputs = inputs.detach().requires_grad_(True)
+        # DTD stays fp32: the rules divide by small sums, which bf16 would make unreliable
+        with torch.autocast(device_type=inputs.device.type, enabled=False):
+            with self.composite(low, high).context(self.model) as hooked:
+                logits = hooked(inputs)
+                resolved = resolve_target(target, logits)
+                start = one_hot(resolved, logits) * logits.detach()
+                (relevance,) = torch.autograd.grad(logits, inputs, grad_outputs=start)
+        return relevance, logits, resolved
