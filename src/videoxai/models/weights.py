@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -18,6 +19,15 @@ def sha256_of(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _unpickling_reason(error: Exception) -> str:
+    """The one informative sentence of torch's weights-only refusal (e.g. the blocked global)."""
+    boilerplate = ("Weights only load failed", "Please file an issue", "Check the documentation")
+    paragraphs = [part.strip() for part in str(error).split("\n\n")]
+    kept = [part for part in paragraphs if part and not part.startswith(boilerplate)]
+    reason = " ".join(kept).replace("WeightsUnpickler error:", "").strip()
+    return reason or type(error).__name__
 
 
 def load_state_dict_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]:
@@ -38,6 +48,14 @@ def load_state_dict_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tenso
             state = load_file(str(path), device="cpu")
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        # torch's message advises weights_only=False, which is exactly what must not be done here.
+        raise VideoXAIError(
+            "refused: the file is not a plain state dict of tensors saved with torch.save "
+            f"({_unpickling_reason(error)}); nothing in it was executed. "
+            "Re-save it as .safetensors or with torch.save(model.state_dict(), ...)",
+            path,
+        ) from None
     except Exception as error:  # noqa: BLE001 - every reader error means the same thing to the user
         raise VideoXAIError(f"cannot read weights ({type(error).__name__}: {error})", path) from error
     for wrapper_key in ("state_dict", "model_state_dict", "model"):
