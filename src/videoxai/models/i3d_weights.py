@@ -57,13 +57,6 @@ def sidecar_path(weights_path: str | os.PathLike) -> Path:
     return Path(weights_path).with_suffix(".json")
 
 
-def _safe_dtype(*args: Any) -> np.dtype:
-    dtype = np.dtype(*args)
-    if dtype.hasobject:
-        raise pickle.UnpicklingError("object dtype")
-    return dtype
-
-
 class NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickler that resolves only NumPy's array-reconstruction globals.
 
@@ -84,7 +77,7 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
                 self.source,
             )
         if name == "dtype":
-            return _safe_dtype
+            return self._numeric_dtype
         if name == "_reconstruct":
             # numpy.core is a deprecated alias under numpy 2; resolve to the real module.
             try:
@@ -93,6 +86,14 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
                 from numpy.core import multiarray
             return multiarray._reconstruct
         return np.ndarray
+
+    def _numeric_dtype(self, *args: Any) -> np.dtype:
+        dtype = np.dtype(*args)
+        if dtype.hasobject:
+            raise VideoXAIError(
+                "refusing to load checkpoint: it holds an object array (arbitrary Python objects)", self.source
+            )
+        return dtype
 
     def persistent_load(self, pid: Any) -> Any:
         raise VideoXAIError("refusing to load checkpoint: it uses persistent ids (not a plain NumPy pickle)", self.source)
