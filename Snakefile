@@ -1,0 +1,35 @@
+# videoxai study: decode -> flow -> explain -> selective -> metrics -> aggregate, one shard per video.
+# Run from the repository root:  snakemake --cores all   (profiles/default is picked up automatically)
+# Another study:                snakemake --cores all --configfile config/ucf101.yaml
+import os
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+# Found next to this Snakefile, so `--directory elsewhere` still gets the embedded default.
+configfile: os.path.join(workflow.basedir, "config/config.yaml")
+
+
+validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/flow.smk"
+include: "workflow/rules/explain.smk"
+include: "workflow/rules/selective.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/report.smk"
+
+
+if os.path.exists(os.path.join(workflow.basedir, "workflow/rules/train.smk")):
+
+    include: "workflow/rules/train.smk"
+
+
+rule all:
+    input:
+        study_targets(),
+    default_target: True

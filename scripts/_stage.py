@@ -1,0 +1,114 @@
+"""Plumbing shared by the workflow scripts: the rule's log file, and passing failures on.
+
+Every per-video stage writes exactly one shard. If an upstream shard records a failure, the
+stage writes a failed shard with the same reason instead of computing anything, so a bad
+video flows through the static DAG to failed_videos.csv without stopping the study.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import traceback
+from typing import Callable
+
+from videoxai.errors import VideoXAIError
+from videoxai.shards import read_attributes, write_failed_shard, write_shard
+
+PASSED_ON = ("video_path", "label", "fps", "model_name", "model_weights_sha256")
+
+
+@contextlib.contextmanager
+def logged(snakemake):
+    """Send stderr and `logging` into the rule's log file for the duration of the block."""
+    with open(snakemake.log[0], "w", encoding="utf-8") as handle:
+        previous = sys.stderr
+        sys.stderr = handle
+        logging.basicConfig(stream=handle, level=logging.INFO, format="%(asctime)s %(message)s", force=True)
+        try:
+            yield logging.getLogger("videoxai.workflow")
+        except BaseException:
+            traceback.print_exc(file=handle)
+            raise
+        finally:
+            handle.flush()
+            sys.stderr = previous
+
+
+def run_stage(
+    snakemake,
+    stage: str,
+    compute: Callable[[], tuple[dict, dict]],
+    upstream: list[str],
+    config: dict,
+    catch: tuple[type[BaseException], ...] = (VideoXAIError,),
+    attributes: dict | None = None,
+    writer: Callable = write_shard,
+) -> None:
+    """Write ``snakemake.output[0]`` as the ``stage`` shard of this video.
+
+    ``compute()`` returns ``(arrays, attributes)``, which ``writer`` stores (default
+    :func:`write_shard`); it is not called when an ``upstream`` shard failed. Errors of the types in ``catch`` become a failed shard with their one-line reason.
+    """
+    video_id = snakemake.wildcards.video
+    output = snakemake.output[0]
+    log = logging.getLogger("videoxai.workflow")
+    inherited = dict(attributes or {})
+    for path in upstream:
+        upstream_attributes = read_attributes(path)
+        for key in PASSED_ON:
+            if key in upstream_attributes and key not in inherited:
+                inherited[key] = upstream_attributes[key]
+        if upstream_attributes.get("status") == "failed":
+            reason = upstream_attributes.get("failure_reason", "failed upstream")
+            failed_stage = upstream_attributes.get("failed_stage", upstream_attributes.get("stage"))
+            log.info("%s: %s failed at %s (%s); passing the failure on", video_id, stage, failed_stage, reason)
+            write_failed_shard(output, stage, reason, video_id=video_id, config=config,
+                               attributes={**inherited, "failed_stage": failed_stage})
+            return
+    try:
+        arrays, produced = compute()
+    except catch as error:
+        reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
+        log.info("%s: %s failed: %s", video_id, stage, reason)
+        print(f"videoxai: {video_id}: {stage} failed: {reason}", file=sys.__stderr__)
+        write_failed_shard(output, stage, reason, video_id=video_id, config=config,
+                           attributes={**inherited, "failed_stage": stage})
+        return
+    writer(output, stage, arrays, video_id=video_id, config=config, attributes={**inherited, **produced})
+    log.info("%s: wrote %s", video_id, output)
+
+
+def user_spec(model: dict):
+    """The ModelSpec a config's ``model.spec`` describes (None when it gives none)."""
+    fields = model.get("spec")
+    if not fields:
+        return None
+    from videoxai.models.spec import ModelSpec
+
+    fields = dict(fields)
+    num_classes = fields.pop("num_classes", None)
+    class_names = tuple(fields.pop("class_names", None) or (f"class_{index}" for index in range(int(num_classes or 0))))
+    for key in ("resize_hw", "mean", "std"):
+        if fields.get(key) is not None:
+            fields[key] = tuple(fields[key])
+    fields.setdefault("num_frames", 16)
+    return ModelSpec(name=model["name"], class_names=class_names, **fields)
+
+
+def to_numpy(value):
+    """A torch tensor (any device) or array-like as a NumPy array."""
+    import numpy as np
+
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def torch_device(setting: str) -> str:
+    import torch
+
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return setting

@@ -1,0 +1,49 @@
+"""Rule metrics: tidy metric rows of one video (videoxai.metrics.compute_clip_metrics) in a shard."""
+
+import json
+
+import numpy as np
+from _stage import logged, run_stage
+
+from videoxai.metrics import compute_clip_metrics
+from videoxai.shards import n_group, read_shard, write_table_shard
+
+methods = list(snakemake.params.methods)
+n_values = [float(n) for n in snakemake.params.n]
+taus = [float(tau) for tau in snakemake.params.tau]
+top_q = [float(q) for q in snakemake.params.top_q]
+config = {"methods": methods, "n": n_values, "tau": taus, "top_q": top_q}
+video_id = snakemake.wildcards.video
+
+
+def compute():
+    flow = read_shard(snakemake.input.flow).arrays["flow"]
+    explained = read_shard(snakemake.input.explain)
+    selected = read_shard(snakemake.input.selective)
+    first = explained.arrays[f"{methods[0]}/predicted"]
+    # The true class is known when the video's label is one of the model's classes (e.g. C3D on UCF-101).
+    class_names = [name.lower() for name in json.loads(explained.attributes.get("class_names") or "[]")]
+    label = str(explained.attributes.get("label", "") or "").lower()
+    labels = np.full(len(first), class_names.index(label) if label in class_names else -1, dtype=np.int64)
+    table = compute_clip_metrics(
+        video=video_id,
+        relevance={method: explained.arrays[f"{method}/relevance"] for method in methods},
+        selective={(method, n): selected.arrays[f"{method}/{n_group(n)}/map"] for method in methods for n in n_values},
+        flow=flow.astype(np.float32),
+        taus=taus,
+        top_q=top_q,
+        seconds={method: explained.arrays[f"{method}/seconds_per_clip"] for method in methods},
+        selective_seconds={method: selected.arrays[f"{method}/seconds_per_clip"] for method in methods},
+        labels=labels,
+        predicted=first,
+    )
+    return table, {}
+
+
+def write_table(path, stage, table, **keywords):
+    return write_table_shard(path, table, **keywords)
+
+
+with logged(snakemake):
+    run_stage(snakemake, "metrics", compute, writer=write_table,
+              upstream=[snakemake.input.flow, snakemake.input.explain, snakemake.input.selective], config=config)

@@ -1,0 +1,21 @@
+"""A tiny 3D CNN for tests of the workflow's plumbing only (not a model anyone should study).
+
+Used as ``model: {name: "workflow_models:tiny_net", spec: {...}}`` with ``tests/`` on PYTHONPATH.
+"""
+
+import torch
+from torch import nn
+
+
+def tiny_net(num_classes: int = 3) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv3d(3, 4, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool3d(kernel_size=2),
+        nn.Conv3d(4, 6, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool3d(1),
+        nn.Flatten(),
+        nn.Linear(6, num_classes),
+    )

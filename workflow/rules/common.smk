@@ -1,0 +1,122 @@
+# Configuration parsed once, the video listing, and the input functions of every rule.
+import os
+import sys
+
+from videoxai.dataset_listing import list_videos
+
+RESULTS = config["results"].rstrip("/")
+RESOURCES = config["resources"].rstrip("/")
+SAMPLE_VIDEOS_DIR = f"{RESOURCES}/sample_videos"
+
+# Pre-crop geometry of the shipped models, so decoding never has to build a network.
+SHIPPED_GEOMETRY = {
+    "i3d_kinetics400": {"size": 224, "resize_short_side": 256, "resize_hw": None},
+    "c3d": {"size": 112, "resize_short_side": None, "resize_hw": [128, 171]},
+}
+
+
+def decode_geometry(model):
+    """size / resize_short_side / resize_hw of the model input: the shipped table, overridden by model.spec."""
+    geometry = dict(SHIPPED_GEOMETRY.get(model["name"], {}))
+    for key in ("size", "resize_short_side", "resize_hw"):
+        if model.get("spec") and key in model["spec"]:
+            geometry[key] = model["spec"][key]
+    if "size" not in geometry:
+        raise WorkflowError(
+            f"model {model['name']!r} is not shipped: give model.spec with at least `size` "
+            "(and resize_short_side or resize_hw) in the config"
+        )
+    geometry.setdefault("resize_short_side", None)
+    geometry.setdefault("resize_hw", None)
+    return geometry
+
+
+def listing_settings(videos):
+    settings = dict(videos)
+    if settings["source"] == "sample_videos":
+        settings["root"] = settings.get("root") or SAMPLE_VIDEOS_DIR
+    elif not settings.get("root") and settings["source"] != "csv":
+        raise WorkflowError(f"videos.root is required for videos.source {settings['source']!r}")
+    if settings["source"] == "ucf101" and not settings["ucf101"].get("split_dir"):
+        raise WorkflowError("videos.ucf101.split_dir is required for videos.source ucf101")
+    return settings
+
+
+VIDEO_SETTINGS = listing_settings(config["videos"])
+VIDEOS = list_videos(VIDEO_SETTINGS)
+VIDEO_BY_ID = {entry.video_id: entry for entry in VIDEOS}
+GEOMETRY = decode_geometry(config["model"])
+METHODS = list(config["explain"]["methods"])
+def model_weights(model):
+    """The weight file explain reads, as a rule input (so new weights rerun explain); None: the factory's own init."""
+    if model["weights"]:
+        return model["weights"]
+    if model["name"] == "i3d_kinetics400":
+        return f"{RESOURCES}/models/i3d_kinetics400.safetensors"  # made by rule fetch_i3d_weights
+    return None
+
+
+MODEL_WEIGHTS = model_weights(config["model"])
+VIDEO_GROUP = "video" if config["grouping"]["videos_per_job"] > 1 else None
+
+if not VIDEOS:
+    raise WorkflowError(f"no videos found for videos = {VIDEO_SETTINGS}")
+
+
+wildcard_constraints:
+    video=r"[A-Za-z0-9_.-]+",
+
+
+def video_file(wildcards):
+    """The video as a rule input, so a changed file reruns its jobs. A listed file that does
+    not exist is no input at all: decode then records it as a failed video."""
+    entry = VIDEO_BY_ID[wildcards.video]
+    if VIDEO_SETTINGS["source"] == "sample_videos" or os.path.exists(entry.path):
+        return entry.path
+    return []
+
+
+def video_entry(wildcards):
+    entry = VIDEO_BY_ID[wildcards.video]
+    return {"video_id": entry.video_id, "path": entry.path, "label": entry.label}
+
+
+def shard(stage, video="{video}"):
+    return f"{RESULTS}/{stage}/{video}.h5"
+
+
+def shards(stage):
+    return [shard(stage, entry.video_id) for entry in VIDEOS]
+
+
+def log_file(stage):
+    return f"{RESULTS}/logs/{stage}/{{video}}.log"
+
+
+# The per-video shards whose failures collect_failures lists (each passes on upstream failures).
+FINAL_SHARDS = shards("metrics")
+
+
+def study_targets():
+    """What `rule all` asks for: every per-video final shard, the failures and the tables."""
+    return [
+        *shards("metrics"),
+        f"{RESULTS}/failed_videos.csv",
+    ]
+
+
+onstart:
+    print(
+        f"videoxai: {len(VIDEOS)} videos ({VIDEO_SETTINGS['source']}), model {config['model']['name']}, "
+        f"methods {', '.join(METHODS)}, n = {config['selective']['n']}, tau = {config['metrics']['tau']}, "
+        f"results in {RESULTS}/",
+        file=sys.stderr,
+    )
+
+
+onsuccess:
+    print(f"videoxai: done. Failed videos (if any): {RESULTS}/failed_videos.csv", file=sys.stderr)
+
+
+onerror:
+    print(f"videoxai: some jobs failed; see {RESULTS}/logs/ and the log above", file=sys.stderr)

@@ -1,0 +1,36 @@
+# Relevance maps of every configured method for every clip of a video.
+
+
+rule fetch_i3d_weights:
+    output:
+        f"{RESOURCES}/models/i3d_kinetics400.safetensors",
+    log:
+        f"{RESULTS}/logs/fetch_i3d_weights.log",
+    conda:
+        "../../envs/videoxai.yaml"
+    script:
+        "../../scripts/fetch_i3d_weights.py"
+
+
+rule explain:
+    input:
+        clips=shard("clips"),
+        weights=MODEL_WEIGHTS or [],
+    output:
+        shard("explain"),
+    params:
+        model={**{key: config["model"][key] for key in ("name", "options", "spec")}, "weights": MODEL_WEIGHTS},
+        methods=METHODS,
+        method_options=config["explain"]["options"],
+    threads: config["explain"]["threads"]
+    resources:
+        gpu=config["explain"]["gpus"],
+        mem_mb=config["explain"]["mem_mb"],
+    log:
+        log_file("explain"),
+    group:
+        VIDEO_GROUP
+    conda:
+        "../../envs/videoxai.yaml"
+    script:
+        "../../scripts/explain.py"

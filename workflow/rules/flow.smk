@@ -1,0 +1,18 @@
+# Farnebäck optical flow between consecutive frames of every clip.
+
+
+rule flow:
+    input:
+        clips=shard("clips"),
+    output:
+        shard("flow"),
+    params:
+        farneback=config["flow"],
+    log:
+        log_file("flow"),
+    group:
+        VIDEO_GROUP
+    conda:
+        "../../envs/videoxai.yaml"
+    script:
+        "../../scripts/flow.py"
