@@ -134,3 +134,56 @@ def clip_indices(num_frames: int, clip_length: int, stride: int | None = None, m
     if max_clips is not None and len(starts) > max_clips:
         starts = starts[even_indices(len(starts), max_clips)]
     return (starts[:, None] + np.arange(clip_length)[None, :]) % num_frames
+
+
+@dataclass
+class DecodedClips:
+    """Model-sized clips of one video and where they came from."""
+
+    path: str
+    clips: np.ndarray  # uint8 (N, T, size, size, 3) RGB
+    frame_indices: np.ndarray  # int64 (N, T) indices into the source video's frames
+    fps: float
+    source_size: tuple[int, int]  # (height, width) of the file's frames
+    num_frames: int  # decoded frames in the source video
+
+
+def decode_clips(
+    path: str | os.PathLike,
+    spec,
+    clip_length: int | None = None,
+    stride: int | None = None,
+    max_clips: int | None = None,
+) -> DecodedClips:
+    """Read ``path`` and cut it into consecutive-frame clips the model can take.
+
+    Frames are resized as ``spec`` says while reading (bounded memory for 4K sources), clips
+    are sampled with :func:`clip_indices` (non-overlapping by default, loop-padded when the
+    video is shorter than one clip) and centre-cropped to ``spec.size``.
+
+    Args:
+        spec: anything with ``size``, ``num_frames``, ``resize_short_side``, ``resize_hw``
+            (a :class:`~videoxai.models.spec.ModelSpec`); the network is not needed.
+        clip_length: frames per clip T (default ``spec.num_frames``).
+        stride: frames between clip starts (default ``clip_length``).
+        max_clips: keep at most this many clips, spread evenly over the video.
+    Returns:
+        :class:`DecodedClips` with uint8 clips ``(N, T, size, size, 3)``.
+    Raises:
+        VideoXAIError: the file is missing, empty, not a video or has no decodable frame.
+    """
+    clip_length = int(clip_length or spec.num_frames)
+    video = read_video(path, transform=frame_transform_for(spec))
+    indices = clip_indices(video.num_frames, clip_length, stride=stride, max_clips=max_clips)
+    try:
+        clips = center_crop(video.frames[indices], spec.size)
+    except ValueError as error:
+        raise VideoXAIError(f"frames too small for the model after resizing ({error})", path) from error
+    return DecodedClips(
+        path=video.path,
+        clips=np.ascontiguousarray(clips),
+        frame_indices=indices.astype(np.int64),
+        fps=video.fps,
+        source_size=video.source_size,
+        num_frames=video.num_frames,
+    )
