@@ -1,0 +1,32 @@
+"""Rule train_model: train C3D on a UCF-101 split; all the work is videoxai.train.train_from_split."""
+
+import sys
+
+import torch
+
+from videoxai.errors import VideoXAIError
+from videoxai.train import TrainConfig, train_from_split
+
+settings = dict(snakemake.params.settings)
+cache_gb = float(settings.pop("cache_gb", 4.0))
+if "mean" in settings:
+    settings["mean"] = tuple(float(value) for value in settings["mean"])
+
+with open(snakemake.log[0], "w", encoding="utf-8") as log:
+    sys.stderr = log  # the progress bar and any error go to the rule's log
+    torch.set_num_threads(max(1, snakemake.threads))
+    try:
+        train_from_split(
+            root=snakemake.params.root,
+            split_dir=snakemake.input.class_index.rsplit("/", 1)[0] if "/" in snakemake.input.class_index else ".",
+            split=snakemake.params.split,
+            out_dir=snakemake.params.out,
+            config=TrainConfig(cache_bytes=int(cache_gb * (1 << 30)), **settings),
+            init=snakemake.params.init,
+            resume=True,
+            progress=True,
+            model_path=snakemake.output.model,
+        )
+    except VideoXAIError as error:
+        print(f"train_model: error: {error}", file=log)
+        raise SystemExit(1) from None
