@@ -291,3 +291,39 @@ def test_cuda_matches_cpu(method):
     assert gpu.relevance.device.type == "cuda"
     assert relative_error(gpu.relevance.cpu(), cpu.relevance) < 1e-4
     assert hook_count(model) == 0
+
+
+def _smoke(model, spec, shape):
+    generator = torch.Generator().manual_seed(3)
+    low, high = spec.value_range
+    inputs = low.view(1, 3, 1, 1, 1) + torch.rand(shape, generator=generator) * (high - low).view(1, 3, 1, 1, 1)
+    for method in METHODS:
+        result = get_explainer(method, model, spec=spec).attribute(inputs)
+        assert result.relevance.shape == (shape[0],) + shape[2:]
+        assert torch.isfinite(result.relevance).all() and result.relevance.abs().max() > 0
+        assert hook_count(model) == 0
+        if method == "dtd":
+            # biases are left out of every rule, so each layer hands on all of its relevance
+            logit = result.logits.gather(1, result.target[:, None])[:, 0]
+            assert torch.all(logit > 0)
+            total = result.relevance.flatten(1).sum(1)
+            torch.testing.assert_close(total, logit, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_smoke_quarter_width_c3d():
+    c3d = pytest.importorskip("videoxai.models.c3d")
+    torch.manual_seed(0)
+    model, spec = c3d.load_c3d(random_init=True, width=0.25, num_classes=7)
+    _smoke(model, spec, (1, 3, 16, 112, 112))
+
+
+@pytest.mark.slow
+def test_smoke_i3d_small_input():
+    """I3D (TF SAME padding, -inf max-pool padding, concatenation, folded BN) on an 8x64x64 clip."""
+    i3d = pytest.importorskip("videoxai.models.i3d")
+    try:
+        model, spec = i3d.load_i3d_kinetics400(fetch=False)
+    except VideoXAIError as error:
+        pytest.skip(f"I3D weights not available: {error}")
+    _smoke(model, spec, (1, 3, 8, 64, 64))
