@@ -1,5 +1,6 @@
 """Rule train_model: train C3D on a UCF-101 split; all the work is videoxai.train.train_from_split."""
 
+import os
 import sys
 
 import torch
@@ -18,7 +19,7 @@ with open(snakemake.log[0], "w", encoding="utf-8") as log:
     try:
         train_from_split(
             root=snakemake.params.root,
-            split_dir=snakemake.input.class_index.rsplit("/", 1)[0] if "/" in snakemake.input.class_index else ".",
+            split_dir=os.path.dirname(snakemake.input.class_index) or ".",
             split=snakemake.params.split,
             out_dir=snakemake.params.out,
             config=TrainConfig(cache_bytes=int(cache_gb * (1 << 30)), **settings),
