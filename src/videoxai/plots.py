@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -282,7 +283,9 @@ def write_figures(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q
     }
     written = []
     out_dir = Path(out_dir)
-    with _style():
+    with _style(), warnings.catch_warnings():
+        # seaborn 0.13 passes boxplot's deprecated `vert`; nothing for our callers to act on.
+        warnings.filterwarnings("ignore", message=".*vert: bool.*", category=DeprecationWarning)
         for name in FIGURE_NAMES:
             draw, size = drawers[name]
             figure = Figure(figsize=size, layout="constrained")

@@ -1,0 +1,181 @@
+"""Tables and figures from a small hand-made tidy metrics frame whose statistics are known."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from videoxai.errors import VideoXAIError
+from videoxai.metrics import TIDY_COLUMNS
+from videoxai.plots import FIGURE_NAMES, figure3_grid, top_clips, write_figures
+from videoxai.tables import TABLE_NAMES, build_tables, write_tables
+
+NAN = math.nan
+
+
+def row(video, clip, metric, value, method="", variant="", n=NAN, tau=NAN, q=NAN, other_method=""):
+    return dict(video=video, clip=clip, method=method, variant=variant, n=n, tau=tau, q=q,
+                other_method=other_method, metric=metric, value=value)
+
+
+def hand_metrics() -> pd.DataFrame:
+    """Three clips: a/0, a/1, b/0. Methods listed out of paper order on purpose."""
+    rows = []
+    clips = [("a", 0), ("a", 1), ("b", 0)]
+    for (video, clip), chance in zip(clips, [0.1, 0.3, 0.5]):
+        rows.append(row(video, clip, "chance", chance, tau=1.0))
+        rows.append(row(video, clip, "chance", 0.05, tau=2.0))
+    # Grad-CAM baseline: precision 0.1, 0.1, 0.4 at tau 1.
+    for (video, clip), value in zip(clips, [0.1, 0.1, 0.4]):
+        for metric in ("precision", "weighted_precision"):
+            rows.append(row(video, clip, metric, value, method="gradcam", variant="baseline", tau=1.0))
+        rows.append(row(video, clip, "topq_precision", value, method="gradcam", variant="baseline", tau=1.0, q=0.05))
+    # DTD baseline: b/0 has an all-zero map (NaN); a different tau must not leak in.
+    for (video, clip), (p, w, t) in zip(clips, [(0.2, 0.4, 0.6), (0.4, 0.6, 0.8), (NAN, NAN, NAN)]):
+        base = dict(method="dtd", variant="baseline")
+        rows += [row(video, clip, "precision", p, tau=1.0, **base),
+                 row(video, clip, "weighted_precision", w, tau=1.0, **base),
+                 row(video, clip, "topq_precision", t, tau=1.0, q=0.05, **base),
+                 row(video, clip, "topq_precision", 0.99, tau=1.0, q=0.10, **base),
+                 row(video, clip, "precision", 0.9, tau=2.0, **base)]
+    sel = dict(method="dtd", variant="selective", n=1.0)
+    rows += [row("a", 0, "precision", 0.5, tau=1.0, **sel), row("a", 0, "weighted_precision", 0.5, tau=1.0, **sel),
+             row("a", 0, "topq_precision", 0.5, tau=1.0, q=0.05, **sel)]
+    # Agreement DTD / Grad-CAM.
+    pair = dict(method="dtd", other_method="gradcam", variant="baseline")
+    rows += [row("a", 0, "iou", 0.2, **pair), row("a", 1, "iou", 0.4, **pair),
+             row("a", 0, "topq_iou", 0.1, q=0.05, **pair), row("a", 1, "topq_iou", 0.3, q=0.05, **pair)]
+    # Selectivity.
+    rows += [row("a", 0, "selectivity_voxels", 0.5, **sel), row("a", 1, "selectivity_voxels", 0.25, **sel),
+             row("a", 0, "selectivity_relevance", 0.8, **sel), row("a", 1, "selectivity_relevance", 0.6, **sel),
+             row("a", 0, "selectivity_voxels", 0.1, method="dtd", variant="selective", n=2.0)]
+    # Timing: 2 s and 4 s alone, +25 % for the selection.
+    for clip, seconds in ((0, 2.0), (1, 4.0)):
+        rows += [row("a", clip, "seconds", seconds, method="dtd", variant="baseline"),
+                 row("a", clip, "seconds", seconds * 1.25, method="dtd", variant="selective"),
+                 row("a", clip, "overhead", 0.25, method="dtd", variant="selective")]
+    rows += [row(video, clip, "correct", value) for (video, clip), value in zip(clips, [1.0, 0.0, 1.0])]
+    return pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
+
+
+def test_table1_means_stds_counts_and_layout():
+    table = build_tables(hand_metrics())["table1"]
+    assert list(zip(table["method"], table["variant"])) == [
+        ("dtd", "baseline"), ("dtd", "selective"), ("gradcam", "baseline")]
+    dtd, selective, gradcam = (table.iloc[index] for index in range(3))
+    assert dtd["tau"] == 1.0 and dtd["q"] == 0.05 and math.isnan(dtd["n"])
+    assert dtd["precision_mean"] == pytest.approx(0.3)
+    assert dtd["precision_std"] == pytest.approx(math.sqrt(0.02))  # ddof = 1 over 2 clips
+    assert dtd["weighted_precision_mean"] == pytest.approx(0.5)
+    assert dtd["topq_precision_mean"] == pytest.approx(0.7)  # q = 0.10 rows are not mixed in
+    # Chance averages over the clips where that row's precision is defined (a/0, a/1).
+    assert dtd["chance_mean"] == pytest.approx(0.2)
+    assert (dtd["clips"], dtd["videos"]) == (2, 1)
+    assert gradcam["precision_mean"] == pytest.approx(0.2)
+    assert gradcam["precision_std"] == pytest.approx(math.sqrt(0.03))
+    assert gradcam["chance_mean"] == pytest.approx(0.3)
+    assert (gradcam["clips"], gradcam["videos"]) == (3, 2)
+    assert selective["n"] == 1.0 and selective["precision_mean"] == 0.5 and math.isnan(selective["precision_std"])
+    # Another tau on request.
+    other = build_tables(hand_metrics(), tau=2.0)["table1"]
+    assert other.iloc[0]["precision_mean"] == pytest.approx(0.9)
+    with pytest.raises(VideoXAIError, match="tau"):
+        build_tables(hand_metrics(), tau=3.0)
+
+
+def test_tables_2_3_4_and_accuracy():
+    tables = build_tables(hand_metrics())
+    agreement = tables["table2"].iloc[0]
+    assert (agreement["method"], agreement["other_method"]) == ("dtd", "gradcam")
+    assert agreement["iou_mean"] == pytest.approx(0.3) and agreement["topq_iou_mean"] == pytest.approx(0.2)
+    assert agreement["clips"] == 2
+    selectivity = tables["table3"]
+    assert selectivity["n"].tolist() == [1.0, 2.0]
+    assert selectivity.iloc[0]["selectivity_voxels_mean"] == pytest.approx(0.375)
+    assert selectivity.iloc[0]["selectivity_relevance_mean"] == pytest.approx(0.7)
+    assert selectivity.iloc[1]["clips"] == 1
+    overhead = tables["table4"].iloc[0]
+    assert overhead["baseline_seconds_mean"] == pytest.approx(3.0)
+    assert overhead["baseline_seconds_std"] == pytest.approx(math.sqrt(2))
+    assert overhead["selective_seconds_mean"] == pytest.approx(3.75)
+    assert overhead["overhead_mean"] == pytest.approx(0.25) and overhead["overhead_std"] == pytest.approx(0.0)
+    accuracy = tables["accuracy"].iloc[0]
+    assert accuracy["accuracy"] == pytest.approx(2 / 3) and (accuracy["clips"], accuracy["videos"]) == (3, 2)
+
+
+def test_csv_round_trip_gives_the_same_tables(tmp_path):
+    # Empty strings come back from CSV as NaN; the tables must not change.
+    hand_metrics().to_csv(tmp_path / "m.csv", index=False)
+    again = build_tables(pd.read_csv(tmp_path / "m.csv"))
+    for name, table in build_tables(hand_metrics()).items():
+        pd.testing.assert_frame_equal(again[name], table, check_dtype=False)
+
+
+def test_rejects_duplicates_and_missing_columns():
+    doubled = pd.concat([hand_metrics(), hand_metrics()])
+    with pytest.raises(VideoXAIError, match="duplicated"):
+        build_tables(doubled)
+    with pytest.raises(VideoXAIError, match="missing column"):
+        build_tables(hand_metrics().drop(columns=["tau"]))
+
+
+def body_first_cells(text: str, prefix: str, separator: str) -> list[str]:
+    return [line[len(prefix):].split(separator)[0].strip() for line in text.splitlines()
+            if line.startswith(prefix) and "---" not in line]
+
+
+def test_write_tables_files_and_method_order(tmp_path):
+    paths = write_tables(hand_metrics(), tmp_path / "tables")
+    names = {path.name for path in paths}
+    assert names == {f"{table}.{ext}" for table in TABLE_NAMES for ext in ("csv", "md", "tex")} | {"metrics.csv"}
+    assert all(path.stat().st_size > 0 for path in paths)
+    assert not list((tmp_path / "tables").glob(".*"))  # no temporary files left behind
+    markdown = (tmp_path / "tables" / "table1.md").read_text()
+    assert body_first_cells(markdown, "| ", "|") == ["Method", "DTD", "DTD", "Grad-CAM"]
+    assert "0.300 ± 0.141" in markdown and "τ = 1 px/frame" in markdown
+    latex = (tmp_path / "tables" / "table1.tex").read_text()
+    rows = [line for line in latex.splitlines() if line.endswith("\\\\")]
+    assert [line.split(" & ")[0] for line in rows] == ["Method", "DTD", "DTD", "Grad-CAM"]
+    assert "0.300 $\\pm$ 0.141" in latex and "top 5\\%" in latex and "\\toprule" in latex
+    assert "DTD / Grad-CAM" in (tmp_path / "tables" / "table2.md").read_text()
+    assert "25.0 ± 0.0" in (tmp_path / "tables" / "table4.md").read_text()  # overhead in %
+    tidy = pd.read_csv(tmp_path / "tables" / "metrics.csv")
+    assert list(tidy.columns) == list(TIDY_COLUMNS) and len(tidy) == len(hand_metrics())
+
+
+def test_write_figures_png_and_pdf_even_without_some_data(tmp_path):
+    paths = write_figures(hand_metrics(), tmp_path / "figures")
+    assert {path.name for path in paths} == {f"{name}.{ext}" for name in FIGURE_NAMES for ext in ("png", "pdf")}
+    assert all(path.stat().st_size > 1000 for path in paths)
+    with Image.open(tmp_path / "figures" / "precision_by_method.png") as image:
+        assert image.size == (13 * 200, round(4.8 * 200))
+    assert (tmp_path / "figures" / "precision_by_method.pdf").read_bytes().startswith(b"%PDF")
+    # Precision only: the timing and selectivity figures say "no data" but exist.
+    only_precision = hand_metrics().query("metric in ['precision', 'chance']")
+    assert len(write_figures(only_precision, tmp_path / "sparse")) == 2 * len(FIGURE_NAMES)
+
+
+def test_top_clips_ranks_by_mean_over_methods():
+    best = top_clips(hand_metrics(), count=2)
+    # weighted precision at tau 1, baseline: a/0 mean(0.4, 0.1), a/1 mean(0.6, 0.1), b/0 0.4 (DTD NaN).
+    assert list(zip(best["video"], best["clip"])) == [("b", 0), ("a", 1)]
+    assert best["score"].tolist() == pytest.approx([0.4, 0.35])
+
+
+def test_figure3_grid_size_and_input_checks(tmp_path):
+    frames = np.zeros((6, 8, 10, 3), dtype=np.uint8)
+    relevance = {"gradcam": np.ones((6, 8, 10)), "dtd": np.linspace(-1, 1, 480).reshape(6, 8, 10)}
+    selective = {"dtd": np.zeros((6, 8, 10))}
+    path = figure3_grid(frames, relevance, selective, tmp_path / "fig3.png", title="v_x clip 0",
+                        frame_indices=[0, 5], panel_inches=1.0, dpi=100)
+    with Image.open(path) as image:
+        # 5 columns (input + 2 methods x 2) of 1 in; 2 rows of 1 in + 0.5 in header + 0.3 in title.
+        assert image.size == (500, 280)
+    with pytest.raises(VideoXAIError, match=r"relevance\[dtd\]"):
+        figure3_grid(frames, {"dtd": np.ones((6, 8, 9))}, {}, tmp_path / "bad.png")
+    with pytest.raises(VideoXAIError, match="uint8"):
+        figure3_grid(frames.astype(np.float32), relevance, {}, tmp_path / "bad.png")
