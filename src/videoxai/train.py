@@ -65,6 +65,9 @@ class TrainConfig:
         test_batch_size: clips per forward pass when testing.
         mean: RGB channel means 0..255; None computes them over every frame of the training videos.
         cache_bytes: memory budget for decoded 128 x 171 frames (least recently used videos are dropped).
+        device: torch device to train on ("cuda" for the full recipe). Resumed runs equal
+            uninterrupted ones bit for bit on CPU; on CUDA dropout draws from the GPU generator,
+            which is not checkpointed.
     """
 
     width: float = 1.0
@@ -82,6 +85,7 @@ class TrainConfig:
     test_batch_size: int = 8
     mean: tuple[float, float, float] | None = None
     cache_bytes: int = 4 << 30
+    device: str = "cpu"
 
     def check(self) -> None:
         problems = []
@@ -245,6 +249,7 @@ def evaluate(
     max_clips: int | None = None,
     batch_size: int = 8,
     progress: bool = False,
+    device: str | torch.device = "cpu",
 ) -> dict:
     """Clip and video accuracy on centre-cropped, non-overlapping 16-frame clips.
 
@@ -262,7 +267,7 @@ def evaluate(
             clips = center_crop(frames[indices], SIZE)
             probabilities = []
             for start in range(0, len(clips), batch_size):
-                logits = model(to_input(clips[start : start + batch_size], mean))
+                logits = model(to_input(clips[start : start + batch_size], mean).to(device)).cpu()
                 probabilities.append(torch.softmax(logits, dim=1))
             probabilities = torch.cat(probabilities)
             clips_right += int((probabilities.argmax(dim=1) == label).sum())
@@ -354,7 +359,8 @@ def train_c3d(
                 )
 
         torch.manual_seed(config.seed)
-        model = _build_model(config, num_classes, init)
+        device = torch.device(config.device)
+        model = _build_model(config, num_classes, init).to(device)
         optimizer = torch.optim.SGD(
             model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
         )
@@ -434,8 +440,8 @@ def train_c3d(
                     state["position"] = 0
                 batch = state["order"][state["position"] : state["position"] + config.batch_size]
                 clips = np.stack([random_clip(cache.frames(train_paths[index]), data_generator) for index in batch])
-                labels = torch.tensor([train_labels[index] for index in batch], dtype=torch.long)
-                logits = model(to_input(clips, mean))
+                labels = torch.tensor([train_labels[index] for index in batch], dtype=torch.long, device=device)
+                logits = model(to_input(clips, mean).to(device))
                 loss = criterion(logits, labels)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -472,7 +478,7 @@ def train_c3d(
         save_model(model, Path(model_path) if model_path is not None else out_dir / MODEL_NAME, meta)
         metrics = evaluate(
             model, [(path, int(label)) for path, label in test_items], mean, cache,
-            max_clips=config.test_max_clips, batch_size=config.test_batch_size, progress=progress,
+            max_clips=config.test_max_clips, batch_size=config.test_batch_size, progress=progress, device=device,
         )
     final_rows = read_log(out_dir / LOG_NAME)
     metrics.update(
@@ -483,7 +489,7 @@ def train_c3d(
             "train_videos": len(train_items),
             "mean": list(mean),
             "seconds_per_iteration": train_seconds / iterations_now if iterations_now else None,
-            "config": {key: value for key, value in asdict(config).items() if key != "cache_bytes"},
+            "config": {key: value for key, value in asdict(config).items() if key not in ("cache_bytes", "device")},
             "init": None if init is None else os.fspath(init),
         }
     )

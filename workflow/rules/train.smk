@@ -26,7 +26,7 @@ rule train_model:
             key: TRAIN[key]
             for key in (
                 "width", "iterations", "batch_size", "lr", "momentum", "weight_decay",
-                "checkpoint_every", "seed", "test_max_clips", "mean", "cache_gb",
+                "checkpoint_every", "seed", "test_max_clips", "mean", "cache_gb", "device",
             )
             if TRAIN.get(key) is not None
         },

@@ -53,6 +53,7 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     parser.add_argument("--cache-gb", type=float, default=4.0, help="memory for decoded frames")
     parser.add_argument("--missing", choices=("skip", "error"), default="skip",
                         help="listed videos absent from --root: leave out (default) or fail")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         mean=args.mean,
         test_max_clips=args.test_max_clips,
         cache_bytes=int(args.cache_gb * (1 << 30)),
+        device=args.device,
     )
     metrics = train_from_split(
         root=args.root,
