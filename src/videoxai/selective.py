@@ -55,18 +55,19 @@ class SelectiveResult:
     maps: torch.Tensor
 
 
-def _smooth(volume: torch.Tensor, dim: int) -> torch.Tensor:
+def _smooth_(volume: torch.Tensor, dim: int) -> torch.Tensor:
     """[1, 2, 1] along ``dim`` of an already padded volume; the dimension shrinks by 2."""
-    length = volume.shape[dim]
-    return volume.narrow(dim, 0, length - 2) + 2.0 * volume.narrow(dim, 1, length - 2) + volume.narrow(dim, 2, length - 2)
+    length = volume.shape[dim] - 2
+    smoothed = volume.narrow(dim, 0, length) + volume.narrow(dim, 2, length)
+    return smoothed.add_(volume.narrow(dim, 1, length), alpha=2.0)
 
 
 def temporal_gradient(relevance: torch.Tensor, padding: str = "replicate") -> torch.Tensor:
     """G_t of relevance ``(N, T, H, W)`` float, as float32 ``(N, T, H, W)`` on the same device.
 
     The 3x3x3 kernel is separable, so it is applied as three 1-D passes over one padded copy
-    (about 9 instead of 27 multiply-adds per voxel); the result equals ``F.conv3d`` with the
-    full kernel to rounding.
+    (about 9 instead of 27 multiply-adds per voxel), time first so that the later passes touch
+    fewer frames; the result equals ``F.conv3d`` with the full kernel to rounding.
     """
     if padding not in PADDINGS:
         raise VideoXAIError(f"unknown padding {padding!r}: use one of {list(PADDINGS)}")
@@ -77,9 +78,8 @@ def temporal_gradient(relevance: torch.Tensor, padding: str = "replicate") -> to
         padded = F.pad(volume, (1, 1, 1, 1, 1, 1), mode="replicate")
     else:
         padded = F.pad(volume, (1, 1, 1, 1, 1, 1), mode="constant", value=0.0)
-    smoothed = _smooth(_smooth(padded, dim=4), dim=3)  # (N, 1, T+2, H, W)
-    gradient = smoothed[:, :, 2:] - smoothed[:, :, :-2]
-    return gradient.squeeze(1)
+    difference = padded[:, :, 2:] - padded[:, :, :-2]  # (N, 1, T, H+2, W+2)
+    return _smooth_(_smooth_(difference, dim=3), dim=4).squeeze(1)
 
 
 def _as_multipliers(n: float | Iterable[float]) -> tuple[float, ...]:
