@@ -16,6 +16,14 @@ validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 
 
 include: "workflow/rules/common.smk"
+
+
+# Video ids are file-name safe (see videoxai.dataset_listing.safe_id) and never contain "/".
+wildcard_constraints:
+    video=r"[A-Za-z0-9_.-]+",
+
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/flow.smk"
 include: "workflow/rules/explain.smk"
@@ -33,3 +41,20 @@ rule all:
     input:
         study_targets(),
     default_target: True
+
+
+onstart:
+    print(
+        f"videoxai: {len(VIDEOS)} videos ({VIDEO_SETTINGS['source']}), model {config['model']['name']}, "
+        f"methods {', '.join(METHODS)}, n = {config['selective']['n']}, tau = {config['metrics']['tau']}, "
+        f"results in {RESULTS}/",
+        file=sys.stderr,
+    )
+
+
+onsuccess:
+    print(f"videoxai: done. Failed videos (if any): {RESULTS}/failed_videos.csv", file=sys.stderr)
+
+
+onerror:
+    print(f"videoxai: some jobs failed; see {RESULTS}/logs/ and the log above", file=sys.stderr)

@@ -1,5 +1,6 @@
 """Rule explain: relevance (N, T, H, W), logits, target and seconds per clip for every method."""
 
+import sys
 import time
 
 import numpy as np
@@ -43,7 +44,7 @@ def compute():
             logits.append(to_numpy(result.logits).astype(np.float32))
             target.append(to_numpy(result.target).astype(np.int64))
             seconds.extend([elapsed / len(batch)] * len(batch))
-            print(f"{method}: clips {start}-{start + len(batch) - 1} in {elapsed:.2f} s", flush=True)
+            print(f"{method}: clips {start}-{start + len(batch) - 1} in {elapsed:.2f} s on {device}", file=sys.stderr, flush=True)
         logits = np.concatenate(logits)
         arrays[f"{method}/relevance"] = np.concatenate(relevance)
         arrays[f"{method}/logits"] = logits

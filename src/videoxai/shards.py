@@ -97,6 +97,12 @@ def _atomic_h5(path: Path):
     return Path(temporary)
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_shard(
     path: str | os.PathLike,
     stage: str,
@@ -149,6 +155,7 @@ def write_shard(
                     compression_opts=compression_level if chunks else None,
                     shuffle=bool(chunks),
                 )
+        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -3,6 +3,7 @@ import os
 import sys
 
 from videoxai.dataset_listing import list_videos
+from videoxai.tables import TABLE_NAMES
 
 RESULTS = config["results"].rstrip("/")
 RESOURCES = config["resources"].rstrip("/")
@@ -48,7 +49,7 @@ VIDEO_BY_ID = {entry.video_id: entry for entry in VIDEOS}
 GEOMETRY = decode_geometry(config["model"])
 METHODS = list(config["explain"]["methods"])
 def model_weights(model):
-    """The weight file explain reads, as a rule input (so new weights rerun explain); None: the factory's own init."""
+    """The weight file explain reads, declared as input so new weights rerun explain (None = the factory's own init)."""
     if model["weights"]:
         return model["weights"]
     if model["name"] == "i3d_kinetics400":
@@ -61,10 +62,6 @@ VIDEO_GROUP = "video" if config["grouping"]["videos_per_job"] > 1 else None
 
 if not VIDEOS:
     raise WorkflowError(f"no videos found for videos = {VIDEO_SETTINGS}")
-
-
-wildcard_constraints:
-    video=r"[A-Za-z0-9_.-]+",
 
 
 def video_file(wildcards):
@@ -98,25 +95,9 @@ FINAL_SHARDS = shards("metrics")
 
 
 def study_targets():
-    """What `rule all` asks for: every per-video final shard, the failures and the tables."""
+    """Targets of the default target: every per-video final shard, the failures and the tables."""
     return [
         *shards("metrics"),
+        *[f"{RESULTS}/tables/{name}.csv" for name in TABLE_NAMES],
         f"{RESULTS}/failed_videos.csv",
     ]
-
-
-onstart:
-    print(
-        f"videoxai: {len(VIDEOS)} videos ({VIDEO_SETTINGS['source']}), model {config['model']['name']}, "
-        f"methods {', '.join(METHODS)}, n = {config['selective']['n']}, tau = {config['metrics']['tau']}, "
-        f"results in {RESULTS}/",
-        file=sys.stderr,
-    )
-
-
-onsuccess:
-    print(f"videoxai: done. Failed videos (if any): {RESULTS}/failed_videos.csv", file=sys.stderr)
-
-
-onerror:
-    print(f"videoxai: some jobs failed; see {RESULTS}/logs/ and the log above", file=sys.stderr)

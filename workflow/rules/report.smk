@@ -22,17 +22,17 @@ rule aggregate:
     input:
         metrics=shards("metrics"),
     output:
-        tables=directory(f"{RESULTS}/tables"),
-        figures=report(
-            directory(f"{RESULTS}/figures"),
-            patterns=["{name}.png"],
-            caption="../report/figures.rst",
-            category="Figures",
-        ),
+        tables=[
+            report(f"{RESULTS}/tables/{name}.csv", caption=f"../report/{name}.rst", category="Tables")
+            for name in TABLE_NAMES
+        ],
+        text=[f"{RESULTS}/tables/{name}.{suffix}" for name in TABLE_NAMES for suffix in ("md", "tex")],
+        metrics=f"{RESULTS}/tables/metrics.csv",
     params:
         methods=METHODS,
         n=config["selective"]["n"],
         tau=config["metrics"]["tau"],
+        top_q=config["metrics"]["top_q"],
     log:
         f"{RESULTS}/logs/aggregate.log",
     conda:

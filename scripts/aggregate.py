@@ -1,0 +1,24 @@
+"""Rule aggregate: every video's metric rows -> paper tables (csv/md/tex) and the tidy metrics.csv."""
+
+from pathlib import Path
+
+import pandas as pd
+from _stage import logged
+
+from videoxai.metrics import empty_metrics
+from videoxai.shards import read_table_shard
+from videoxai.tables import write_tables
+
+with logged(snakemake) as log:
+    frames = []
+    for path in snakemake.input.metrics:
+        table, shard = read_table_shard(path)
+        if not shard.failed and len(table):
+            frames.append(table)
+    metrics = pd.concat(frames, ignore_index=True) if frames else empty_metrics()
+    log.info("%d metric rows from %d of %d videos", len(metrics), len(frames), len(snakemake.input.metrics))
+    written = write_tables(metrics, Path(snakemake.output.metrics).parent)
+    missing = [path for path in snakemake.output if not Path(path).is_file()]
+    if missing:
+        raise RuntimeError(f"write_tables did not write {missing}")
+    log.info("wrote %s", ", ".join(map(str, written)))

@@ -1,0 +1,160 @@
+"""The Snakemake workflow end to end on real clips, with a tiny model for the plumbing.
+
+One real run (2 real UCF-101 clips, one with spaces/quotes/non-ASCII in its name, plus a
+zero-byte "video"), then dry runs that show what a changed n or tau or an added video would
+rerun. The other bad-file cases are decoded directly in tests/test_workflow_decode.py.
+"""
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from videoxai.shards import read_shard, read_table_shard, validate_shard
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
+
+TINY_MODEL = {
+    "name": "workflow_models:tiny_net",
+    "spec": {"num_frames": 8, "size": 32, "resize_short_side": 36, "scale": 1 / 127.5, "offset": -1.0, "num_classes": 3},
+}
+
+
+def snakemake(workdir: Path, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
+    completed = subprocess.run(
+        [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+         "--configfile", str(workdir / "config.yaml"), "--cores", "2", *arguments],
+        capture_output=True, text=True, env=environment, timeout=600,
+    )
+    if check and completed.returncode != 0:
+        raise AssertionError(f"snakemake failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n{completed.stderr[-5000:]}")
+    return completed
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a (dry) run."""
+    table = output.split("Job stats:", 1)[1] if "Job stats:" in output else ""
+    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M) if rule != "total"}
+
+
+def write_config(workdir: Path, **changes) -> None:
+    config = {
+        "results": "results",
+        "resources": "resources",
+        "videos": {"source": "folder", "root": "videos"},
+        "model": TINY_MODEL,
+        "device": "cpu",
+        "clips": {"length": 8, "max_per_video": 2},
+        "explain": {"batch_size": 2, "threads": 1},
+        "selective": {"n": [4.0]},
+        "metrics": {"tau": [0.5, 1.0]},
+        **changes,
+    }
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory, ucf_sample_videos):
+    workdir = tmp_path_factory.mktemp("study")
+    videos = workdir / "videos"
+    (videos / "Knitting").mkdir(parents=True)
+    (videos / "CliffDiving").mkdir()
+    knitting = next(path for path in ucf_sample_videos if "Knitting" in path.name)
+    cliff = next(path for path in ucf_sample_videos if "CliffDiving" in path.name)
+    shutil.copy(knitting, videos / "Knitting" / "it's a \"knitting\" clip é.mp4")
+    shutil.copy(cliff, videos / "CliffDiving" / cliff.name)
+    (videos / "CliffDiving" / "empty.mp4").write_bytes(b"")
+    write_config(workdir)
+    run = snakemake(workdir)
+    return workdir, run
+
+
+def test_real_run_writes_valid_shards_and_lists_failures(study):
+    workdir, run = study
+    results = workdir / "results"
+    metric_shards = sorted((results / "metrics").glob("*.h5"))
+    assert len(metric_shards) == 3
+    with open(results / "failed_videos.csv", newline="", encoding="utf-8") as handle:
+        failed = {Path(row["path"]).name: row for row in csv.DictReader(handle)}
+    assert list(failed) == ["empty.mp4"]
+    assert failed["empty.mp4"]["reason"] == "video file is empty (0 bytes)"
+    assert failed["empty.mp4"]["stage"] == "clips"
+    assert failed["empty.mp4"]["video_id"] == "CliffDiving__empty"
+    good = [path for path in metric_shards if not read_shard(path).failed]
+    assert len(good) == 2
+    quoted = next(path for path in good if "knitting" in path.name)
+    for stage in ("clips", "flow", "explain", "selective"):
+        shard = read_shard(results / stage / quoted.name)
+        validate_shard(shard)
+        assert shard.attributes["video_path"].endswith("it's a \"knitting\" clip é.mp4")
+    clips = read_shard(results / "clips" / quoted.name)
+    assert clips.arrays["clips"].shape == (2, 8, 32, 32, 3)
+    assert clips.attributes["source_height"] == 240 and clips.attributes["fps"] == pytest.approx(25.0)
+    flow = read_shard(results / "flow" / quoted.name).arrays["flow"]
+    assert flow.shape == (2, 8, 32, 32, 2) and str(flow.dtype) == "float16"
+    explained = read_shard(results / "explain" / quoted.name)
+    assert set(explained.config["methods"]) == {"dtd", "gradcam", "guided_backprop", "guided_gradcam"}
+    assert explained.arrays["dtd/relevance"].shape == (2, 8, 32, 32)
+    table, _ = read_table_shard(quoted)
+    assert set(table["tau"].dropna()) == {0.5, 1.0} and len(table) > 0
+    # The study-level tables cover the two good videos only.
+    all_rows = pd.read_csv(results / "tables" / "metrics.csv")
+    assert sorted(all_rows["video"].unique()) == sorted(path.stem for path in good)
+    for name in ("table1", "table2", "table3", "table4", "accuracy"):
+        assert (results / "tables" / f"{name}.md").read_text().strip()
+
+
+def test_changing_n_reruns_only_selective_onwards(study):
+    workdir, _ = study
+    write_config(workdir, selective={"n": [2.0, 4.0]})
+    try:
+        jobs = planned_jobs(snakemake(workdir, "--dry-run").stdout)
+    finally:
+        write_config(workdir)
+    assert jobs.get("selective") == 3 and jobs.get("metrics") == 3
+    assert not {"decode", "flow", "explain"} & set(jobs)
+
+
+def test_changing_tau_reruns_only_metrics_onwards(study):
+    workdir, _ = study
+    write_config(workdir, metrics={"tau": [1.0]})
+    try:
+        jobs = planned_jobs(snakemake(workdir, "--dry-run").stdout)
+    finally:
+        write_config(workdir)
+    assert jobs.get("metrics") == 3 and not {"decode", "flow", "explain", "selective"} & set(jobs)
+
+
+def test_adding_a_video_runs_only_its_jobs(study, ucf_sample_videos):
+    workdir, _ = study
+    added = workdir / "videos" / "Skijet" / "added.mp4"
+    added.parent.mkdir()
+    shutil.copy(next(path for path in ucf_sample_videos if "Skijet" in path.name), added)
+    try:
+        jobs = planned_jobs(snakemake(workdir, "--dry-run").stdout)
+    finally:
+        shutil.rmtree(added.parent)
+    assert {rule: jobs.get(rule) for rule in ("decode", "flow", "explain", "selective", "metrics")} == dict.fromkeys(
+        ("decode", "flow", "explain", "selective", "metrics"), 1)
+    assert jobs.get("collect_failures") == 1 and jobs.get("aggregate") == 1
+
+
+def test_lint_is_clean():
+    completed = subprocess.run([str(SNAKEMAKE), "--lint", "--snakefile", str(REPO / "Snakefile")], cwd=REPO,
+                               capture_output=True, text=True, timeout=300)
+    output = completed.stdout + completed.stderr
+    assert "Error" not in output, output
+    # train.smk belongs to the training stage and is linted with it.
+    ours = [block for block in output.split("Lints for ")[1:] if "train.smk" not in block.splitlines()[0]]
+    assert not ours, "\n".join(ours)
