@@ -20,6 +20,7 @@ from torch import nn
 from videoxai.errors import VideoXAIError
 from videoxai.explain.base import AUTOCAST_MODES, Explainer, Explanation, resolve_layer
 from videoxai.explain.dtd import DTD
+from videoxai.explain.extra import EXTRA_METHODS, FLOW_METHODS
 from videoxai.explain.gradcam import GradCAM, grad_cam_map
 from videoxai.explain.guided_backprop import GuidedBackprop
 from videoxai.explain.guided_gradcam import GuidedGradCAM
@@ -32,15 +33,18 @@ _CLASSES: dict[str, type[Explainer]] = {
     "guided_backprop": GuidedBackprop,
     "guided_gradcam": GuidedGradCAM,
 }
+# issue 4: other published methods (docs/methods_extra.md), registered alongside the paper's four
+_CLASSES.update(EXTRA_METHODS)
+ALL_METHODS = METHODS + tuple(EXTRA_METHODS)
 
 
 def get_explainer(name: str, model: nn.Module, spec=None, **options) -> Explainer:
-    """An explainer for ``model`` by method name (one of :data:`METHODS`).
+    """An explainer for ``model`` by method name (one of :data:`ALL_METHODS`).
 
     Raises :class:`VideoXAIError` for an unknown name or an option the method does not take.
     """
     if name not in _CLASSES:
-        raise VideoXAIError(f"unknown explanation method {name!r}: use one of {list(METHODS)}")
+        raise VideoXAIError(f"unknown explanation method {name!r}: use one of {list(ALL_METHODS)}")
     explainer_class = _CLASSES[name]
     unknown = sorted(set(options) - set(explainer_class.OPTIONS))
     if unknown:
@@ -51,6 +55,8 @@ def get_explainer(name: str, model: nn.Module, spec=None, **options) -> Explaine
 
 
 __all__ = [
+    "ALL_METHODS",
+    "FLOW_METHODS",
     "AUTOCAST_MODES",
     "DTD",
     "METHODS",
