@@ -59,6 +59,7 @@ def write_config(workdir: Path, **changes) -> None:
         "explain": {"batch_size": 2, "threads": 1},
         "selective": {"n": [4.0]},
         "metrics": {"tau": [0.5, 1.0]},
+        "report": {"examples": 1},
         **changes,
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
@@ -113,6 +114,8 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
     assert sorted(all_rows["video"].unique()) == sorted(path.stem for path in good)
     for name in ("table1", "table2", "table3", "table4", "accuracy"):
         assert (results / "tables" / f"{name}.md").read_text().strip()
+    for name in ("precision_by_method", "overhead", "example_1"):
+        assert (results / "figures" / f"{name}.png").stat().st_size > 1000
 
 
 def test_changing_n_reruns_only_selective_onwards(study):

@@ -3,6 +3,7 @@ import os
 import sys
 
 from videoxai.dataset_listing import list_videos
+from videoxai.plots import FIGURE_NAMES
 from videoxai.tables import TABLE_NAMES
 
 RESULTS = config["results"].rstrip("/")
@@ -99,5 +100,7 @@ def study_targets():
     return [
         *shards("metrics"),
         *[f"{RESULTS}/tables/{name}.csv" for name in TABLE_NAMES],
+        *[f"{RESULTS}/figures/{name}.png" for name in FIGURE_NAMES],
+        *[f"{RESULTS}/figures/example_{rank}.png" for rank in range(1, config["report"]["examples"] + 1)],
         f"{RESULTS}/failed_videos.csv",
     ]

@@ -39,3 +39,45 @@ rule aggregate:
         "../../envs/videoxai.yaml"
     script:
         "../../scripts/aggregate.py"
+
+
+rule figures:
+    input:
+        metrics=f"{RESULTS}/tables/metrics.csv",
+    output:
+        png=[
+            report(f"{RESULTS}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures")
+            for name in FIGURE_NAMES
+        ],
+        pdf=[f"{RESULTS}/figures/{name}.pdf" for name in FIGURE_NAMES],
+    log:
+        f"{RESULTS}/logs/figures.log",
+    conda:
+        "../../envs/videoxai.yaml"
+    script:
+        "../../scripts/figures.py"
+
+
+rule example_figures:
+    input:
+        metrics=f"{RESULTS}/tables/metrics.csv",
+        clips=shards("clips"),
+        explain=shards("explain"),
+        selective=shards("selective"),
+    output:
+        [
+            report(
+                f"{RESULTS}/figures/example_{rank}.png",
+                caption="../report/example.rst",
+                category="Examples",
+            )
+            for rank in range(1, config["report"]["examples"] + 1)
+        ],
+    params:
+        n=config["selective"]["n"],
+    log:
+        f"{RESULTS}/logs/example_figures.log",
+    conda:
+        "../../envs/videoxai.yaml"
+    script:
+        "../../scripts/example_figures.py"

@@ -1,0 +1,13 @@
+"""Rule figures: summary figures (png + pdf) from the study's tidy metrics.csv."""
+
+from pathlib import Path
+
+import pandas as pd
+from _stage import logged
+
+from videoxai.plots import write_figures
+
+with logged(snakemake) as log:
+    metrics = pd.read_csv(snakemake.input.metrics)
+    written = write_figures(metrics, Path(snakemake.output.png[0]).parent)
+    log.info("wrote %s", ", ".join(map(str, written)))
