@@ -77,7 +77,7 @@ def no_hooks_left(model):
 
 def test_registry_keeps_the_papers_four_and_adds_the_rest():
     assert METHODS == ("dtd", "gradcam", "guided_backprop", "guided_gradcam")
-    for name in ("saliency_tubes", "occlusion", "flow_occlusion", "flow_occlusion_approx"):
+    for name in ("saliency_tubes", "occlusion", "flow_occlusion", "flow_occlusion_approx", "fep", "extremal_perturbation"):
         assert name in ALL_METHODS
     assert set(FLOW_METHODS) <= set(ALL_METHODS)
     with pytest.raises(VideoXAIError, match="does not take option"):
@@ -210,3 +210,49 @@ def test_flow_methods_need_flow_or_a_spec_and_compute_farneback_from_the_spec():
     assert result.relevance.shape == (1, 4, 16, 16) and torch.isfinite(result.relevance).all()
     with pytest.raises(VideoXAIError, match=r"flow must be \(N, T, H, W, 2\)"):
         get_explainer("flow_occlusion", model).attribute(inputs, 0, flow=np.zeros((1, 4, 16, 16)))
+
+
+# ---------------------------------------------------------------- extremal perturbation, FEP
+
+
+def test_dct_is_orthonormal_and_matches_the_two_point_case_by_hand():
+    from videoxai.explain.extremal import dct3, dct_matrix, low_pass, modulate
+
+    matrix = dct_matrix(5)
+    torch.testing.assert_close(matrix @ matrix.T, torch.eye(5), atol=1e-6, rtol=0)
+    a, b = 3.0, 1.0
+    torch.testing.assert_close(dct_matrix(2) @ torch.tensor([a, b]), torch.tensor([a + b, a - b]) / math.sqrt(2))
+    volume = torch.randn(2, 1, 3, 4, 5)
+    torch.testing.assert_close(dct3(dct3(volume), inverse=True), volume, atol=1e-5, rtol=0)
+    # a constant passes any low-pass unchanged; a checkerboard (highest frequency) is removed
+    gains = low_pass((3, 4, 5), cutoff=0.3)
+    constant = torch.full((1, 1, 3, 4, 5), 2.0)
+    torch.testing.assert_close(modulate(constant, gains), constant, atol=1e-5, rtol=0)
+    t, y, x = torch.meshgrid(torch.arange(2), torch.arange(4), torch.arange(4), indexing="ij")
+    checkerboard = ((-1.0) ** (t + y + x)).float()[None, None]
+    assert modulate(checkerboard, low_pass((2, 4, 4), cutoff=0.3)).abs().max() < 1e-5
+
+
+def test_extremal_perturbation_preserves_the_region_that_drives_the_logit():
+    region = (slice(0, 2), slice(0, 8), slice(0, 8))  # 4 of the 32 low-resolution cells = area 0.125
+    model = RegionModel(region, scale=0.01)
+    inputs = torch.ones(1, 3, 4, 16, 16)
+    options = dict(area=0.125, iterations=40, mask_stride=(2, 4, 4), perturbation="fade")
+    mask = get_explainer("extremal_perturbation", model, **options).attribute(inputs, 0).relevance[0]
+    inside = mask[region].mean().item()
+    outside = (mask.sum() - mask[region].sum()).item() / (mask.numel() - mask[region].numel())
+    assert inside > 0.7 and outside < 0.1
+    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    smooth = get_explainer("fep", model, **options).attribute(inputs, 0).relevance[0]
+    assert smooth[region].mean() > 2 * (smooth.sum() - smooth[region].sum()) / (smooth.numel() - 128)
+
+
+def test_fep_with_only_the_dc_component_moves_the_mask_uniformly():
+    model = RegionModel((slice(0, 2), slice(0, 8), slice(0, 8)), scale=0.01)
+    mask = get_explainer("fep", model, cutoff=0.0, iterations=5, mask_stride=(2, 4, 4)).attribute(
+        torch.ones(1, 3, 4, 16, 16), 0).relevance
+    assert mask.max() - mask.min() < 1e-6 and mask.max() != 0.5
+    with pytest.raises(VideoXAIError, match="area must lie in"):
+        get_explainer("fep", model, area=1.5)
+    with pytest.raises(VideoXAIError, match="does not take option"):
+        get_explainer("extremal_perturbation", model, cutoff=0.2)
