@@ -77,7 +77,7 @@ def no_hooks_left(model):
 
 def test_registry_keeps_the_papers_four_and_adds_the_rest():
     assert METHODS == ("dtd", "gradcam", "guided_backprop", "guided_gradcam")
-    for name in ("saliency_tubes", "occlusion", "flow_occlusion", "flow_occlusion_approx", "fep", "extremal_perturbation"):
+    for name in ("saliency_tubes", "occlusion", "flow_occlusion", "flow_occlusion_approx", "fep", "extremal_perturbation", "cfp"):
         assert name in ALL_METHODS
     assert set(FLOW_METHODS) <= set(ALL_METHODS)
     with pytest.raises(VideoXAIError, match="does not take option"):
@@ -256,3 +256,111 @@ def test_fep_with_only_the_dc_component_moves_the_mask_uniformly():
         get_explainer("fep", model, area=1.5)
     with pytest.raises(VideoXAIError, match="does not take option"):
         get_explainer("extremal_perturbation", model, cutoff=0.2)
+
+
+# ---------------------------------------------------------------- Class Feature Pyramids
+
+
+class Chain(nn.Module):
+    """1x1x1 conv (3 -> 4) -> ReLU -> 1x1x1 conv (4 -> 3) -> ReLU -> global mean -> Linear (3 -> 2), no biases."""
+
+    cam_layer = "relu2"
+    classifier_layer = "fc"
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv3d(3, 4, 1, bias=False)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv3d(4, 3, 1, bias=False)
+        self.relu2 = nn.ReLU()
+        self.fc = nn.Linear(3, 2, bias=False)
+        with torch.no_grad():
+            # on a clip of ones, conv1's channels are the row sums: pooled = [1, 2, 1, 1]
+            self.conv1.weight.copy_(torch.tensor([[1.0, 0, 0], [2, 0, 0], [0, 1, 0], [0, 0, 1]])[..., None, None, None])
+            self.conv2.weight.copy_(torch.tensor([[1.0, 0.2, 0, 0.7], [0, 0, 1, 0], [0, 1, 0, 0]])[..., None, None, None])
+            self.fc.weight.copy_(torch.tensor([[1.0, 0, 0.5], [0, 1, 0]]))
+
+    def forward(self, inputs):
+        hidden = self.relu2(self.conv2(self.relu1(self.conv1(inputs))))
+        return self.fc(hidden.mean(dim=(2, 3, 4)))
+
+
+def test_cfp_keeps_the_kernels_derived_by_hand():
+    model = Chain().eval()
+    explainer = get_explainer("cfp", model, depth=1, theta=0.6)
+    assert explainer.layer_names == ("conv2", "conv1")
+    result = explainer.attribute(torch.ones(1, 3, 2, 4, 4), target=0)
+    # class 0 weights [1, 0, 0.5] -> keep conv2 kernel 0; its scores pooled · w = [1, 0.4, 0, 0.7]
+    # -> normalised [1, 0.4, 0, 0.7] -> keep conv1 kernels 0 and 3
+    assert result.kept[0].tolist() == [[True, False, False]]
+    assert result.kept[1].tolist() == [[True, False, False, True]]
+    # constant maps, each divided by its maximum: relevance 1 everywhere
+    torch.testing.assert_close(result.relevance, torch.ones(1, 2, 4, 4))
+    assert result.maps[1][0, 0, 0, 0].item() == pytest.approx(1.0 + 1.0)  # A1_0 + A1_3
+    assert no_hooks_left(model)
+
+
+def test_cfp_relevance_is_the_mean_of_the_normalised_layer_maps():
+    model = Chain().eval()
+    inputs = torch.ones(1, 3, 2, 4, 4)
+    inputs[0, 0, 1, 2, 3] = 3.0  # changes conv1 channels 0 and 1 there
+    result = get_explainer("cfp", model, depth=1, theta=0.6).attribute(inputs, target=0)
+    hidden = torch.relu(model.conv1(inputs))
+    deep = torch.relu(model.conv2(hidden))[:, 0]
+    shallow = hidden[:, 0] + hidden[:, 3]
+    expected = (deep / deep.max() + shallow / shallow.max()) / 2
+    torch.testing.assert_close(result.relevance, expected.detach())
+
+
+def test_cfp_pyramid_arrays_and_figure(tmp_path):
+    from videoxai.explain.cfp import plot_pyramid, pyramid_arrays
+
+    result = get_explainer("cfp", Chain().eval(), depth=1).attribute(torch.ones(2, 3, 2, 4, 4), target=0)
+    arrays = pyramid_arrays(result)
+    assert arrays["cfp/pyramid/layers"].tolist() == ["conv2", "conv1"]
+    assert arrays["cfp/pyramid/kept_1"].shape == (2, 4) and arrays["cfp/pyramid/kept_1"].dtype == bool
+    figure = plot_pyramid(result, clip=1, path=tmp_path / "pyramid.png")
+    assert (tmp_path / "pyramid.png").stat().st_size > 0
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+
+
+def test_cfp_connecting_weights_of_an_inception_block_compose_its_branches():
+    from videoxai.explain.cfp import connecting_weights, default_layers
+    from videoxai.models.i3d import InceptionBlock, InceptionI3d
+
+    torch.manual_seed(0)
+    block = InceptionBlock(8, (2, 3, 4, 3, 4, 2))
+    matrix = connecting_weights(block)
+    assert matrix.shape == (2 + 4 + 4 + 2, 8)
+    summed = lambda unit: unit.conv.weight.detach().sum(dim=(2, 3, 4))  # noqa: E731
+    torch.testing.assert_close(matrix[:2], summed(block.Branch_0.Conv3d_0a_1x1))
+    torch.testing.assert_close(matrix[2:6], summed(block.Branch_1.Conv3d_0b_3x3) @ summed(block.Branch_1.Conv3d_0a_1x1))
+    torch.testing.assert_close(matrix[10:], summed(block.Branch_3.Conv3d_0b_1x1))
+    assert default_layers(InceptionI3d(num_classes=5), 3) == ("Mixed_5c", "Mixed_5b", "Mixed_4f", "Mixed_4e")
+
+
+def test_cfp_on_c3d_walks_the_conv_chain_with_grad_cam_class_weights():
+    from videoxai.models.c3d import C3D
+
+    torch.manual_seed(0)
+    model = C3D(num_classes=5, width=0.25).eval()
+    explainer = get_explainer("cfp", model)
+    assert explainer.layer_names == ("conv5b", "conv5a", "conv4b", "conv4a")
+    result = explainer.attribute(torch.randn(1, 3, 16, 112, 112), target=1)
+    assert result.relevance.shape == (1, 16, 112, 112) and len(result.kept) == 4
+    assert all(keep.any() for keep in result.kept) and result.kept[0].shape == (1, 128)
+    assert no_hooks_left(model)
+
+
+@pytest.mark.parametrize("method", ["saliency_tubes", "cfp", "occlusion", "fep"])
+def test_every_extra_method_has_a_selective_variant(method):
+    from videoxai.selective import selective_relevance
+
+    model = TinyGAP().eval()
+    options = {"occlusion": dict(size=4, stride=4, temporal_size=2, temporal_stride=2),
+               "fep": dict(iterations=3, mask_stride=(2, 2, 2)), "cfp": dict(layers=("conv",), depth=0)}.get(method, {})
+    result = get_explainer(method, model, **options).attribute(torch.randn(1, 3, 4, 8, 8))
+    selective = selective_relevance(result.relevance, n=[1, 4])
+    assert selective.maps.shape == (2, 1, 4, 8, 8)

@@ -4,6 +4,7 @@ methods also take ``flow=`` (see ``docs/methods_extra.md``)."""
 
 from __future__ import annotations
 
+from videoxai.explain.cfp import ClassFeaturePyramid
 from videoxai.explain.extremal import ExtremalPerturbation, FrequencyExtremalPerturbation
 from videoxai.explain.occlusion import FlowOcclusion, FlowOcclusionApprox, Occlusion
 from videoxai.explain.saliency_tubes import SaliencyTubes
@@ -15,6 +16,7 @@ EXTRA_METHODS = {
     "flow_occlusion_approx": FlowOcclusionApprox,
     "fep": FrequencyExtremalPerturbation,
     "extremal_perturbation": ExtremalPerturbation,
+    "cfp": ClassFeaturePyramid,
 }
 
 # methods whose attribute() takes the clip's optical flow (N, T, H, W, 2)
