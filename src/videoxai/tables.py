@@ -261,7 +261,7 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
     statistics = "Mean ± std over clips (each clip weighs the same); clips/videos: how many had a defined value."
     if name == "table1":
         return (
-            f"Table 1: Motion precision at τ = {tau:g} px/frame. P (R>0): share of positive-relevance voxels that "
+            f"Table 1: Motion precision at τ = {'–' if pd.isna(tau) else f'{tau:g}'} px/frame. P (R>0): share of positive-relevance voxels that "
             f"move; weighted: share of positive relevance on moving voxels; top {_percent(q)}: share of the top "
             f"{_percent(q)} voxels by relevance that move; chance: share of all voxels that move. {statistics}",
             ["Method", "Variant", "n", "P (R>0)", "P (weighted)", f"P (top {_percent(q)})", "Chance", "Clips", "Videos"],
