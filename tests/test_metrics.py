@@ -17,6 +17,7 @@ from videoxai.metrics import (
     intersection_over_union,
     moving_mask,
     ordered_methods,
+    tau_for_resolution,
     top_fraction_mask,
 )
 
@@ -167,6 +168,12 @@ def test_rejects_mismatched_inputs_with_named_reason():
     with pytest.raises(VideoXAIError, match=r"seconds\[dtd\].*per clip"):
         compute_clip_metrics(video="v", relevance={"dtd": RELEVANCE}, selective={}, flow=hand_flow(),
                              taus=[1.0], top_q=[0.05], seconds={"dtd": np.ones(3)})
+
+
+def test_tau_scales_with_resolution():
+    assert tau_for_resolution(112) == 1.0 and tau_for_resolution(224) == 2.0
+    with pytest.raises(VideoXAIError):
+        tau_for_resolution(0)
 
 
 def test_paper_method_order():
