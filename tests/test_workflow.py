@@ -9,8 +9,10 @@ import csv
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -161,3 +163,43 @@ def test_lint_is_clean():
     # train.smk belongs to the training stage and is linted with it.
     ours = [block for block in output.split("Lints for ")[1:] if "train.smk" not in block.splitlines()[0]]
     assert not ours, "\n".join(ours)
+
+
+def test_killed_run_restarts_to_the_same_tables(study, tmp_path):
+    workdir, _ = study
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy, symlinks=True)
+    for stage in ("selective", "metrics", "tables"):
+        shutil.rmtree(copy / "results" / stage)
+    environment = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
+    process = subprocess.Popen(
+        [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(copy),
+         "--configfile", str(copy / "config.yaml"), "--cores", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not list((copy / "results" / "selective").glob("*.h5")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # a hard kill, mid-way
+        process.wait()
+    assert not (copy / "results" / "tables" / "metrics.csv").exists()
+    snakemake(copy, "--unlock")  # a hard kill leaves Snakemake's lock; Ctrl-C would not
+    rerun = snakemake(copy)
+    assert "decode" not in planned_jobs(rerun.stdout) and "explain" not in planned_jobs(rerun.stdout)
+
+    def comparable(path):
+        rows = pd.read_csv(path)
+        rows = rows[~rows["metric"].isin(["seconds", "overhead"])]  # wall-clock timings differ run to run
+        return rows.sort_values(list(rows.columns[:-1])).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(comparable(copy / "results/tables/metrics.csv"),
+                                  comparable(workdir / "results/tables/metrics.csv"))
+    assert not list((copy / "results").rglob(".*.tmp"))  # no half-written shard left behind
+
+
+def test_report_has_captions(study):
+    workdir, _ = study
+    snakemake(workdir, "--report", str(workdir / "report.zip"))
+    assert (workdir / "report.zip").stat().st_size > 10_000
