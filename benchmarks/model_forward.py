@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    load_before = os.getloadavg()[0]
     rows = []
     for name, build, shape in CASES:
         try:
@@ -100,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         "# CPU forward time per clip",
         "",
         f"Batch 1, float32, `torch.no_grad`, {args.warmup} warm-up run(s), then mean ± std over {args.repeats} runs.",
-        f"Machine: {machine}. Written by `python benchmarks/model_forward.py`.",
+        f"Machine: {machine}; 1-minute load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after",
+        "(other jobs share the CPU when the load exceeds the thread count, which inflates the spread).",
+        "Written by `python benchmarks/model_forward.py`.",
         "",
         "| model | clip T×H×W | weights | seconds per clip |",
         "|---|---|---|---|",
