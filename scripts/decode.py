@@ -11,29 +11,29 @@ video = snakemake.params.video
 geometry = snakemake.params.geometry
 clips = snakemake.params.clips
 config = {"geometry": geometry, "clips": clips}
+# Only the input geometry of the model is needed here, never the network.
+spec = SimpleNamespace(
+    num_frames=clips["length"],
+    size=geometry["size"],
+    resize_short_side=geometry["resize_short_side"],
+    resize_hw=tuple(geometry["resize_hw"]) if geometry["resize_hw"] else None,
+)
 
 
 def compute():
-    spec = SimpleNamespace(num_frames=clips["length"], **{**geometry, "resize_hw": tuple(geometry["resize_hw"]) if geometry["resize_hw"] else None})
-    decoded = decode_clips(video["path"], spec, clip_length=clips["length"], stride=clips["stride"],
-                           max_clips=clips["max_per_video"])
+    try:
+        decoded = decode_clips(video["path"], spec, clip_length=clips["length"], stride=clips["stride"],
+                               max_clips=clips["max_per_video"])
+    except VideoXAIError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever breaks while reading one file is that file's problem
+        raise VideoXAIError(f"cannot decode ({type(error).__name__}: {error})", video["path"]) from error
     arrays = {"clips": decoded.clips, "frame_indices": decoded.frame_indices}
     attributes = {"fps": decoded.fps, "source_height": decoded.source_size[0], "source_width": decoded.source_size[1],
                   "source_num_frames": decoded.num_frames}
     return arrays, attributes
 
 
-def _as_video_error(error):
-    return error if isinstance(error, VideoXAIError) else VideoXAIError(f"cannot decode ({type(error).__name__}: {error})", video["path"])
-
-
 with logged(snakemake):
-    def guarded():
-        # Whatever goes wrong while reading one file is that file's problem, never the study's.
-        try:
-            return compute()
-        except Exception as error:  # noqa: BLE001
-            raise _as_video_error(error) from error
-
-    run_stage(snakemake, "clips", guarded, upstream=[], config=config,
+    run_stage(snakemake, "clips", compute, upstream=[], config=config,
               attributes={"video_path": video["path"], "label": video["label"] or ""})
