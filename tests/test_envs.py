@@ -1,10 +1,15 @@
 """envs/*.yaml are valid conda environment files listing exactly pyproject.toml's dependencies."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli")
 
 REPO = Path(__file__).resolve().parents[1]
 
