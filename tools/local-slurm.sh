@@ -103,6 +103,30 @@ wait_idle() {
     return 1
 }
 
+# The Snakemake SLURM jobstep plugin drops every SLURM_* variable, SLURM_CONF included, before
+# its nested srun, so srun inside a job only finds the config at the default path. Link ours
+# there while the cluster runs, unless the machine has a configuration of its own.
+link_default_config() {
+    local name
+    mkdir -p /etc/slurm
+    for name in slurm.conf gres.conf; do
+        if [[ -e /etc/slurm/$name && ! -L /etc/slurm/$name ]]; then
+            echo "local-slurm: /etc/slurm/$name exists and is not ours; leaving it (srun inside jobs will use it)" >&2
+            continue
+        fi
+        ln -sfn "$dir/$name" "/etc/slurm/$name"
+    done
+}
+
+unlink_default_config() {
+    local name
+    for name in slurm.conf gres.conf; do
+        if [[ -L /etc/slurm/$name && "$(readlink "/etc/slurm/$name")" == "$dir/$name" ]]; then
+            rm -f "/etc/slurm/$name"
+        fi
+    done
+}
+
 stop_daemons() {
     local pidfile pid
     for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid"; do
@@ -123,9 +147,10 @@ start)
     start_munge
     stop_daemons
     write_config
-    # -i: ignore saved state so a restarted test cluster starts from an empty queue
+    link_default_config
     # SLURM_CONF also tells the daemons where gres.conf is (next to slurm.conf)
     export SLURM_CONF="$dir/slurm.conf"
+    # -i: ignore saved state so a restarted test cluster starts from an empty queue
     slurmctld -f "$dir/slurm.conf" -i
     slurmd -f "$dir/slurm.conf"
     wait_idle
@@ -134,6 +159,7 @@ start)
 stop)
     dir=$(cd "$dir" && pwd)
     stop_daemons
+    unlink_default_config
     ;;
 env)
     dir=$(cd "$dir" && pwd)
