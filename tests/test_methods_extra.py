@@ -147,6 +147,25 @@ def test_static_flow_merges_raster_neighbours_three_at_a_time():
     assert dense[:, :4, :12].all() and dense.sum() == 4 * 4 * 12
 
 
+def test_mask_sums_and_painting_by_inclusion_exclusion_equal_the_dense_masks():
+    from videoxai.explain.occlusion import MaskSet
+
+    rng = np.random.default_rng(0)
+    frames, height, width = 3, 12, 10
+    top = rng.integers(0, height, (7, 3, frames))
+    left = rng.integers(0, width, (7, 3, frames))
+    boxes = np.stack([top, np.minimum(top + rng.integers(0, 8, top.shape), height),
+                      left, np.minimum(left + rng.integers(0, 8, left.shape), width)], axis=-1)
+    boxes[0, 1, 0] = 0  # an absent member
+    masks = MaskSet(boxes)
+    dense = masks.dense(0, 7, height, width).double()  # (7, T, H, W), overlapping members
+    volume = torch.rand(frames, height, width, dtype=torch.float64)
+    torch.testing.assert_close(masks.sums(volume), torch.einsum("mthw,thw->m", dense, volume))
+    torch.testing.assert_close(masks.areas(frames, height, width), dense.sum(dim=(1, 2, 3)))
+    weights = torch.rand(7, dtype=torch.float64)
+    torch.testing.assert_close(masks.paint(weights, frames, height, width), torch.einsum("m,mthw->thw", weights, dense))
+
+
 @pytest.mark.parametrize("method", ["occlusion", "flow_occlusion", "flow_occlusion_approx"])
 def test_occlusion_maximum_lies_in_the_only_region_that_matters(method):
     region = (slice(0, 8), slice(16, 24), slice(8, 16))
@@ -364,3 +383,15 @@ def test_every_extra_method_has_a_selective_variant(method):
     result = get_explainer(method, model, **options).attribute(torch.randn(1, 3, 4, 8, 8))
     selective = selective_relevance(result.relevance, n=[1, 4])
     assert selective.maps.shape == (2, 1, 4, 8, 8)
+
+
+def test_saliency_tubes_on_i3d_average_to_the_logit_at_16x224(i3d_model):
+    # at 16 x 224 x 224 Mixed_5c is (2, 7, 7) = the average pool's kernel, so logit = w · mean(A) + b;
+    # trilinear upsampling by the integer factors 8 and 32 keeps the mean
+    model, spec = i3d_model
+    clips = np.random.default_rng(0).integers(0, 256, (1, 16, 224, 224, 3), dtype=np.uint8)
+    result = get_explainer("saliency_tubes", model, spec=spec).attribute(spec.preprocess(clips))
+    bias = model.logits.bias.detach()[result.target]
+    expected = result.logits.gather(1, result.target[:, None])[:, 0]
+    torch.testing.assert_close(result.relevance.mean(dim=(1, 2, 3)) + bias, expected, rtol=1e-4, atol=1e-4)
+    assert no_hooks_left(model)
