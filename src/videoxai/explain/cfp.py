@@ -161,17 +161,19 @@ class ClassFeaturePyramid(Explainer):
     __call__ = attribute
 
     def _attribute(self, inputs, target):
-        leaf = inputs.detach().requires_grad_(True)
-        with captured_outputs(self.layers) as outputs:
-            logits = self.model(leaf)
+        with captured_outputs(self.layers) as outputs, torch.no_grad():
+            logits = self.model(inputs)
         raw = [single_output(outputs, name, self.name) for name in self.layer_names]
         resolved = resolve_target(target, logits)
         weights = class_weight_matrix(self.classifier, raw[0].shape[1], self.name, self.classifier_name)
         if weights is not None:
             class_weights = weights.to(raw[0].device)[resolved]
-        else:
-            selected = logits.gather(1, resolved[:, None]).sum()
-            (gradient,) = torch.autograd.grad(selected, raw[0])
+        else:  # no weight per channel (C3D): Grad-CAM channel weights, from a second pass with gradients
+            deepest = self.layer_names[0]
+            with captured_outputs({deepest: self.layers[deepest]}) as graph_outputs:
+                graph_logits = self.model(inputs.detach().requires_grad_(True))
+            activation = single_output(graph_outputs, deepest, self.name)
+            (gradient,) = torch.autograd.grad(graph_logits.gather(1, resolved[:, None]).sum(), activation)
             class_weights = gradient.to(torch.float32).mean(dim=(2, 3, 4))
         activations = [output.detach().to(torch.float32).clamp_min(0.0) for output in raw]
         pooled = [activation.mean(dim=(2, 3, 4)) for activation in activations]  # (N, C_l)
