@@ -11,7 +11,13 @@ import contextlib
 import logging
 import sys
 import traceback
+from pathlib import Path
 from typing import Callable
+
+try:
+    import videoxai  # noqa: F401 - installed (the project's .venv)
+except ImportError:  # a conda env from envs/ has the dependencies only: use this checkout's library
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from videoxai.errors import VideoXAIError
 from videoxai.shards import read_attributes, write_failed_shard, write_shard

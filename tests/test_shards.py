@@ -64,6 +64,11 @@ def test_write_is_atomic_nothing_half_written_remains(tmp_path):
     # The old complete file is intact and no temporary file is left behind.
     assert read_shard(target).config == {"a": 1}
     assert sorted(os.listdir(tmp_path)) == ["x.h5"]
+    # A temporary file of a hard-killed writer is cleared by the next write of that shard.
+    (tmp_path / ".x.h5.abc123.tmp").write_bytes(b"half")
+    (tmp_path / ".other.h5.abc123.tmp").write_bytes(b"someone else's")
+    write_shard(target, "flow", {"flow": np.zeros((1, 2, 4, 4, 2), np.float16)}, video_id="x", config={"a": 3})
+    assert sorted(os.listdir(tmp_path)) == [".other.h5.abc123.tmp", "x.h5"]
 
 
 def test_table_shard_round_trip(tmp_path):

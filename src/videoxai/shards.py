@@ -9,6 +9,7 @@ The layout of every stage is in ``docs/shards.md`` and :data:`SCHEMAS`.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -92,6 +93,10 @@ def _chunks_for(array: np.ndarray) -> tuple[int, ...] | None:
 
 def _atomic_h5(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A hard-killed earlier attempt at this shard may have left its temporary file; only one
+    # job writes a given shard at a time, so these leftovers are safe to remove.
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        leftover.unlink(missing_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     return Path(temporary)

@@ -2,6 +2,11 @@
 import os
 import sys
 
+try:
+    import videoxai
+except ImportError:  # running snakemake from an environment without the package: use src/
+    sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+
 from videoxai.dataset_listing import list_videos
 from videoxai.plots import FIGURE_NAMES
 from videoxai.tables import TABLE_NAMES
