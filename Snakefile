@@ -37,6 +37,18 @@ if os.path.exists(os.path.join(workflow.basedir, "workflow/rules/train.smk")):
     include: "workflow/rules/train.smk"
 
 
+# On a cluster these run on the submitting machine: downloads need the network compute nodes
+# often lack, and the study-level steps take seconds.
+localrules:
+    all,
+    fetch_sample_videos,
+    fetch_i3d_weights,
+    collect_failures,
+    aggregate,
+    figures,
+    example_figures,
+
+
 rule all:
     input:
         study_targets(),
