@@ -179,3 +179,61 @@ def test_figure3_grid_size_and_input_checks(tmp_path):
         figure3_grid(frames, {"dtd": np.ones((6, 8, 9))}, {}, tmp_path / "bad.png")
     with pytest.raises(VideoXAIError, match="uint8"):
         figure3_grid(frames.astype(np.float32), relevance, {}, tmp_path / "bad.png")
+
+
+def hand_faithfulness() -> pd.DataFrame:
+    """Faithfulness rows of three clips (a/0, a/1, b/0): fep baseline and selective n=4, random.
+
+    fep baseline deletion 0.1, 0.2, 0.3 (mean 0.2, std 0.1); insertion 0.5, 0.7, 0.9 (mean 0.7,
+    std 0.2); smoothness temporal 0.01, 0.02, 0.03; pointing: a/0 3 hits 1 miss, a/1 1 hit 3
+    misses, b/0 no annotated frame (0 + 0) -> pooled 4 / 8 = 0.5.
+    """
+    rows = []
+    clips = [("a", 0), ("a", 1), ("b", 0)]
+    pointing = [(3, 1), (1, 3), (0, 0)]
+    for index, (video, clip) in enumerate(clips):
+        for method, variant, n, shift in (("fep", "baseline", NAN, 0.0), ("fep", "selective", 4.0, 0.05),
+                                          ("random", "baseline", NAN, 0.3)):
+            keys = dict(method=method, variant=variant, n=n)
+            rows.append(row(video, clip, "deletion_auc", 0.1 * (index + 1) + shift, **keys))
+            rows.append(row(video, clip, "insertion_auc", 0.5 + 0.2 * index - shift, **keys))
+            rows.append(row(video, clip, "smoothness_temporal", 0.01 * (index + 1) + shift, **keys))
+            rows.append(row(video, clip, "smoothness_spatial", 0.002, **keys))
+            hits, misses = pointing[index] if method == "fep" else (0, 4)
+            rows.append(row(video, clip, "pointing_hits", hits, **keys))
+            rows.append(row(video, clip, "pointing_misses", misses, **keys))
+            for step, q in enumerate((0.0, 0.5, 1.0)):
+                rows.append(row(video, clip, "deletion_curve", 0.9 - 0.4 * step, q=q, **keys))
+                rows.append(row(video, clip, "insertion_curve", 0.1 + 0.4 * step, q=q, **keys))
+    # the paper's metrics of another method sit in the same frame and must not leak in
+    rows.append(row("a", 0, "precision", 0.5, method="dtd", variant="baseline", tau=1.0))
+    return pd.DataFrame(rows)
+
+
+def test_faithfulness_table_means_pooled_pointing_and_random_last():
+    table = build_tables(hand_faithfulness())["faithfulness"]
+    assert list(table["method"]) == ["fep", "fep", "random"]
+    assert list(table["variant"]) == ["baseline", "selective", "baseline"]
+    fep = table.iloc[0]
+    assert fep["deletion_auc_mean"] == pytest.approx(0.2) and fep["deletion_auc_std"] == pytest.approx(0.1)
+    assert fep["insertion_auc_mean"] == pytest.approx(0.7) and fep["insertion_auc_std"] == pytest.approx(0.2)
+    assert fep["smoothness_temporal_mean"] == pytest.approx(0.02)
+    assert fep["pointing_accuracy"] == pytest.approx(0.5) and fep["pointing_frames"] == 8
+    assert fep["clips"] == 3 and fep["videos"] == 2
+    assert table.iloc[1]["n"] == 4.0 and table.iloc[1]["deletion_auc_mean"] == pytest.approx(0.25)
+    assert table.iloc[2]["pointing_accuracy"] == 0.0 and table.iloc[2]["deletion_auc_mean"] == pytest.approx(0.5)
+    assert math.isnan(table.iloc[0]["n"])
+
+
+def test_faithfulness_table_and_curves_are_written(tmp_path):
+    write_tables(hand_faithfulness(), tmp_path)
+    markdown = (tmp_path / "faithfulness.md").read_text()
+    assert body_first_cells(markdown, "| ", "|") == ["Method", "FEP", "FEP", "Random"]
+    assert "0.200 ± 0.100" in markdown and "0.700 ± 0.200" in markdown and "| 0.500 |" in markdown
+    assert "Deletion AUC" in (tmp_path / "faithfulness.tex").read_text()
+    # without faithfulness rows the table is empty but written
+    write_tables(hand_metrics(), tmp_path / "none")
+    assert pd.read_csv(tmp_path / "none" / "faithfulness.csv").empty
+    paths = write_figures(hand_faithfulness(), tmp_path / "figures")
+    assert (tmp_path / "figures" / "deletion_insertion.png") in paths
+    assert (tmp_path / "figures" / "deletion_insertion.png").stat().st_size > 1000

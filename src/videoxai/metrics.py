@@ -34,7 +34,21 @@ METHOD_LABELS: dict[str, str] = {
     "gradcam": "Grad-CAM",
     "guided_backprop": "Guided BP",
     "guided_gradcam": "Guided Grad-CAM",
+    "saliency_tubes": "Saliency Tubes",
+    "cfp": "CFP",
+    "occlusion": "Occlusion",
+    "flow_occlusion": "Flow occlusion",
+    "flow_occlusion_approx": "Flow occlusion (1st order)",
+    "extremal_perturbation": "Extremal perturbation",
+    "fep": "FEP",
+    "random": "Random",
 }
+# The other published methods (docs/methods_extra.md) follow the paper's four; the random
+# reference row of the faithfulness metrics comes last.
+EXTRA_METHOD_ORDER: tuple[str, ...] = (
+    "saliency_tubes", "cfp", "occlusion", "flow_occlusion", "flow_occlusion_approx", "extremal_perturbation", "fep",
+)
+REFERENCE_METHOD = "random"
 VARIANTS: tuple[str, ...] = ("baseline", "selective")
 
 # Farnebäck magnitude quantiles on the UCF-101 sample at 112x112 (docs/metrics.md): static
@@ -62,10 +76,12 @@ def tau_for_resolution(size: int) -> float:
 
 
 def ordered_methods(methods) -> list[str]:
-    """Distinct method names in the paper's order; unknown names follow, alphabetically."""
+    """Distinct method names: the paper's four in its order, the other known methods, unknown
+    names alphabetically, and the ``random`` reference last."""
     present = {str(method) for method in methods if str(method)}
-    known = [method for method in METHOD_ORDER if method in present]
-    return known + sorted(present - set(METHOD_ORDER))
+    known = [method for method in (*METHOD_ORDER, *EXTRA_METHOD_ORDER) if method in present]
+    unknown = sorted(present - set(known) - {REFERENCE_METHOD})
+    return known + unknown + ([REFERENCE_METHOD] if REFERENCE_METHOD in present else [])
 
 
 def method_label(method: str) -> str:

@@ -27,7 +27,7 @@ from videoxai.metrics import METHOD_ORDER, method_label, ordered_methods
 from videoxai.tables import headline_q, headline_tau, normalise_metrics
 
 FIGURE_NAMES: tuple[str, ...] = (
-    "precision_by_method", "precision_vs_tau", "precision_vs_n", "selectivity", "overhead",
+    "precision_by_method", "precision_vs_tau", "precision_vs_n", "selectivity", "overhead", "deletion_insertion",
 )
 FORMATS: tuple[str, ...] = ("png", "pdf")
 DPI = 200
@@ -256,6 +256,40 @@ def _overhead(figure: Figure, frame: pd.DataFrame) -> None:
     figure.legend(handles, legend_labels, loc="outside upper center", ncols=min(len(legend_labels), 4), frameon=False)
 
 
+def _deletion_insertion(figure: Figure, frame: pd.DataFrame) -> None:
+    """Mean deletion / insertion curve per method: solid baseline, dotted selective (dash-dot for
+    a second n, ...), dashed black the random reference."""
+    rows = frame[frame["metric"].isin(["deletion_curve", "insertion_curve"])].dropna(subset=["value", "q"])
+    if rows.empty:
+        return _no_data(figure, "No deletion / insertion curves (faithfulness off)")
+    means = rows.groupby(["metric", "method", "variant", "n", "q"], dropna=False)["value"].mean().reset_index()
+    methods = [method for method in ordered_methods(means["method"]) if method != "random"]
+    colours = dict(zip(methods, sns.color_palette("colorblind" if len(methods) <= 10 else "husl", max(len(methods), 1))))
+    ns = sorted(means.loc[means["variant"] == "selective", "n"].dropna().unique())
+    styles = dict(zip(ns, [":", "-.", (0, (1, 3)), (0, (5, 1, 1, 1))] * (len(ns) // 4 + 1)))
+    axes = figure.subplots(1, 2, sharey=True)
+    for panel, (metric, title) in zip(axes, (("deletion_curve", "Deletion (lower is better)"),
+                                               ("insertion_curve", "Insertion (higher is better)"))):
+        subset = means[means["metric"] == metric]
+        rank = {method: index for index, method in enumerate([*methods, "random"])}
+        groups = sorted(subset.groupby(["method", "variant", "n"], dropna=False),
+                        key=lambda item: (rank[item[0][0]], item[0][1] != "baseline", item[0][2]))
+        for (method, variant, n), curve in groups:
+            curve = curve.sort_values("q")
+            if method == "random":
+                style = {"color": "black", "linestyle": "--", "label": "Random"}
+            else:
+                style = {"color": colours[method], "linestyle": "-" if variant == "baseline" else styles.get(n, ":"),
+                         "label": method_label(method) + ("" if variant == "baseline" else f", selective n = {n:g}")}
+            panel.plot(curve["q"], curve["value"], linewidth=1.5, **style)
+        panel.set_title(title)
+        panel.set_xlabel("Fraction of voxels removed" if metric == "deletion_curve" else "Fraction of voxels revealed")
+        panel.set_xlim(0, 1)
+    axes[0].set_ylabel("Target probability (mean over clips)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right center", frameon=False, fontsize="small")
+
+
 def write_figures(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q: float | None = None,
                   n: float | None = None) -> list[Path]:
     """Write the summary figures as ``out_dir/<name>.{png,pdf}`` (``FIGURE_NAMES``).
@@ -280,6 +314,7 @@ def write_figures(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q
         "precision_vs_n": (lambda f: _precision_vs_n(f, frame, tau, q), (15, 4.3)),
         "selectivity": (lambda f: _selectivity(f, frame), (10, 4.8)),
         "overhead": (lambda f: _overhead(f, frame), (7, 4.2)),
+        "deletion_insertion": (lambda f: _deletion_insertion(f, frame), (14, 4.8)),
     }
     written = []
     out_dir = Path(out_dir)

@@ -47,6 +47,16 @@ SCHEMAS: dict[str, dict[str, tuple[str, int]]] = {
         "{method}/n={n}/map": ("float32", 4),  # (N, T, H, W)
     },
     "metrics": {},  # a table: one dataset per column under "table/"
+    "faithfulness": {},  # a table, like metrics (deletion/insertion, pointing game, smoothness)
+}
+
+# Datasets a stage holds only for some methods: checked by validate_shard when present.
+OPTIONAL_SCHEMAS: dict[str, dict[str, tuple[str, int]]] = {
+    "explain": {
+        "cfp/pyramid/layers": ("object", 1),  # (depth + 1,) layer names, deepest first
+        "cfp/pyramid/kept_{level}": ("bool", 2),  # (N, C_level) kernels kept per clip
+        "cfp/pyramid/map_{level}": ("float32", 4),  # (N, t, h, w) kept kernels' summed activation
+    },
 }
 
 REQUIRED_ATTRIBUTES = ("stage", "status", "videoxai_version", "format_version", "video_id", "config")
@@ -234,6 +244,11 @@ def validate_shard(shard: Shard) -> None:
                     f"dataset {name!r} is {array.dtype} with {array.ndim} dims; schema says {dtype} with {ndim}",
                     shard.path,
                 )
+    for pattern, (dtype, ndim) in OPTIONAL_SCHEMAS.get(shard.stage, {}).items():
+        for name in shard.arrays:
+            if _matches(pattern, name) and (shard.arrays[name].dtype != np.dtype(dtype) or shard.arrays[name].ndim != ndim):
+                raise VideoXAIError(f"dataset {name!r} is {shard.arrays[name].dtype} with "
+                                    f"{shard.arrays[name].ndim} dims; schema says {dtype} with {ndim}", shard.path)
 
 
 def _matches(pattern: str, name: str) -> bool:
@@ -242,6 +257,8 @@ def _matches(pattern: str, name: str) -> bool:
         return False
     for expected, actual in zip(pattern_parts, name_parts):
         if expected in ("{method}",):
+            continue
+        if expected.endswith("_{level}") and actual.startswith(expected[: -len("{level}")]):
             continue
         if expected.startswith("n=") and actual.startswith("n="):
             continue
@@ -256,15 +273,17 @@ def n_group(n: float) -> str:
 
 
 # Metric shards hold a tidy table, one dataset per column under "table/".
-def write_table_shard(path, table, *, video_id: str, config: Mapping[str, Any], attributes=None) -> Path:
-    """Store a pandas DataFrame column by column (strings as UTF-8) in a ``metrics`` shard."""
+def write_table_shard(path, table, *, video_id: str, config: Mapping[str, Any], attributes=None,
+                      stage: str = "metrics") -> Path:
+    """Store a pandas DataFrame column by column (strings as UTF-8) in a ``metrics`` (or
+    ``faithfulness``) shard."""
     arrays = {f"table/{column}": table[column].to_numpy() for column in table.columns}
     attributes = {**(attributes or {}), "columns": list(map(str, table.columns))}
-    return write_shard(path, "metrics", arrays, video_id=video_id, config=config, attributes=attributes)
+    return write_shard(path, stage, arrays, video_id=video_id, config=config, attributes=attributes)
 
 
 def read_table_shard(path):
-    """The DataFrame of a ``metrics`` shard (empty for a failed one) and the shard itself."""
+    """The DataFrame of a ``metrics`` or ``faithfulness`` shard (empty for a failed one) and the shard itself."""
     import pandas as pd
 
     shard = read_shard(path)

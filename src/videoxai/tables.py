@@ -30,7 +30,9 @@ from videoxai.metrics import (
     ordered_methods,
 )
 
-TABLE_NAMES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "accuracy")
+TABLE_NAMES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "accuracy", "faithfulness")
+
+FAITHFULNESS_METRICS: tuple[str, ...] = ("deletion_auc", "insertion_auc", "smoothness_temporal", "smoothness_spatial")
 
 # Baseline rows have n = NaN; groupby and merges handle a sentinel more predictably than NaN keys.
 _NO_N = -1.0
@@ -194,6 +196,26 @@ def _accuracy(frame: pd.DataFrame) -> pd.DataFrame:
                          "videos": [correct["video"].nunique()]})
 
 
+def _faithfulness(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per method, variant and n: mean ± std over clips of the AUCs and smoothness, and the
+    pointing-game accuracy pooled over annotated frames (sum of hits / sum of hits + misses)."""
+    keys = ["method", "variant", "n"]
+    wide = _wide(_select(frame, [*FAITHFULNESS_METRICS, "pointing_hits", "pointing_misses"]), keys)
+    table = _summarise(wide.copy(), keys, list(FAITHFULNESS_METRICS), primary="smoothness_temporal")
+    columns = [*table.columns[:-2], "pointing_accuracy", "pointing_frames", "clips", "videos"]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    for column in ("pointing_hits", "pointing_misses"):
+        if column not in wide.columns:
+            wide[column] = np.nan
+    pooled = wide.groupby(keys, sort=False)[["pointing_hits", "pointing_misses"]].sum(min_count=1)
+    frames = pooled["pointing_hits"] + pooled["pointing_misses"]
+    pooled["pointing_accuracy"] = (pooled["pointing_hits"] / frames.where(frames > 0)).astype(np.float64)
+    pooled["pointing_frames"] = frames.fillna(0).astype(int)
+    table = table.merge(pooled[["pointing_accuracy", "pointing_frames"]].reset_index(), on=keys, how="left")
+    return _order(table[columns], ["method"])
+
+
 def build_tables(metrics: pd.DataFrame, *, tau: float | None = None, q: float | None = None) -> dict[str, pd.DataFrame]:
     """Numeric tables from tidy metrics of any number of videos.
 
@@ -203,7 +225,8 @@ def build_tables(metrics: pd.DataFrame, *, tau: float | None = None, q: float | 
         q: top-q fraction reported in Tables 1 and 2; default ``headline_q``.
     Returns:
         ``{"table1": motion precision, "table2": agreement, "table3": selectivity,
-        "table4": overhead, "accuracy": clip accuracy}``; columns in ``docs/metrics.md``.
+        "table4": overhead, "accuracy": clip accuracy, "faithfulness": deletion/insertion AUC,
+        pointing game, smoothness per method and variant}``; columns in ``docs/metrics.md``.
     """
     frame = normalise_metrics(metrics)
     tau = headline_tau(frame) if tau is None else float(tau)
@@ -219,6 +242,7 @@ def build_tables(metrics: pd.DataFrame, *, tau: float | None = None, q: float | 
         "table3": _table3(frame),
         "table4": _table4(frame),
         "accuracy": _accuracy(frame),
+        "faithfulness": _faithfulness(frame),
     }
 
 
@@ -298,6 +322,21 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
              lambda r: _mean_std(r, "overhead", scale=100.0, digits=1),
              _clips, _videos],
         )
+    if name == "faithfulness":
+        return (
+            "Faithfulness: deletion AUC (lower is better) and insertion AUC (higher is better) of the target's "
+            "softmax probability as the most relevant voxels (or grid cells) are removed / revealed; pointing "
+            "game: hits / (hits + misses) over annotated frames (– without annotations); smoothness: mean "
+            "absolute difference of the max-normalised map between neighbouring frames (temporal) and pixels "
+            f"(spatial), lower is smoother. Random: a uniformly random map, the reference. {statistics}",
+            ["Method", "Variant", "n", "Deletion AUC", "Insertion AUC", "Pointing game", "Smoothness (temporal)",
+             "Smoothness (spatial)", "Clips", "Videos"],
+            [lambda r: method_label(r["method"]), _variant_text, lambda r: _n_text(r["n"]),
+             lambda r: _mean_std(r, "deletion_auc"), lambda r: _mean_std(r, "insertion_auc"),
+             lambda r: _number(r["pointing_accuracy"]) if r["pointing_frames"] else "–",
+             lambda r: _mean_std(r, "smoothness_temporal", digits=4), lambda r: _mean_std(r, "smoothness_spatial", digits=4),
+             _clips, _videos],
+        )
     return (
         "Model accuracy on the clips with a known label (top-1).",
         ["Accuracy (%)", "Clips", "Videos"],
@@ -368,7 +407,7 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 def write_tables(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q: float | None = None) -> list[Path]:
-    """Write ``table1..table4`` and ``accuracy`` as ``.csv``/``.md``/``.tex``, and ``metrics.csv``.
+    """Write ``table1..table4``, ``accuracy`` and ``faithfulness`` as ``.csv``/``.md``/``.tex``, and ``metrics.csv``.
 
     Every file is written even when its table is empty (e.g. no timings), so a workflow can
     declare them all as outputs. Returns the paths written, in a fixed order.

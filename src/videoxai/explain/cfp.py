@@ -200,13 +200,37 @@ class ClassFeaturePyramid(Explainer):
         return relevance / len(activations), logits.detach(), resolved
 
 
-def pyramid_arrays(explanation: PyramidExplanation, prefix: str = "cfp/pyramid") -> dict[str, np.ndarray]:
+def pyramid_arrays(explanation: PyramidExplanation, prefix: str = "cfp/pyramid", maps: bool = False) -> dict[str, np.ndarray]:
     """The pyramid as shard datasets: ``{prefix}/layers`` (str, depth + 1) and
-    ``{prefix}/kept_{level}`` bool ``(N, C_level)``, level 0 = deepest."""
+    ``{prefix}/kept_{level}`` bool ``(N, C_level)``, level 0 = deepest; with ``maps=True`` also
+    ``{prefix}/map_{level}`` float32 ``(N, t, h, w)`` (the kept kernels' summed activation at the
+    layer's resolution, what :func:`plot_pyramid` draws)."""
     arrays: dict[str, np.ndarray] = {f"{prefix}/layers": np.asarray(explanation.layers, dtype=object)}
     for level, keep in enumerate(explanation.kept):
-        arrays[f"{prefix}/kept_{level}"] = keep.numpy().astype(bool)
+        arrays[f"{prefix}/kept_{level}"] = keep.detach().cpu().numpy().astype(bool)
+        if maps:
+            arrays[f"{prefix}/map_{level}"] = explanation.maps[level].detach().cpu().numpy().astype(np.float32)
     return arrays
+
+
+def pyramid_from_arrays(arrays, relevance, target, prefix: str = "cfp/pyramid") -> PyramidExplanation:
+    """The :class:`PyramidExplanation` that :func:`pyramid_arrays` (with ``maps=True``) stored,
+    e.g. read back from an explain shard, with relevance float ``(N, T, H, W)`` and target
+    int ``(N,)``; logits are not stored and come back empty."""
+    layers = tuple(str(name) for name in arrays[f"{prefix}/layers"])
+    missing = [f"{prefix}/map_{level}" for level in range(len(layers)) if f"{prefix}/map_{level}" not in arrays]
+    if missing:
+        raise VideoXAIError(f"the pyramid lacks {missing} (written without maps=True?)")
+    relevance = torch.as_tensor(np.asarray(relevance), dtype=torch.float32)
+    return PyramidExplanation(
+        relevance=relevance,
+        logits=torch.zeros(len(relevance), 0),
+        target=torch.as_tensor(np.asarray(target), dtype=torch.int64),
+        method="cfp",
+        layers=layers,
+        kept=[torch.as_tensor(np.asarray(arrays[f"{prefix}/kept_{level}"], dtype=bool)) for level in range(len(layers))],
+        maps=[torch.as_tensor(np.asarray(arrays[f"{prefix}/map_{level}"], dtype=np.float32)) for level in range(len(layers))],
+    )
 
 
 def plot_pyramid(explanation: PyramidExplanation, clip: int = 0, frames: np.ndarray | None = None, path=None):
