@@ -88,6 +88,20 @@ PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 }
 
+# Another cluster's daemons would hold the ports, and clients would silently talk to them.
+refuse_foreign_daemons() {
+    local daemon pid
+    for daemon in slurmctld slurmd; do
+        for pid in $(pgrep -x "$daemon" || true); do
+            if [[ "$(cat "$dir/$daemon.pid" 2>/dev/null)" != "$pid" ]]; then
+                echo "local-slurm: $daemon (pid $pid) from another configuration is running: $(tr '\0' ' ' </proc/"$pid"/cmdline)" >&2
+                echo "local-slurm: stop it first (tools/local-slurm.sh stop <its folder>, or kill $pid)" >&2
+                exit 1
+            fi
+        done
+    done
+}
+
 wait_idle() {
     local deadline=$((SECONDS + 60)) state
     while ((SECONDS < deadline)); do
@@ -146,6 +160,7 @@ start)
     install_if_missing
     start_munge
     stop_daemons
+    refuse_foreign_daemons
     write_config
     link_default_config
     # SLURM_CONF also tells the daemons where gres.conf is (next to slurm.conf)
