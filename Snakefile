@@ -29,6 +29,7 @@ include: "workflow/rules/flow.smk"
 include: "workflow/rules/explain.smk"
 include: "workflow/rules/selective.smk"
 include: "workflow/rules/metrics.smk"
+include: "workflow/rules/faithfulness.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -47,6 +48,7 @@ localrules:
     aggregate,
     figures,
     example_figures,
+    cfp_pyramid,
 
 
 rule all:

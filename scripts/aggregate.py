@@ -1,4 +1,4 @@
-"""Rule aggregate: every video's metric rows -> paper tables (csv/md/tex) and the tidy metrics.csv."""
+"""Rule aggregate: every video's metric (and faithfulness) rows -> tables (csv/md/tex) and the tidy metrics.csv."""
 
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from videoxai.tables import write_tables
 
 with logged(snakemake) as log:
     frames = []
-    for path in snakemake.input.metrics:
+    for path in [*snakemake.input.metrics, *snakemake.input.faithfulness]:
         table, shard = read_table_shard(path)
         if not shard.failed and len(table):
             frames.append(table)

@@ -91,6 +91,21 @@ def test_cli_writes_side_by_side_video(synthetic_video, tiny_model, tmp_path, ca
             assert image.n_frames == frames_expected and image.size == (width, height)
 
 
+@pytest.mark.parametrize("method, options", [
+    ("flow_occlusion_approx", ["size=8", "stride=8"]),  # Farnebäck flow of the clip's own frames
+    ("occlusion", ["size=16", "stride=16", "temporal_stride=8"]),
+    ("fep", ["iterations=2"]),
+])
+def test_cli_takes_every_method_and_its_options(synthetic_video, tiny_model, tmp_path, capsys, method, options):
+    out = tmp_path / "explained.gif"
+    arguments = ["explain", str(synthetic_video), "--model", "tiny", "--model-option", "width=0.25",
+                 "--method", method, "--clips", "1", "--out", str(out)]
+    for option in options:
+        arguments += ["--method-option", option]
+    assert main(arguments) == 0
+    assert f"method {method}" in capsys.readouterr().out and out.stat().st_size > 0
+
+
 def test_cli_reports_errors_without_traceback(synthetic_video, tiny_model, tmp_path, capsys):
     assert main(["explain", str(tmp_path / "missing.mp4"), "--model", "tiny", "--model-option", "width=0.25",
                  "--out", str(tmp_path / "x.mp4")]) == 1

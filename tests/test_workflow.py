@@ -199,6 +199,81 @@ def test_killed_run_restarts_to_the_same_tables(study, tmp_path):
     assert not list((copy / "results").rglob(".*.tmp"))  # no half-written shard left behind
 
 
+def test_paper_methods_do_not_wait_for_flow(study):
+    # explain takes the flow shard only when a flow method is configured: recomputed flow
+    # reruns metrics onwards, never the paper's explanations.
+    workdir, _ = study
+    jobs = planned_jobs(snakemake(workdir, "--dry-run", "--forcerun", "flow").stdout)
+    assert jobs.get("flow") == 3 and jobs.get("metrics") == 3 and "explain" not in jobs
+
+
+EXTRA_METHODS = ["saliency_tubes", "cfp", "occlusion", "flow_occlusion_approx", "fep"]
+
+
+def write_extra_config(workdir: Path, steps: int = 4) -> None:
+    write_config(
+        workdir,
+        videos={"source": "folder", "root": "videos"},
+        clips={"length": 8, "max_per_video": 2},
+        explain={"methods": EXTRA_METHODS, "batch_size": 2, "threads": 1,
+                 "options": {"cfp": {"depth": 1}, "occlusion": {"size": 16, "stride": 16, "temporal_stride": 8},
+                             "fep": {"iterations": 3}}},
+        faithfulness={"enabled": True, "steps": steps, "grid": [4, 4], "annotations": "boxes.csv"},
+    )
+
+
+@pytest.fixture(scope="module")
+def extra_study(tmp_path_factory, ucf_sample_videos):
+    """The further methods (a flow method among them) and faithfulness with pointing-game boxes."""
+    workdir = tmp_path_factory.mktemp("extra")
+    knitting = next(path for path in ucf_sample_videos if "Knitting" in path.name)
+    (workdir / "videos" / "Knitting").mkdir(parents=True)
+    shutil.copy(knitting, workdir / "videos" / "Knitting" / knitting.name)
+    # one box (source pixels) on every frame of the video, named by the file's stem
+    lines = ["video,frame,x1,y1,x2,y2", *(f"{knitting.stem},{frame},100,60,220,180" for frame in range(400))]
+    (workdir / "boxes.csv").write_text("\n".join(lines) + "\n")
+    write_extra_config(workdir)
+    return workdir, snakemake(workdir)
+
+
+def test_extra_methods_and_faithfulness_reach_the_tables(extra_study):
+    workdir, _ = extra_study
+    results = workdir / "results"
+    assert (results / "failed_videos.csv").read_text().strip() == "video_id,path,stage,reason"
+    explain_shard = next((results / "explain").glob("*.h5"))
+    explained = read_shard(explain_shard)
+    validate_shard(explained)
+    assert explained.arrays["cfp/pyramid/kept_0"].shape == (2, 6) and explained.arrays["cfp/pyramid/kept_0"].dtype == bool
+    assert explained.arrays["occlusion/relevance"].shape == (2, 8, 32, 32)
+    faithfulness = read_shard(results / "faithfulness" / explain_shard.name)
+    validate_shard(faithfulness)
+    table = pd.read_csv(results / "tables" / "faithfulness.csv")
+    assert list(table["method"]) == [m for m in EXTRA_METHODS for _ in range(2)] + ["random"]
+    assert list(table["variant"]) == ["baseline", "selective"] * len(EXTRA_METHODS) + ["baseline"]
+    assert (table["clips"] == 2).all() and table["deletion_auc_mean"].between(0, 1).all()
+    # 2 clips x 8 frames, all annotated; a selective map that is zero in a frame does not point there
+    baseline = table[table["variant"] == "baseline"]
+    assert (baseline["pointing_frames"] == 16).all() and baseline["pointing_accuracy"].between(0, 1).all()
+    tidy = pd.read_csv(results / "tables" / "metrics.csv")
+    curve = tidy[(tidy["metric"] == "deletion_curve") & (tidy["method"] == "random") & (tidy["clip"] == 0)]
+    assert sorted(curve["q"]) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert "precision" in set(tidy["metric"])  # the motion metrics of the same methods are there too
+    assert "Random" in (results / "tables" / "faithfulness.md").read_text()
+    for name in ("deletion_insertion", "cfp_pyramid"):
+        assert (results / "figures" / f"{name}.png").stat().st_size > 1000
+
+
+def test_changing_faithfulness_steps_reruns_only_faithfulness(extra_study):
+    workdir, _ = extra_study
+    write_extra_config(workdir, steps=8)
+    try:
+        jobs = planned_jobs(snakemake(workdir, "--dry-run").stdout)
+    finally:
+        write_extra_config(workdir)
+    assert jobs.get("faithfulness") == 1 and jobs.get("aggregate") == 1
+    assert not {"decode", "flow", "explain", "selective", "metrics"} & set(jobs)
+
+
 def test_report_has_captions(study):
     workdir, _ = study
     snakemake(workdir, "--report", str(workdir / "report.zip"))

@@ -8,6 +8,7 @@ except ImportError:  # running snakemake from an environment without the package
     sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from videoxai.dataset_listing import list_videos
+from videoxai.explain import FLOW_METHODS
 from videoxai.plots import FIGURE_NAMES
 from videoxai.tables import TABLE_NAMES
 
@@ -54,6 +55,7 @@ VIDEOS = list_videos(VIDEO_SETTINGS)
 VIDEO_BY_ID = {entry.video_id: entry for entry in VIDEOS}
 GEOMETRY = decode_geometry(config["model"])
 METHODS = list(config["explain"]["methods"])
+FAITHFULNESS = config["faithfulness"]["enabled"]
 def model_weights(model):
     """The weight file explain reads, declared as input so new weights rerun explain (None = the factory's own init)."""
     if model["weights"]:
@@ -97,15 +99,47 @@ def log_file(stage):
 
 
 # The per-video shards whose failures collect_failures lists (each passes on upstream failures).
-FINAL_SHARDS = shards("metrics")
+FINAL_SHARDS = shards("metrics") + (shards("faithfulness") if FAITHFULNESS else [])
 
 
 def study_targets():
     """Targets of the default target: every per-video final shard, the failures and the tables."""
     return [
-        *shards("metrics"),
+        *FINAL_SHARDS,
         *[f"{RESULTS}/tables/{name}.csv" for name in TABLE_NAMES],
+        *([f"{RESULTS}/figures/cfp_pyramid.png"] if "cfp" in METHODS else []),
         *[f"{RESULTS}/figures/{name}.png" for name in FIGURE_NAMES],
         *[f"{RESULTS}/figures/example_{rank}.png" for rank in range(1, config["report"]["examples"] + 1)],
         f"{RESULTS}/failed_videos.csv",
     ]
+
+
+FLOW_METHODS_CONFIGURED = [method for method in METHODS if method in FLOW_METHODS]
+
+
+def explain_inputs(wildcards):
+    """Clips and weights; the flow shard only when a flow method is configured, so the paper's
+    four methods never wait for (or rerun after) the flow stage."""
+    inputs = {"clips": shard("clips"), "weights": MODEL_WEIGHTS or []}
+    if FLOW_METHODS_CONFIGURED:
+        inputs["flow"] = shard("flow")
+    return inputs
+
+
+def faithfulness_inputs(wildcards):
+    """Clips (deletion/insertion runs the model on them), relevance, selective maps, weights and
+    the annotation file when one is given."""
+    inputs = {
+        "clips": shard("clips"),
+        "explain": shard("explain"),
+        "selective": shard("selective"),
+        "weights": MODEL_WEIGHTS or [],
+    }
+    if config["faithfulness"]["annotations"]:
+        inputs["annotations"] = config["faithfulness"]["annotations"]
+    return inputs
+
+
+def metric_tables():
+    """The per-video tables the aggregate reads: motion metrics, and faithfulness when enabled."""
+    return {"metrics": shards("metrics"), "faithfulness": shards("faithfulness") if FAITHFULNESS else []}

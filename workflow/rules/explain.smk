@@ -14,8 +14,7 @@ rule fetch_i3d_weights:
 
 rule explain:
     input:
-        clips=shard("clips"),
-        weights=MODEL_WEIGHTS or [],
+        unpack(explain_inputs),
     output:
         shard("explain"),
     params:

@@ -20,7 +20,7 @@ rule collect_failures:
 
 rule aggregate:
     input:
-        metrics=shards("metrics"),
+        **metric_tables(),
     output:
         tables=[
             report(f"{RESULTS}/tables/{name}.csv", caption=f"../report/{name}.rst", category="Tables")
@@ -81,3 +81,21 @@ rule example_figures:
         "../../envs/videoxai.yaml"
     script:
         "../../scripts/example_figures.py"
+
+
+rule cfp_pyramid:
+    input:
+        clips=shards("clips"),
+        explain=shards("explain"),
+    output:
+        report(
+            f"{RESULTS}/figures/cfp_pyramid.png",
+            caption="../report/cfp_pyramid.rst",
+            category="Figures",
+        ),
+    log:
+        f"{RESULTS}/logs/cfp_pyramid.log",
+    conda:
+        "../../envs/videoxai.yaml"
+    script:
+        "../../scripts/cfp_pyramid.py"

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from videoxai.errors import VideoXAIError
-from videoxai.explain import METHODS, get_explainer
+from videoxai.explain import ALL_METHODS, FLOW_METHODS, get_explainer
+from videoxai.flow import farneback
 from videoxai.overlay import enlarge, overlay_relevance, side_by_side, write_video
 from videoxai.selective import PADDINGS, selective_relevance
 from videoxai.video import center_crop, clip_indices, frame_transform_for, read_video
@@ -72,7 +73,12 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         "--model-option", action="append", default=[], metavar="KEY=VALUE",
         help="option for the model loader, repeatable (e.g. random_init=true width=0.25 for C3D)",
     )
-    parser.add_argument("--method", default="dtd", choices=METHODS, help="explanation method (default: %(default)s)")
+    parser.add_argument("--method", default="dtd", choices=ALL_METHODS,
+                        help="explanation method (default: %(default)s); flow_occlusion* compute Farnebäck flow from the frames")
+    parser.add_argument(
+        "--method-option", action="append", default=[], metavar="KEY=VALUE",
+        help="option for the method, repeatable (e.g. stride=32 temporal_stride=8 for occlusion, iterations=10 for fep)",
+    )
     parser.add_argument("--n", type=float, default=4.0, help="σ multiplier of selective relevance (default: %(default)s)")
     parser.add_argument("--padding", default="replicate", choices=PADDINGS, help="border padding of the temporal gradient")
     parser.add_argument("--out", required=True, metavar="FILE", help="output .mp4 or .gif")
@@ -98,12 +104,15 @@ def run(args: argparse.Namespace) -> int:
     clips, fps = load_clips(args.video, spec, args.clips, args.stride)
     inputs = spec.preprocess(clips, device=args.device)
     explainer_options = {"layer": args.layer} if args.layer and args.method in ("gradcam", "guided_gradcam") else {}
+    explainer_options.update(parse_option(text) for text in args.method_option)
     explainer = get_explainer(args.method, model, spec=spec, **explainer_options)
     target = resolve_target_name(args.target, spec.class_names)
     # one clip at a time keeps memory bounded for long videos; maps are identical to a batch
     relevance, targets, probabilities = [], [], []
-    for clip in inputs:
-        result = explainer.attribute(clip[None], target=target)
+    for index, clip in enumerate(inputs):
+        # flow methods: Farnebäck flow of the clip's own frames, as the workflow's flow stage computes it
+        extra = {"flow": torch.from_numpy(farneback(clips[index])[None].astype(np.float32))} if args.method in FLOW_METHODS else {}
+        result = explainer.attribute(clip[None], target=target, **extra)
         relevance.append(result.relevance)
         targets.append(int(result.target[0]))
         probabilities.append(float(result.logits.softmax(dim=1)[0, result.target[0]]))

@@ -1,0 +1,33 @@
+# Faithfulness of every method's maps, baseline and selective, and of a random reference map:
+# deletion / insertion (runs the model on perturbed clips), pointing game, smoothness.
+# Its own rule, not part of explain: changing its settings reruns only this and the aggregate.
+
+
+rule faithfulness:
+    input:
+        unpack(faithfulness_inputs),
+    output:
+        shard("faithfulness"),
+    params:
+        model={**{key: config["model"][key] for key in ("name", "options", "spec")}, "weights": MODEL_WEIGHTS},
+        methods=METHODS,
+        n=config["selective"]["n"],
+        variants=config["faithfulness"]["variants"],
+        steps=config["faithfulness"]["steps"],
+        baseline=config["faithfulness"]["baseline"],
+        grid=config["faithfulness"]["grid"],
+        random_seed=config["faithfulness"]["random_seed"],
+        tolerance=config["faithfulness"]["tolerance"],
+        annotations=config["faithfulness"]["annotations"],
+    threads: config["explain"]["threads"]
+    resources:
+        gpu=config["explain"]["gpus"],
+        mem_mb=config["explain"]["mem_mb"],
+    log:
+        log_file("faithfulness"),
+    group:
+        VIDEO_GROUP
+    conda:
+        "../../envs/videoxai.yaml"
+    script:
+        "../../scripts/faithfulness.py"
