@@ -21,7 +21,8 @@ rule train_model:
     params:
         root=TRAIN.get("root", "data/UCF-101"),
         split=TRAIN_SPLIT,
-        out=TRAIN_OUT,
+        # the folder of the declared outputs, where checkpoint.pth (undeclared, for resuming) lives
+        out=lambda wildcards, output: os.path.dirname(output.metrics),
         settings={
             key: TRAIN[key]
             for key in (
