@@ -50,7 +50,7 @@ def main(results: str, config: str, out: str) -> None:
         rows.append(f"| {method_label(method)} (`{method}`) | {explain} | {int(clips)} | {di} | {len(per_map)} |")
     failed = (results_dir / "failed_videos.csv").read_text().strip().splitlines()[1:]
     text = [
-        f"# Further methods and faithfulness on the shared UCF-101 sample (I3D, CPU)",
+        "# Further methods and faithfulness on the shared UCF-101 sample (I3D, CPU)",
         "",
         f"Written by `python benchmarks/study_cost_report.py {results} {config} {out}` after",
         f"`snakemake --cores 2 --configfile {config}` (settings below, verbatim). The CPU is a shared",

@@ -15,7 +15,6 @@ import pandas as pd
 import torch
 from _stage import logged, run_stage, torch_device, user_spec
 
-from videoxai.errors import VideoXAIError
 from videoxai.faithfulness import (
     clip_boxes,
     clip_masks,
