@@ -10,8 +10,6 @@ baseline and a blue-green sequential palette = selective at increasing n; dashed
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -22,6 +20,7 @@ import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 
+from videoxai.atomic import atomic_write
 from videoxai.errors import VideoXAIError
 from videoxai.metrics import METHOD_ORDER, method_label, ordered_methods
 from videoxai.tables import headline_q, headline_tau, normalise_metrics
@@ -80,15 +79,7 @@ def _save(figure: Figure, out_dir: Path, name: str) -> list[Path]:
     written = []
     for extension in FORMATS:
         path = out_dir / f"{name}.{extension}"
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{extension}", dir=out_dir)
-        os.close(handle)
-        try:
-            figure.savefig(temporary, format=extension, dpi=DPI)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        written.append(path)
+        written.append(atomic_write(path, lambda temporary, e=extension: figure.savefig(temporary, format=e, dpi=DPI)))
     return written
 
 
@@ -452,14 +443,6 @@ def figure3_grid(
         if title:
             figure.suptitle(title, y=1 - 0.05 / figure_height, va="top", fontsize=11)
         out_path = Path(out_path)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
         extension = out_path.suffix.lstrip(".") or "png"
-        handle, temporary = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=f".{extension}", dir=out_path.parent)
-        os.close(handle)
-        try:
-            figure.savefig(temporary, format=extension, dpi=dpi)
-            os.replace(temporary, out_path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        atomic_write(out_path, lambda temporary: figure.savefig(temporary, format=extension, dpi=dpi))
     return out_path

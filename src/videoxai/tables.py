@@ -11,14 +11,13 @@ videos that had a defined value. ``write_tables`` writes each as ``.csv`` (numbe
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from videoxai.atomic import atomic_write
 from videoxai.errors import VideoXAIError
 from videoxai.metrics import (
     DEFAULT_TAU,
@@ -392,20 +391,6 @@ def render_table(name: str, table: pd.DataFrame, tau: float = math.nan, q: float
     return _markdown(caption, headers, rows), _latex(caption, name, headers, rows)
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_tables(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q: float | None = None) -> list[Path]:
     """Write ``table1..table4``, ``accuracy`` and ``faithfulness`` as ``.csv``/``.md``/``.tex``, and ``metrics.csv``.
 
@@ -421,8 +406,8 @@ def write_tables(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q:
     for name in TABLE_NAMES:
         table = tables[name]
         markdown, latex = render_table(name, table, tau, q)
-        written.append(_atomic_write(out_dir / f"{name}.csv", lambda p, t=table: t.to_csv(p, index=False)))
-        written.append(_atomic_write(out_dir / f"{name}.md", lambda p, text=markdown: p.write_text(text, encoding="utf-8")))
-        written.append(_atomic_write(out_dir / f"{name}.tex", lambda p, text=latex: p.write_text(text, encoding="utf-8")))
-    written.append(_atomic_write(out_dir / "metrics.csv", lambda p: frame.to_csv(p, index=False)))
+        written.append(atomic_write(out_dir / f"{name}.csv", lambda p, t=table: t.to_csv(p, index=False)))
+        written.append(atomic_write(out_dir / f"{name}.md", lambda p, text=markdown: p.write_text(text, encoding="utf-8")))
+        written.append(atomic_write(out_dir / f"{name}.tex", lambda p, text=latex: p.write_text(text, encoding="utf-8")))
+    written.append(atomic_write(out_dir / "metrics.csv", lambda p: frame.to_csv(p, index=False)))
     return written

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from videoxai.atomic import atomic_write_bytes
 from videoxai.errors import VideoXAIError
 from videoxai.models.c3d import C3D, NUM_FRAMES, RESIZE_HW, SIZE, load_c3d, state_dict_for_file
 from videoxai.video import center_crop, clip_indices, read_video, resize_exact
@@ -196,19 +197,10 @@ def _settings(config: TrainConfig, train_items, num_classes: int, init_sha256: s
     }
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 def _atomic_torch_save(obj, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    _atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _write_log(rows: list[dict], path: Path) -> None:
@@ -217,7 +209,7 @@ def _write_log(rows: list[dict], path: Path) -> None:
     writer.writeheader()
     for row in rows:
         writer.writerow({key: row[key] for key in LOG_COLUMNS})
-    _atomic_write_bytes(path, text.getvalue().encode("utf-8"))
+    atomic_write_bytes(path, text.getvalue().encode("utf-8"))
 
 
 def read_log(path: str | os.PathLike) -> list[dict]:
@@ -287,8 +279,8 @@ def save_model(model: C3D, path: str | os.PathLike, meta: dict) -> None:
 
     path = Path(path)
     header = {"videoxai": json.dumps(meta, sort_keys=True)}
-    _atomic_write_bytes(path, save(dict(state_dict_for_file(model)), metadata=header))
-    _atomic_write_bytes(path.with_suffix(".json"), (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(path, save(dict(state_dict_for_file(model)), metadata=header))
+    atomic_write_bytes(path.with_suffix(".json"), (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
 
 
 def train_c3d(
@@ -493,7 +485,7 @@ def train_c3d(
             "init": None if init is None else os.fspath(init),
         }
     )
-    _atomic_write_bytes(out_dir / METRICS_NAME, (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(out_dir / METRICS_NAME, (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode())
     return metrics
 
 
