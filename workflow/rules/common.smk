@@ -10,6 +10,7 @@ except ImportError:  # running snakemake from an environment without the package
 from videoxai.dataset_listing import list_videos
 from videoxai.explain import FLOW_METHODS
 from videoxai.plots import FIGURE_NAMES
+from videoxai.metrics import tau_for_resolution
 from videoxai.tables import TABLE_NAMES
 
 RESULTS = config["results"].rstrip("/")
@@ -55,6 +56,9 @@ VIDEOS = list_videos(VIDEO_SETTINGS)
 VIDEO_BY_ID = {entry.video_id: entry for entry in VIDEOS}
 GEOMETRY = decode_geometry(config["model"])
 METHODS = list(config["explain"]["methods"])
+# The tau the tables and figures headline: the configured one nearest to the calibrated
+# threshold for this clip size (flow grows with resolution: 1 px/frame at 112, 2 at 224).
+HEADLINE_TAU = min(config["metrics"]["tau"], key=lambda tau: (abs(tau - tau_for_resolution(GEOMETRY["size"])), tau))
 FAITHFULNESS = config["faithfulness"]["enabled"]
 def model_weights(model):
     """The weight file explain reads, declared as input so new weights rerun explain (None = the factory's own init)."""

@@ -32,6 +32,7 @@ rule aggregate:
         methods=METHODS,
         n=config["selective"]["n"],
         tau=config["metrics"]["tau"],
+        headline_tau=HEADLINE_TAU,
         top_q=config["metrics"]["top_q"],
     log:
         f"{RESULTS}/logs/aggregate.log",
@@ -50,6 +51,8 @@ rule figures:
             for name in FIGURE_NAMES
         ],
         pdf=[f"{RESULTS}/figures/{name}.pdf" for name in FIGURE_NAMES],
+    params:
+        headline_tau=HEADLINE_TAU,
     log:
         f"{RESULTS}/logs/figures.log",
     conda:
