@@ -319,11 +319,7 @@ def test_smoke_quarter_width_c3d():
 
 
 @pytest.mark.slow
-def test_smoke_i3d_small_input():
+def test_smoke_i3d_small_input(i3d_model):
     """I3D (TF SAME padding, -inf max-pool padding, concatenation, folded BN) on an 8x64x64 clip."""
-    i3d = pytest.importorskip("videoxai.models.i3d")
-    try:
-        model, spec = i3d.load_i3d_kinetics400(fetch=False)
-    except VideoXAIError as error:
-        pytest.skip(f"I3D weights not available: {error}")
+    model, spec = i3d_model
     _smoke(model, spec, (1, 3, 8, 64, 64))
