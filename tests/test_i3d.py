@@ -246,7 +246,7 @@ def test_sdist_with_wrong_hash_is_refused(tmp_path):
 def test_converted_weights_record_their_provenance(i3d_weights_path):
     import json
 
-    from videoxai.models.weights import sha256_of
+    from videoxai.files import sha256_of
 
     sidecar = json.loads(i3d_weights.sidecar_path(i3d_weights_path).read_text())
     assert sidecar["sha256"] == sha256_of(i3d_weights_path)

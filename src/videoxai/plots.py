@@ -20,7 +20,7 @@ import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 
-from videoxai.atomic import atomic_write
+from videoxai.files import atomic_write
 from videoxai.errors import VideoXAIError
 from videoxai.metrics import METHOD_ORDER, method_label, ordered_methods
 from videoxai.tables import headline_q, headline_tau, normalise_metrics

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from videoxai.atomic import atomic_write
+from videoxai.files import atomic_write
 from videoxai.errors import VideoXAIError
 from videoxai.metrics import (
     DEFAULT_TAU,

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from videoxai.atomic import atomic_write_bytes
+from videoxai.files import atomic_write_bytes
 from videoxai.errors import VideoXAIError
 from videoxai.models.c3d import C3D, NUM_FRAMES, RESIZE_HW, SIZE, load_c3d, state_dict_for_file
 from videoxai.video import center_crop, clip_indices, read_video, resize_exact
@@ -170,7 +170,7 @@ def random_clip(frames: np.ndarray, generator: torch.Generator) -> np.ndarray:
 def _file_digest(path: str | os.PathLike | None) -> str | None:
     if path is None:
         return None
-    from videoxai.models.weights import sha256_of
+    from videoxai.files import sha256_of
 
     return sha256_of(path)
 

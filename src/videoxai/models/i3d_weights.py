@@ -180,7 +180,7 @@ def flax_to_torch_state(flat: dict[str, np.ndarray], source: str | os.PathLike) 
 
 
 def _check_sha256(path: Path, expected: str) -> str:
-    from videoxai.models.weights import sha256_of
+    from videoxai.files import sha256_of
 
     actual = sha256_of(path)
     if actual != expected:
@@ -233,7 +233,7 @@ def write_safetensors_atomically(state: dict[str, torch.Tensor], path: Path, met
     """Write to a temporary name in the same directory, then rename; returns the file's sha256."""
     from safetensors.torch import save_file
 
-    from videoxai.models.weights import sha256_of
+    from videoxai.files import sha256_of
 
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -261,7 +261,8 @@ def convert_checkpoint(
     the written ``.safetensors``.
     """
     from videoxai.models.i3d import InceptionI3d
-    from videoxai.models.weights import load_strict, sha256_of
+    from videoxai.files import sha256_of
+    from videoxai.models.weights import load_strict
 
     checkpoint, output = Path(checkpoint), Path(output)
     state = flax_to_torch_state(read_flax_checkpoint(checkpoint), checkpoint)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from pathlib import Path
@@ -11,14 +10,7 @@ import torch
 from torch import nn
 
 from videoxai.errors import VideoXAIError
-
-
-def sha256_of(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
+from videoxai.files import sha256_of
 
 
 def _unpickling_reason(error: Exception) -> str:

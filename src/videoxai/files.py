@@ -1,7 +1,11 @@
-"""Writing files so that no reader ever sees a half-written one: temporary name, then rename."""
+"""Files: writing them so no reader ever sees half of one (temporary name, then rename), and hashing them.
+
+No torch here, so fetching and data steps can use it without importing a deep-learning stack.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -37,3 +41,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             os.fsync(handle.fileno())
 
     return atomic_write(path, write_synced)
+
+
+def sha256_of(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
