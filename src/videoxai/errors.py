@@ -1,4 +1,4 @@
-"""The one exception type for problems with what the user gave us (files, names, shapes)."""
+"""The exception types for problems with what the user gave us (files, names, shapes, settings)."""
 
 from __future__ import annotations
 
@@ -16,3 +16,18 @@ class VideoXAIError(Exception):
         self.path = None if path is None else os.fspath(path)
         self.reason = reason
         super().__init__(reason if self.path is None else f"{self.path}: {reason}")
+
+
+class ConfigurationError(VideoXAIError):
+    """A problem with the study's settings (a method, an option, the model, its weights, an
+    annotation file), not with one video: the workflow stops the whole run on it, before any
+    video is processed, instead of recording every video as failed.
+
+    ``key`` is the config key at fault (``"explain.options.gradcam.layer"``), named first in
+    the message.
+    """
+
+    def __init__(self, reason: str, key: str | None = None):
+        self.key = key
+        super().__init__(reason)
+        self.args = (f"configuration error: {key}: {reason}" if key else f"configuration error: {reason}",)

@@ -27,27 +27,12 @@ import pandas as pd
 import torch
 
 from videoxai.errors import VideoXAIError
+from videoxai.methods import EXTRA_METHODS, METHODS, method_label
 
-METHOD_ORDER: tuple[str, ...] = ("dtd", "gradcam", "guided_backprop", "guided_gradcam")
-METHOD_LABELS: dict[str, str] = {
-    "dtd": "DTD",
-    "gradcam": "Grad-CAM",
-    "guided_backprop": "Guided BP",
-    "guided_gradcam": "Guided Grad-CAM",
-    "saliency_tubes": "Saliency Tubes",
-    "cfp": "CFP",
-    "occlusion": "Occlusion",
-    "flow_occlusion": "Flow occlusion",
-    "flow_occlusion_approx": "Flow occlusion (1st order)",
-    "extremal_perturbation": "Extremal perturbation",
-    "fep": "FEP",
-    "random": "Random",
-}
-# The other published methods (docs/methods_extra.md) follow the paper's four; the random
-# reference row of the faithfulness metrics comes last.
-EXTRA_METHOD_ORDER: tuple[str, ...] = (
-    "saliency_tubes", "cfp", "occlusion", "flow_occlusion", "flow_occlusion_approx", "extremal_perturbation", "fep",
-)
+# The paper's four in its order, then the other published methods (docs/methods_extra.md), as
+# declared in videoxai.methods; the random reference row of the faithfulness metrics comes last.
+METHOD_ORDER: tuple[str, ...] = METHODS
+EXTRA_METHOD_ORDER: tuple[str, ...] = EXTRA_METHODS
 REFERENCE_METHOD = "random"
 VARIANTS: tuple[str, ...] = ("baseline", "selective")
 
@@ -82,11 +67,6 @@ def ordered_methods(methods) -> list[str]:
     known = [method for method in (*METHOD_ORDER, *EXTRA_METHOD_ORDER) if method in present]
     unknown = sorted(present - set(known) - {REFERENCE_METHOD})
     return known + unknown + ([REFERENCE_METHOD] if REFERENCE_METHOD in present else [])
-
-
-def method_label(method: str) -> str:
-    """Display name as in the paper ("Grad-CAM"); an unknown name is shown as it is."""
-    return METHOD_LABELS.get(method, method)
 
 
 def _to_numpy(array, name: str) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The paper's four explanation methods behind one captum-style verb.
+"""Every explanation method behind one captum-style verb.
 
 ::
 
@@ -8,63 +8,61 @@
     result.relevance  # float32 (N, T, H, W), summed over colour channels, sign kept
     result.logits     # float32 (N, K);  result.target  # int64 (N,)
 
-Options: ``dtd``: ``low=``, ``high=`` (default ``spec.value_range``), ``stabilizer=``;
+The methods and their options are declared once, in :mod:`videoxai.methods`. Options of the
+paper's four: ``dtd``: ``low=``, ``high=`` (default ``spec.value_range``), ``stabilizer=``;
 ``gradcam``/``guided_gradcam``: ``layer=`` (default ``model.cam_layer``), ``autocast=``;
 ``guided_backprop``: ``autocast=`` (``None``, ``"bf16"`` or ``"tf32"``).
 """
 
 from __future__ import annotations
 
+import importlib
+
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.errors import ConfigurationError
 from videoxai.explain.base import AUTOCAST_MODES, Explainer, Explanation, resolve_layer
 from videoxai.explain.dtd import DTD
-from videoxai.explain.extra import EXTRA_METHODS, FLOW_METHODS
 from videoxai.explain.gradcam import GradCAM, grad_cam_map
 from videoxai.explain.guided_backprop import GuidedBackprop
 from videoxai.explain.guided_gradcam import GuidedGradCAM
+from videoxai.methods import ALL_METHODS, EXTRA_METHODS, FLOW_METHODS, METHODS, REGISTRY, method_info
 
-METHODS = ("dtd", "gradcam", "guided_backprop", "guided_gradcam")
 
-_CLASSES: dict[str, type[Explainer]] = {
-    "dtd": DTD,
-    "gradcam": GradCAM,
-    "guided_backprop": GuidedBackprop,
-    "guided_gradcam": GuidedGradCAM,
-}
-# issue 4: other published methods (docs/methods_extra.md), registered alongside the paper's four
-_CLASSES.update(EXTRA_METHODS)
-ALL_METHODS = METHODS + tuple(EXTRA_METHODS)
+def explainer_class(name: str) -> type[Explainer]:
+    """The :class:`Explainer` subclass declared for method ``name``."""
+    module_name, _, class_name = method_info(name).explainer.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 def get_explainer(name: str, model: nn.Module, spec=None, **options) -> Explainer:
     """An explainer for ``model`` by method name (one of :data:`ALL_METHODS`).
 
-    Raises :class:`VideoXAIError` for an unknown name or an option the method does not take.
+    Raises :class:`~videoxai.errors.ConfigurationError` for an unknown name or an option the
+    method does not take, and :class:`~videoxai.errors.VideoXAIError` when the method cannot
+    explain this model (with the reason).
     """
-    if name not in _CLASSES:
-        raise VideoXAIError(f"unknown explanation method {name!r}: use one of {list(ALL_METHODS)}")
-    explainer_class = _CLASSES[name]
-    unknown = sorted(set(options) - set(explainer_class.OPTIONS))
+    info = method_info(name)
+    unknown = sorted(set(options) - set(info.options))
     if unknown:
-        raise VideoXAIError(
-            f"method {name!r} does not take option(s) {unknown}: it takes {list(explainer_class.OPTIONS)}"
-        )
-    return explainer_class(model, spec=spec, **options)
+        raise ConfigurationError(f"method {name!r} does not take option(s) {unknown}: it takes {list(info.options)}")
+    return explainer_class(name)(model, spec=spec, **options)
 
 
 __all__ = [
     "ALL_METHODS",
-    "FLOW_METHODS",
     "AUTOCAST_MODES",
     "DTD",
+    "EXTRA_METHODS",
+    "FLOW_METHODS",
     "METHODS",
+    "REGISTRY",
     "Explainer",
     "Explanation",
     "GradCAM",
     "GuidedBackprop",
     "GuidedGradCAM",
+    "explainer_class",
     "get_explainer",
     "grad_cam_map",
     "resolve_layer",

@@ -133,7 +133,6 @@ class ClassFeaturePyramid(Explainer):
     """Class Feature Pyramid of ``depth`` steps back through ``layers`` with threshold ``theta``."""
 
     name = "cfp"
-    OPTIONS = ("layers", "depth", "theta", "classifier")
 
     def __init__(self, model: nn.Module, spec=None, layers=None, depth: int = 3, theta: float = 0.6,
                  classifier: str | None = None):

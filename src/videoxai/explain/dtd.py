@@ -50,7 +50,6 @@ class DTD(Explainer):
     """DTD relevance; bounds from ``spec.value_range`` or explicit ``low=``/``high=`` (float or per channel)."""
 
     name = "dtd"
-    OPTIONS = ("low", "high", "stabilizer")
 
     def __init__(
         self,

@@ -93,7 +93,6 @@ class ExtremalPerturbation(Explainer):
     """Extremal perturbation over (T, H, W); see the module docstring for every option."""
 
     name = "extremal_perturbation"
-    OPTIONS = ("area", "iterations", "mask_stride", "perturbation", "blur_sigma", "learning_rate", "area_weight")
     dct = False
 
     def __init__(self, model: nn.Module, spec=None, area: float = 0.1, iterations: int = 30,
@@ -159,5 +158,4 @@ class FrequencyExtremalPerturbation(ExtremalPerturbation):
     """FEP: extremal perturbation with the mask's gradient low-passed in DCT space at every step."""
 
     name = "fep"
-    OPTIONS = ExtremalPerturbation.OPTIONS + ("cutoff", "attenuation")
     dct = True

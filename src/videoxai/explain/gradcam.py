@@ -33,7 +33,6 @@ class GradCAM(Explainer):
     """Grad-CAM at ``layer`` (dotted module name; default: see :func:`resolve_layer`)."""
 
     name = "gradcam"
-    OPTIONS = ("layer", "autocast")
 
     def __init__(self, model: nn.Module, spec=None, layer: str | None = None, autocast: str | None = None):
         super().__init__(model, spec)

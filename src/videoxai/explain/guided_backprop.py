@@ -15,7 +15,6 @@ from videoxai.explain.base import Explainer, check_autocast, one_hot, precision,
 
 class GuidedBackprop(Explainer):
     name = "guided_backprop"
-    OPTIONS = ("autocast",)
 
     def __init__(self, model: nn.Module, spec=None, autocast: str | None = None):
         super().__init__(model, spec)

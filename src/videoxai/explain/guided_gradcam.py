@@ -16,7 +16,6 @@ from videoxai.explain.guided_backprop import GuidedBackprop
 
 class GuidedGradCAM(Explainer):
     name = "guided_gradcam"
-    OPTIONS = ("layer", "autocast")
 
     def __init__(self, model: nn.Module, spec=None, layer: str | None = None, autocast: str | None = None):
         super().__init__(model, spec)

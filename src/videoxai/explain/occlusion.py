@@ -211,7 +211,6 @@ class Occlusion(Explainer):
     """Occlusion sensitivity with fixed cuboids (see the module docstring)."""
 
     name = "occlusion"
-    OPTIONS = ("size", "stride", "temporal_size", "temporal_stride", "baseline", "batch_size")
     uses_flow = False
     merge = 1
 
@@ -284,7 +283,6 @@ class FlowOcclusion(Occlusion):
     """Occlusion with masks that follow the Farnebäck flow, merged ``merge`` at a time."""
 
     name = "flow_occlusion"
-    OPTIONS = Occlusion.OPTIONS + ("merge",)
     uses_flow = True
 
     def __init__(self, model: nn.Module, spec=None, merge: int = 3, **options):

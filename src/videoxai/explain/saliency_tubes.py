@@ -42,7 +42,6 @@ class SaliencyTubes(Explainer):
     (default ``model.classifier_layer``)."""
 
     name = "saliency_tubes"
-    OPTIONS = ("layer", "classifier")
 
     def __init__(self, model: nn.Module, spec=None, layer: str | None = None, classifier: str | None = None):
         super().__init__(model, spec)
