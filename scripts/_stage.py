@@ -19,7 +19,7 @@ try:
 except ImportError:  # a conda env from envs/ has the dependencies only: use this checkout's library
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from videoxai.errors import VideoXAIError
+from videoxai.errors import ConfigurationError, VideoXAIError
 from videoxai.shards import read_attributes, write_failed_shard, write_shard
 
 PASSED_ON = ("video_path", "label", "fps", "model_name", "model_weights_sha256")
@@ -55,7 +55,9 @@ def run_stage(
     """Write ``snakemake.output[0]`` as the ``stage`` shard of this video.
 
     ``compute()`` returns ``(arrays, attributes)``, which ``writer`` stores (default
-    :func:`write_shard`); it is not called when an ``upstream`` shard failed. Errors of the types in ``catch`` become a failed shard with their one-line reason.
+    :func:`write_shard`); it is not called when an ``upstream`` shard failed. Errors of the types in
+    ``catch`` become a failed shard with their one-line reason, except a
+    :class:`~videoxai.errors.ConfigurationError`, which fails the job.
     """
     video_id = snakemake.wildcards.video
     output = snakemake.output[0]
@@ -75,6 +77,8 @@ def run_stage(
             return
     try:
         arrays, produced = compute()
+    except ConfigurationError:
+        raise  # a settings problem is never one video's failure: the job fails and the run stops
     except catch as error:
         reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
         log.info("%s: %s failed: %s", video_id, stage, reason)
@@ -84,23 +88,6 @@ def run_stage(
         return
     writer(output, stage, arrays, video_id=video_id, config=config, attributes={**inherited, **produced})
     log.info("%s: wrote %s", video_id, output)
-
-
-def user_spec(model: dict):
-    """The ModelSpec a config's ``model.spec`` describes (None when it gives none)."""
-    fields = model.get("spec")
-    if not fields:
-        return None
-    from videoxai.models.spec import ModelSpec
-
-    fields = dict(fields)
-    num_classes = fields.pop("num_classes", None)
-    class_names = tuple(fields.pop("class_names", None) or (f"class_{index}" for index in range(int(num_classes or 0))))
-    for key in ("resize_hw", "mean", "std"):
-        if fields.get(key) is not None:
-            fields[key] = tuple(fields[key])
-    fields.setdefault("num_frames", 16)
-    return ModelSpec(name=model["name"], class_names=class_names, **fields)
 
 
 def to_numpy(value):

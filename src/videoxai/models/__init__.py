@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import importlib
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from videoxai.errors import VideoXAIError
-from videoxai.models.spec import ModelSpec
+from videoxai.errors import ConfigurationError, VideoXAIError
+from videoxai.models.spec import ModelSpec, spec_overrides
 
 # name -> "module:function"; the function takes (weights, **options) and returns (model, spec).
 MODELS: dict[str, str] = {
@@ -49,7 +50,7 @@ def load(
     name: str,
     weights: str | os.PathLike | None = None,
     device: str | torch.device = "cpu",
-    spec: ModelSpec | None = None,
+    spec: ModelSpec | dict | None = None,
     **options: Any,
 ) -> tuple[nn.Module, ModelSpec]:
     """Build a model in eval mode on ``device`` and return it with its :class:`ModelSpec`.
@@ -58,17 +59,22 @@ def load(
         name: a key of :data:`MODELS` or ``"package.module:factory"``.
         weights: path to a weight file; shipped models fall back to their default weights.
         device: torch device for the model.
-        spec: required for a user factory; overrides the shipped spec otherwise.
+        spec: required for a user factory. For a shipped model a :class:`ModelSpec` replaces its
+            spec, and a mapping (a config's ``model.spec``) overrides its fields one by one.
         options: passed to the shipped loader (e.g. ``num_classes`` for C3D,
             ``fold_batchnorm`` for I3D) or, for a user factory, ``factory_kwargs``.
     """
     if name in MODELS:
         loader = _import_callable(MODELS[name])
         model, model_spec = loader(weights=weights, **options)
-        if spec is not None:
+        if isinstance(spec, dict):
+            model_spec = replace(model_spec, **spec_overrides(spec))
+        elif spec is not None:
             model_spec = spec
     elif ":" in name:
         factory = _import_callable(name)
+        if isinstance(spec, dict):
+            spec = ModelSpec(name=name, **{"num_frames": 16, "class_names": (), **spec_overrides(spec)})
         if spec is None:
             raise VideoXAIError(f"model {name!r} is a user factory: pass spec=ModelSpec(...) describing its input")
         model = factory(**options.get("factory_kwargs", {}))
@@ -87,4 +93,21 @@ def load(
     return model, model_spec
 
 
-__all__ = ["MODELS", "ModelSpec", "load"]
+def load_configured(settings: dict, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelSpec]:
+    """:func:`load` from a study config's ``model`` section (``name``, ``weights``, ``options``,
+    ``spec``): the one way every workflow stage and the preflight get their model.
+
+    Raises:
+        ConfigurationError: the model cannot be built or its weights do not fit; this is a
+            problem of the study's settings, not of a video.
+    """
+    try:
+        return load(settings["name"], weights=settings.get("weights"), device=device,
+                    spec=settings.get("spec") or None, **(settings.get("options") or {}))
+    except ConfigurationError:
+        raise
+    except VideoXAIError as error:
+        raise ConfigurationError(str(error), "model") from error
+
+
+__all__ = ["MODELS", "ModelSpec", "load", "load_configured"]

@@ -100,3 +100,27 @@ class ModelSpec:
 
 def read_class_names(lines: Sequence[str]) -> tuple[str, ...]:
     return tuple(line.strip() for line in lines if line.strip())
+
+
+def spec_overrides(fields: dict) -> dict:
+    """ModelSpec keyword arguments from a config's ``model.spec`` mapping.
+
+    Lists become tuples; ``num_classes`` (names ``class_0`` ...) or ``class_names_file`` (one name
+    a line) stand in for ``class_names``. Unknown keys raise :class:`VideoXAIError`.
+    """
+    fields = dict(fields or {})
+    allowed = {"num_frames", "size", "resize_short_side", "resize_hw", "scale", "offset", "mean", "std", "class_names"}
+    num_classes = fields.pop("num_classes", None)
+    names_file = fields.pop("class_names_file", None)
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise VideoXAIError(f"model.spec: unknown key(s) {unknown}; it takes {sorted(allowed)}")
+    if names_file is not None:
+        with open(names_file, encoding="utf-8") as handle:
+            fields["class_names"] = read_class_names(handle)
+    elif num_classes is not None and fields.get("class_names") is None:
+        fields["class_names"] = tuple(f"class_{index}" for index in range(int(num_classes)))
+    for key in ("resize_hw", "mean", "std", "class_names"):
+        if fields.get(key) is not None:
+            fields[key] = tuple(fields[key])
+    return fields

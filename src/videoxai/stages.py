@@ -1,0 +1,280 @@
+"""The work of the workflow's model stages, as plain functions: arrays in, arrays (or rows) out.
+
+The scripts in ``scripts/`` only read shards, call one of these and write the result; the same
+functions serve a notebook or a test. Nothing here knows about Snakemake.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from videoxai.errors import ConfigurationError, VideoXAIError
+from videoxai.explain import FLOW_METHODS, get_explainer
+from videoxai.methods import REGISTRY, check_methods
+from videoxai.models.spec import ModelSpec
+
+Progress = Callable[[str], None]
+
+
+def _to_numpy(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _synchronize(device: str | torch.device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def build_explainers(model: nn.Module, spec: ModelSpec, methods: Sequence[str], options: Mapping[str, dict]) -> dict:
+    """One explainer per method, built with its configured options.
+
+    Raises:
+        ConfigurationError: naming ``explain.options.<method>`` or ``explain.methods`` when a
+            method does not take an option or cannot explain this model.
+    """
+    explainers = {}
+    for method in methods:
+        try:
+            explainers[method] = get_explainer(method, model, spec=spec, **dict(options.get(method) or {}))
+        except ConfigurationError as error:
+            raise ConfigurationError(error.reason, f"explain.options.{method}") from error
+        except VideoXAIError as error:
+            raise ConfigurationError(f"method {method!r} cannot explain {spec.name!r}: {error}",
+                                     "explain.methods") from error
+    return explainers
+
+
+def check_clip_geometry(clips: np.ndarray, spec: ModelSpec) -> None:
+    """Decoded clips uint8 ``(N, T, H, W, 3)`` must be the model's ``size`` x ``size``: a
+    mismatch means the decode geometry and the model disagree, a configuration error."""
+    if tuple(clips.shape[2:4]) != (spec.size, spec.size):
+        raise ConfigurationError(f"clips are {tuple(clips.shape[2:4])} pixels but {spec.name} takes "
+                                 f"{spec.size}x{spec.size}", "model.spec.size")
+
+
+def explain_clips(
+    model: nn.Module,
+    spec: ModelSpec,
+    clips: np.ndarray,
+    methods: Sequence[str],
+    options: Mapping[str, dict] | None = None,
+    batch_size: int = 4,
+    device: str | torch.device = "cpu",
+    flow: np.ndarray | None = None,
+    progress: Progress | None = None,
+) -> dict[str, np.ndarray]:
+    """Every method's relevance for every clip, as the explain shard's arrays.
+
+    Args:
+        clips: uint8 ``(N, T, H, W, 3)`` RGB, already ``spec.size`` square.
+        methods: names of :data:`videoxai.explain.ALL_METHODS`.
+        options: method -> keyword options of its explainer.
+        batch_size: clips per forward/backward pass (memory only: maps do not change).
+        flow: float ``(N, T, H, W, 2)`` Farnebäck flow of the same clips; needed by flow methods.
+        progress: called with one line per batch.
+    Returns:
+        ``{method}/relevance`` float32 ``(N, T, H, W)``, ``{method}/logits`` float32 ``(N, K)``,
+        ``{method}/target`` and ``{method}/predicted`` int64 ``(N,)``, ``{method}/seconds_per_clip``
+        float64 ``(N,)``; for ``cfp`` also its pyramid under ``cfp/pyramid/``.
+    """
+    check_clip_geometry(clips, spec)
+    if flow is None and any(method in FLOW_METHODS for method in methods):
+        raise ConfigurationError(f"{[m for m in methods if m in FLOW_METHODS]} need the clips' optical flow",
+                                 "explain.methods")
+    explainers = build_explainers(model, spec, methods, options or {})
+    arrays: dict[str, np.ndarray] = {}
+    for method, explainer in explainers.items():
+        relevance, logits, target, seconds, pyramids = [], [], [], [], []
+        for start in range(0, len(clips), batch_size):
+            batch = clips[start : start + batch_size]
+            inputs = spec.preprocess(batch, device=device)
+            extra = {}
+            if method in FLOW_METHODS:
+                extra["flow"] = torch.from_numpy(np.asarray(flow[start : start + batch_size], dtype=np.float32))
+            began = time.perf_counter()
+            result = explainer.attribute(inputs, target=None, **extra)
+            _synchronize(device)
+            elapsed = time.perf_counter() - began
+            relevance.append(_to_numpy(result.relevance).astype(np.float32))
+            logits.append(_to_numpy(result.logits).astype(np.float32))
+            target.append(_to_numpy(result.target).astype(np.int64))
+            seconds.extend([elapsed / len(batch)] * len(batch))
+            if method == "cfp":
+                from videoxai.explain.cfp import pyramid_arrays
+
+                pyramids.append(pyramid_arrays(result, prefix="cfp/pyramid", maps=True))
+            if progress:
+                progress(f"{method}: clips {start}-{start + len(batch) - 1} in {elapsed:.2f} s on {device}")
+        logits = np.concatenate(logits)
+        arrays[f"{method}/relevance"] = np.concatenate(relevance)
+        arrays[f"{method}/logits"] = logits
+        arrays[f"{method}/target"] = np.concatenate(target)
+        arrays[f"{method}/predicted"] = logits.argmax(axis=1).astype(np.int64)
+        arrays[f"{method}/seconds_per_clip"] = np.asarray(seconds, dtype=np.float64)
+        if pyramids:
+            arrays["cfp/pyramid/layers"] = pyramids[0]["cfp/pyramid/layers"]
+            for name in pyramids[0]:
+                if name != "cfp/pyramid/layers":
+                    arrays[name] = np.concatenate([pyramid[name] for pyramid in pyramids])
+    return arrays
+
+
+def annotation_for(annotations: Mapping[str, dict] | None, video_id: str, video_path: str) -> dict | None:
+    """A video's entry of :func:`videoxai.faithfulness.read_annotations`: by video id, else by the
+    stem of its file name; None when absent."""
+    if annotations is None:
+        return None
+    return annotations.get(video_id, annotations.get(Path(str(video_path)).stem))
+
+
+def curve_rows(video_id: str, method: str, variant: str, n: float, curves: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Tidy rows of both deletion/insertion curves: one per clip and step; ``q`` = the fraction of
+    the units removed or revealed at that step, ``metric`` = ``deletion_curve``/``insertion_curve``."""
+    from videoxai.metrics import TIDY_COLUMNS
+
+    frames = []
+    for mode in ("deletion", "insertion"):
+        values = np.asarray(curves[mode], np.float64)  # (N, steps + 1)
+        clips, points = values.shape
+        count = clips * points
+        frames.append(pd.DataFrame({
+            "video": video_id, "clip": np.repeat(np.arange(clips), points), "method": method, "variant": variant,
+            "n": np.full(count, float(n)), "tau": np.full(count, np.nan),
+            "q": np.tile(np.arange(points) / (points - 1), clips), "other_method": "",
+            "metric": f"{mode}_curve", "value": values.reshape(-1),
+        }, columns=list(TIDY_COLUMNS)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def faithfulness_table(
+    model: nn.Module,
+    spec: ModelSpec,
+    video_id: str,
+    clips: np.ndarray,
+    maps: Sequence[tuple[str, str, float, np.ndarray, np.ndarray]],
+    steps: int,
+    baseline: str = "zeros",
+    grid: tuple[int, int] | None = None,
+    batch_size: int = 16,
+    random_seed: int = 0,
+    pointing_targets: dict | None = None,
+    tolerance: float = 15.0,
+    device: str | torch.device = "cpu",
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Deletion/insertion, pointing game and smoothness rows of every map of one video, and of a
+    random map (method ``random``) as the reference.
+
+    Args:
+        clips: uint8 ``(N, T, H, W, 3)`` the maps explain.
+        maps: ``(method, variant, n, relevance float (N, T, H, W), target int (N,))``; n is NaN
+            for baseline maps.
+        pointing_targets: ``{"boxes": ...}`` or ``{"masks": ...}`` of the clips (see
+            :func:`videoxai.faithfulness.pointing_game`); None skips the pointing game.
+    Returns:
+        Tidy rows (``videoxai.metrics.TIDY_COLUMNS``), curves included.
+    """
+    from videoxai.faithfulness import (
+        deletion_insertion,
+        faithfulness_rows,
+        pointing_game,
+        random_relevance,
+        spatiotemporal_smoothness,
+    )
+    from videoxai.metrics import REFERENCE_METHOD
+
+    if not maps:
+        raise ConfigurationError("no map to score: configure a method and a variant", "faithfulness.variants")
+    check_clip_geometry(clips, spec)
+    inputs = spec.preprocess(clips, device=device)
+    first_relevance, first_target = maps[0][3], maps[0][4]
+    reference = random_relevance(np.shape(first_relevance), seed=random_seed).numpy()
+    scored = [*maps, (REFERENCE_METHOD, "baseline", np.nan, reference, first_target)]
+    frames = []
+    for method, variant, n, relevance, target in scored:
+        began = time.perf_counter()
+        curves = deletion_insertion(model, inputs, torch.from_numpy(np.ascontiguousarray(relevance)),
+                                    torch.from_numpy(np.asarray(target)), steps=steps, baseline=baseline,
+                                    grid=grid, batch_size=batch_size)
+        if progress:
+            progress(f"{method} {variant} n={n}: deletion/insertion of {len(clips)} clip(s) in "
+                     f"{time.perf_counter() - began:.1f} s")
+        pointing = pointing_game(relevance, tolerance=float(tolerance), **pointing_targets) if pointing_targets else None
+        frames.append(faithfulness_rows(video_id, method, variant, n, deletion_insertion_result=curves,
+                                        pointing=pointing, smoothness=spatiotemporal_smoothness(relevance)))
+        frames.append(curve_rows(video_id, method, variant, n, curves))
+    table = pd.concat(frames, ignore_index=True)
+    return table.astype({"n": np.float64, "tau": np.float64, "q": np.float64, "value": np.float64})
+
+
+def preflight(config: Mapping, device: str | torch.device = "cpu") -> dict:
+    """Check everything about a study's settings that needs the model, once, before any video.
+
+    Loads the model with its weights, builds every configured explainer with its options, runs
+    the model on one blank clip of the configured geometry (and the methods that can only tell
+    from a cheap forward pass whether they fit the architecture, ``MethodInfo.probe``), and
+    reads the annotation file when the faithfulness stage uses one.
+
+    Args:
+        config: the validated study config (``model``, ``clips``, ``explain``, ``faithfulness``).
+    Returns:
+        A summary: model name, weights sha256, classes, methods, input shape.
+    Raises:
+        ConfigurationError: naming the key at fault.
+    """
+    from videoxai.models import load_configured
+    from videoxai.study_config import check_study_config
+
+    check_study_config(config)
+    methods = list(config["explain"]["methods"])
+    check_methods(methods, config["explain"]["options"], model_name=config["model"]["name"])
+    model, spec = load_configured(config["model"], device=device)
+    explainers = build_explainers(model, spec, methods, config["explain"]["options"])
+    frames = int(config["clips"]["length"])
+    blank = spec.preprocess(np.full((1, frames, spec.size, spec.size, 3), 128, dtype=np.uint8), device=device)
+    try:
+        with torch.no_grad():
+            logits = model(blank)
+    except Exception as error:  # noqa: BLE001 - whatever the network raises on its input is a settings problem
+        raise ConfigurationError(f"{spec.name} cannot take clips of {frames} x {spec.size} x {spec.size} "
+                                 f"({type(error).__name__}: {error})", "clips.length") from error
+    for method, explainer in explainers.items():
+        if REGISTRY[method].probe:
+            try:
+                explainer.attribute(blank)
+            except VideoXAIError as error:
+                raise ConfigurationError(f"method {method!r} cannot explain {spec.name!r}: {error}",
+                                         "explain.methods") from error
+    if logits.ndim != 2 or logits.shape[1] != spec.num_classes:
+        raise ConfigurationError(f"{spec.name} returned logits of shape {tuple(logits.shape)}, but its spec "
+                                 f"names {spec.num_classes} classes", "model.spec")
+    faithfulness = config.get("faithfulness", {})
+    if faithfulness.get("enabled") and faithfulness.get("annotations"):
+        from videoxai.faithfulness import read_annotations
+
+        try:
+            read_annotations(faithfulness["annotations"])
+        except VideoXAIError as error:
+            raise ConfigurationError(str(error), "faithfulness.annotations") from error
+    return {
+        "model": spec.name,
+        "weights_sha256": spec.weights_sha256 or "",
+        "classes": spec.num_classes,
+        "methods": methods,
+        "input": [1, 3, frames, spec.size, spec.size],
+        "device": str(device),
+    }
+
+
+def log_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
