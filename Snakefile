@@ -24,6 +24,7 @@ wildcard_constraints:
 
 
 
+include: "workflow/rules/preflight.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/flow.smk"
 include: "workflow/rules/explain.smk"
@@ -42,6 +43,7 @@ if os.path.exists(os.path.join(workflow.basedir, "workflow/rules/train.smk")):
 # often lack, and the study-level steps take seconds.
 localrules:
     all,
+    preflight,
     fetch_sample_videos,
     fetch_i3d_weights,
     collect_failures,

@@ -26,6 +26,8 @@ class MethodInfo:
         paper: one of the four methods of Hiley et al. (2020).
         needs_flow: ``attribute`` also takes the clip's optical flow ``(N, T, H, W, 2)``.
         refuses: shipped model name -> why the method cannot explain that architecture.
+        probe: the method can only tell from a forward pass whether it fits an architecture, and
+            that pass is cheap: the preflight runs it once on a blank clip.
         cost: one line on what a clip costs, for docs and ``--help``.
     """
 
@@ -36,6 +38,7 @@ class MethodInfo:
     paper: bool = False
     needs_flow: bool = False
     refuses: dict[str, str] = field(default_factory=dict)
+    probe: bool = False
     cost: str = ""
 
 
@@ -57,9 +60,9 @@ _DECLARED = (
     MethodInfo("guided_gradcam", "Guided Grad-CAM", "videoxai.explain.guided_gradcam:GuidedGradCAM",
                ("layer", "autocast"), paper=True, cost="Guided BP and Grad-CAM"),
     MethodInfo("saliency_tubes", "Saliency Tubes", "videoxai.explain.saliency_tubes:SaliencyTubes",
-               ("layer", "classifier"), refuses={"c3d": _SALIENCY_TUBES_C3D}, cost="one forward pass, no gradient"),
+               ("layer", "classifier"), refuses={"c3d": _SALIENCY_TUBES_C3D}, probe=True, cost="one forward pass, no gradient"),
     MethodInfo("cfp", "CFP", "videoxai.explain.cfp:ClassFeaturePyramid", ("layers", "depth", "theta", "classifier"),
-               cost="one forward pass (and one backward for C3D's class weights)"),
+               probe=True, cost="one forward pass (and one backward for C3D's class weights)"),
     MethodInfo("occlusion", "Occlusion", "videoxai.explain.occlusion:Occlusion", _OCCLUSION_OPTIONS,
                cost="one forward pass per occluded cuboid"),
     MethodInfo("flow_occlusion", "Flow occlusion", "videoxai.explain.occlusion:FlowOcclusion",

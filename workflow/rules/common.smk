@@ -8,36 +8,23 @@ except ImportError:  # running snakemake from an environment without the package
     sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from videoxai.dataset_listing import list_videos
-from videoxai.explain import FLOW_METHODS
+from videoxai.errors import ConfigurationError
+from videoxai.methods import FLOW_METHODS
+from videoxai.study_config import check_study_config, decode_geometry
 from videoxai.plots import FIGURE_NAMES
 from videoxai.metrics import tau_for_resolution
 from videoxai.tables import TABLE_NAMES
 
+# Settings mistakes stop here, before the DAG is built, with a message naming the key.
+try:
+    check_study_config(config)
+    GEOMETRY = decode_geometry(config["model"])
+except ConfigurationError as error:
+    raise WorkflowError(str(error)) from None
+
 RESULTS = config["results"].rstrip("/")
 RESOURCES = config["resources"].rstrip("/")
 SAMPLE_VIDEOS_DIR = f"{RESOURCES}/sample_videos"
-
-# Pre-crop geometry of the shipped models, so decoding never has to build a network.
-SHIPPED_GEOMETRY = {
-    "i3d_kinetics400": {"size": 224, "resize_short_side": 256, "resize_hw": None},
-    "c3d": {"size": 112, "resize_short_side": None, "resize_hw": [128, 171]},
-}
-
-
-def decode_geometry(model):
-    """size / resize_short_side / resize_hw of the model input: the shipped table, overridden by model.spec."""
-    geometry = dict(SHIPPED_GEOMETRY.get(model["name"], {}))
-    for key in ("size", "resize_short_side", "resize_hw"):
-        if model.get("spec") and key in model["spec"]:
-            geometry[key] = model["spec"][key]
-    if "size" not in geometry:
-        raise WorkflowError(
-            f"model {model['name']!r} is not shipped: give model.spec with at least `size` "
-            "(and resize_short_side or resize_hw) in the config"
-        )
-    geometry.setdefault("resize_short_side", None)
-    geometry.setdefault("resize_hw", None)
-    return geometry
 
 
 def listing_settings(videos):
@@ -54,7 +41,6 @@ def listing_settings(videos):
 VIDEO_SETTINGS = listing_settings(config["videos"])
 VIDEOS = list_videos(VIDEO_SETTINGS)
 VIDEO_BY_ID = {entry.video_id: entry for entry in VIDEOS}
-GEOMETRY = decode_geometry(config["model"])
 METHODS = list(config["explain"]["methods"])
 # The tau the tables and figures headline: the configured one nearest to the calibrated
 # threshold for this clip size (flow grows with resolution: 1 px/frame at 112, 2 at 224).
@@ -70,7 +56,9 @@ def model_weights(model):
 
 
 MODEL_WEIGHTS = model_weights(config["model"])
-VIDEO_GROUP = "video" if config["grouping"]["videos_per_job"] > 1 else None
+ANNOTATIONS = config["faithfulness"]["annotations"] if FAITHFULNESS else None
+# Written by rule preflight; every per-video job waits for it.
+PREFLIGHT = f"{RESULTS}/preflight.json"
 
 if not VIDEOS:
     raise WorkflowError(f"no videos found for videos = {VIDEO_SETTINGS}")
@@ -124,7 +112,7 @@ FLOW_METHODS_CONFIGURED = [method for method in METHODS if method in FLOW_METHOD
 def explain_inputs(wildcards):
     """Clips and weights; the flow shard only when a flow method is configured, so the paper's
     four methods never wait for (or rerun after) the flow stage."""
-    inputs = {"clips": shard("clips"), "weights": MODEL_WEIGHTS or []}
+    inputs = {"clips": shard("clips"), "weights": MODEL_WEIGHTS or [], "preflight": ancient(PREFLIGHT)}
     if FLOW_METHODS_CONFIGURED:
         inputs["flow"] = shard("flow")
     return inputs
@@ -138,9 +126,10 @@ def faithfulness_inputs(wildcards):
         "explain": shard("explain"),
         "selective": shard("selective"),
         "weights": MODEL_WEIGHTS or [],
+        "preflight": ancient(PREFLIGHT),
     }
-    if config["faithfulness"]["annotations"]:
-        inputs["annotations"] = config["faithfulness"]["annotations"]
+    if ANNOTATIONS:
+        inputs["annotations"] = ANNOTATIONS
     return inputs
 
 

@@ -17,6 +17,7 @@ rule fetch_sample_videos:
 rule decode:
     input:
         video=video_file,
+        preflight=ancient(PREFLIGHT),
     output:
         shard("clips"),
     params:
@@ -25,8 +26,6 @@ rule decode:
         clips=config["clips"],
     log:
         log_file("decode"),
-    group:
-        VIDEO_GROUP
     conda:
         "../../envs/videoxai.yaml"
     script:

@@ -27,8 +27,6 @@ rule explain:
         mem_mb=config["explain"]["mem_mb"],
     log:
         log_file("explain"),
-    group:
-        VIDEO_GROUP
     conda:
         "../../envs/videoxai.yaml"
     script:

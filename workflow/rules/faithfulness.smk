@@ -25,8 +25,6 @@ rule faithfulness:
         mem_mb=config["explain"]["mem_mb"],
     log:
         log_file("faithfulness"),
-    group:
-        VIDEO_GROUP
     conda:
         "../../envs/videoxai.yaml"
     script:

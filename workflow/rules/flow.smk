@@ -10,8 +10,6 @@ rule flow:
         farneback=config["flow"],
     log:
         log_file("flow"),
-    group:
-        VIDEO_GROUP
     conda:
         "../../envs/videoxai.yaml"
     script:

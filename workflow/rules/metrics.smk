@@ -15,8 +15,6 @@ rule metrics:
         top_q=config["metrics"]["top_q"],
     log:
         log_file("metrics"),
-    group:
-        VIDEO_GROUP
     conda:
         "../../envs/videoxai.yaml"
     script:

@@ -12,8 +12,6 @@ rule selective:
         padding=config["selective"]["padding"],
     log:
         log_file("selective"),
-    group:
-        VIDEO_GROUP
     conda:
         "../../envs/videoxai.yaml"
     script:

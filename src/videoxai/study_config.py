@@ -1,0 +1,98 @@
+"""A study's configuration, checked once at the edge, without importing torch.
+
+The workflow calls :func:`check_study_config` while it builds its DAG: a mistyped method, option,
+model name, weight file or annotation file then stops the run with a message naming the key,
+before any job starts. What needs the network built (weights that do not fit, a method that
+refuses the architecture, a model that rejects the input size) is checked by the preflight
+(:func:`videoxai.stages.preflight`), which every per-video job waits for.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields as dataclass_fields
+
+from videoxai.errors import ConfigurationError
+from videoxai.methods import check_methods
+
+# Pre-crop input geometry of the shipped models, so decoding never has to build a network
+# (tests/test_workflow_listing.py checks it against the loaders' specs).
+SHIPPED_GEOMETRY: dict[str, dict] = {
+    "i3d_kinetics400": {"size": 224, "resize_short_side": 256, "resize_hw": None},
+    "c3d": {"size": 112, "resize_short_side": None, "resize_hw": [128, 171]},
+}
+
+# Keys of model.spec (fields of videoxai.models.spec.ModelSpec a user may set, plus two
+# shorthands for the class names); kept here so the check needs no torch.
+SPEC_KEYS: tuple[str, ...] = (
+    "num_frames", "size", "resize_short_side", "resize_hw", "scale", "offset", "mean", "std",
+    "class_names", "num_classes", "class_names_file",
+)
+
+
+def is_shipped(name: str) -> bool:
+    return name in SHIPPED_GEOMETRY
+
+
+def decode_geometry(model: dict) -> dict:
+    """``size`` / ``resize_short_side`` / ``resize_hw`` of the model input: the shipped model's,
+    overridden key by key by ``model.spec`` (the same merge the model loader applies)."""
+    geometry = dict(SHIPPED_GEOMETRY.get(model["name"], {}))
+    for key in ("size", "resize_short_side", "resize_hw"):
+        if model.get("spec") and key in model["spec"]:
+            geometry[key] = model["spec"][key]
+    if "size" not in geometry:
+        raise ConfigurationError(
+            f"model {model['name']!r} is not shipped: give model.spec with at least `size` "
+            "(and resize_short_side or resize_hw)", "model.spec")
+    geometry.setdefault("resize_short_side", None)
+    geometry.setdefault("resize_hw", None)
+    return geometry
+
+
+def check_model(model: dict) -> None:
+    """The model's name, spec keys and weight file, as far as they can be checked without torch."""
+    name = model["name"]
+    if not is_shipped(name) and ":" not in name:
+        raise ConfigurationError(f"unknown model {name!r}: use one of {sorted(SHIPPED_GEOMETRY)} "
+                                 "or 'package.module:factory'", "model.name")
+    spec = model.get("spec") or {}
+    unknown = sorted(set(spec) - set(SPEC_KEYS))
+    if unknown:
+        raise ConfigurationError(f"unknown key {unknown[0]!r}: model.spec takes {list(SPEC_KEYS)}",
+                                 f"model.spec.{unknown[0]}")
+    if not is_shipped(name) and ":" in name and not ({"num_classes", "class_names", "class_names_file"} & set(spec)):
+        raise ConfigurationError(f"model {name!r} is your own factory: give num_classes, class_names or "
+                                 "class_names_file in model.spec", "model.spec")
+    weights = model.get("weights")
+    if weights and not os.path.isfile(weights):
+        raise ConfigurationError(f"weight file {weights!r} not found", "model.weights")
+    names_file = spec.get("class_names_file")
+    if names_file and not os.path.isfile(names_file):
+        raise ConfigurationError(f"class names file {names_file!r} not found", "model.spec.class_names_file")
+    decode_geometry(model)
+
+
+def check_study_config(config: dict) -> None:
+    """Every check of a validated (schema defaults filled) study config that needs no torch.
+
+    Raises:
+        ConfigurationError: naming the config key at fault.
+    """
+    check_model(config["model"])
+    check_methods(config["explain"]["methods"], config["explain"]["options"], model_name=config["model"]["name"])
+    faithfulness = config.get("faithfulness", {})
+    annotations = faithfulness.get("annotations")
+    if faithfulness.get("enabled") and annotations:
+        if not os.path.isfile(annotations):
+            raise ConfigurationError(f"annotation file {annotations!r} not found", "faithfulness.annotations")
+        if os.path.splitext(annotations)[1].lower() not in (".csv", ".npz"):
+            raise ConfigurationError("annotations must be a .csv (boxes) or .npz (masks) file",
+                                     "faithfulness.annotations")
+
+
+def spec_fields() -> tuple[str, ...]:
+    """The ModelSpec dataclass fields (imports torch; for tests that compare with SPEC_KEYS)."""
+    from videoxai.models.spec import ModelSpec
+
+    return tuple(field.name for field in dataclass_fields(ModelSpec))

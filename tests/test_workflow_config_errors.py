@@ -1,0 +1,120 @@
+"""A broken configuration stops the run before any video is processed, with one message that
+names the bad key, and writes no table; a broken video still fails alone (tests/test_workflow.py).
+
+Runs on generated videos, so it needs no shared data.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import save_file
+
+from conftest import write_generated_video
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+TINY_SPEC = {"num_frames": 8, "size": 32, "resize_short_side": 36, "scale": 1 / 127.5, "offset": -1.0, "num_classes": 3}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("config_error_videos")
+    for index, name in enumerate(("A", "B")):
+        write_generated_video(root / name / f"{name.lower()}.mp4", seed=index, frames=20, height=48, width=64)
+    return root
+
+
+def run_study(workdir: Path, videos: Path, **changes) -> subprocess.CompletedProcess:
+    config = {
+        "videos": {"source": "folder", "root": str(videos)},
+        "model": {"name": "workflow_models:tiny_net", "spec": TINY_SPEC},
+        "device": "cpu",
+        "clips": {"length": 8, "max_per_video": 1},
+        "explain": {"methods": ["gradcam"], "batch_size": 1, "threads": 1},
+        "metrics": {"tau": [1.0]},
+        "report": {"examples": 0},
+        "faithfulness": {"enabled": False},
+    }
+    for key, value in changes.items():
+        config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(
+        [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+         "--configfile", str(workdir / "config.yaml"), "--cores", "2"],
+        capture_output=True, text=True, env=environment, timeout=600,
+    )
+
+
+def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProcess, *messages: str) -> None:
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output[-3000:]
+    for message in messages:
+        assert message in output, output[-5000:]
+    results = workdir / "results"
+    assert not (results / "tables").exists()
+    assert not list(results.glob("clips/*.h5")), "a video was decoded despite the configuration error"
+    assert not (results / "failed_videos.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "messages"),
+    [
+        ({"explain": {"methods": ["gradcam"], "options": {"gradcam": {"layr": "3"}}}},
+         ["configuration error: explain.options.gradcam.layr", "does not take option 'layr'"]),
+        ({"explain": {"methods": ["gradcam"], "options": {"gradcma": {"layer": "3"}}}},
+         ["explain.options.gradcma: options for an unknown method"]),
+        ({"explain": {"methods": ["lrp"]}}, ["'lrp' is not one of"]),
+        ({"model": {"name": "no_such_model"}}, ["configuration error: model.name: unknown model 'no_such_model'"]),
+        ({"model": {"name": "workflow_models:tiny_net", "spec": TINY_SPEC, "weights": "missing.safetensors"}},
+         ["configuration error: model.weights: weight file 'missing.safetensors' not found"]),
+        ({"model": {"name": "workflow_models:tiny_net", "spec": {**TINY_SPEC, "sise": 32}}},
+         ["configuration error: model.spec.sise: unknown key 'sise'"]),
+        ({"explain": {"methods": ["saliency_tubes"]}, "model": {"name": "c3d"}},
+         ["configuration error: explain.methods: method 'saliency_tubes' cannot explain model 'c3d'"]),
+        ({"faithfulness": {"enabled": True, "annotations": "boxes.txt"}},
+         ["configuration error: faithfulness.annotations: annotation file 'boxes.txt' not found"]),
+    ],
+    ids=["option", "options-of-unknown-method", "method", "model-name", "weights-missing", "spec-key",
+         "shipped-refusal", "annotations-missing"],
+)
+def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):
+    run = run_study(tmp_path, videos, **changes)
+    assert_stopped_before_any_video(tmp_path, run, *messages)
+
+
+def test_weights_that_do_not_fit_stop_the_run_at_preflight(tmp_path, videos):
+    save_file({"0.weight": torch.zeros(5, 3, 3, 3, 3), "0.bias": torch.zeros(5)}, str(tmp_path / "other.safetensors"))
+    run = run_study(tmp_path, videos, model={"name": "workflow_models:tiny_net", "spec": TINY_SPEC,
+                                             "weights": str(tmp_path / "other.safetensors")})
+    assert_stopped_before_any_video(tmp_path, run, "videoxai: configuration error: model:", "other.safetensors")
+    assert "Error in rule preflight" in run.stdout + run.stderr
+
+
+def test_a_method_that_refuses_the_architecture_stops_the_run_at_preflight(tmp_path, videos):
+    run = run_study(tmp_path, videos, model={"name": "workflow_models:tiny_fc_net", "spec": TINY_SPEC},
+                    explain={"methods": ["gradcam", "saliency_tubes"]})
+    assert_stopped_before_any_video(
+        tmp_path, run, "videoxai: configuration error: explain.methods: method 'saliency_tubes' cannot explain",
+        "saliency_tubes needs a classifier that directly follows global pooling")
+
+
+def test_a_bad_annotation_file_stops_the_run_at_preflight(tmp_path, videos):
+    (tmp_path / "boxes.csv").write_text("clip,left,top\n1,2,3\n")
+    run = run_study(tmp_path, videos, faithfulness={"enabled": True, "steps": 2, "annotations": str(tmp_path / "boxes.csv")})
+    assert_stopped_before_any_video(tmp_path, run, "videoxai: configuration error: faithfulness.annotations:",
+                                    "the header must hold the columns")
+
+
+def test_a_model_that_rejects_the_clip_length_stops_the_run_at_preflight(tmp_path, videos):
+    # tiny_fc_net pools to a fixed (2, 4, 4) grid, so it takes any size; a spec whose classes do
+    # not match the logits is the mistake here
+    run = run_study(tmp_path, videos, model={"name": "workflow_models:tiny_net", "spec": {**TINY_SPEC, "num_classes": 5}})
+    assert_stopped_before_any_video(tmp_path, run, "configuration error: model.spec:", "names 5 classes")
