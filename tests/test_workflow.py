@@ -1,7 +1,7 @@
 """The Snakemake workflow end to end on real clips, with a tiny model for the plumbing.
 
-One real run (2 real UCF-101 clips, one with spaces/quotes/non-ASCII in its name, plus a
-zero-byte "video"), then dry runs that show what a changed n or tau or an added video would
+One real run (2 real UCF-101 clips, or generated videos when ../shared is absent, one with
+spaces/quotes/non-ASCII in its name, plus a zero-byte "video"), then dry runs that show what a changed n or tau or an added video would
 rerun. The other bad-file cases are decoded directly in tests/test_workflow_decode.py.
 """
 
@@ -24,7 +24,7 @@ from videoxai.shards import read_shard, read_table_shard, validate_shard
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
-pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
+pytestmark = [pytest.mark.slow]
 
 TINY_MODEL = {
     "name": "workflow_models:tiny_net",
@@ -68,13 +68,12 @@ def write_config(workdir: Path, **changes) -> None:
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory, ucf_sample_videos):
+def study(tmp_path_factory, workflow_videos):
     workdir = tmp_path_factory.mktemp("study")
     videos = workdir / "videos"
     (videos / "Knitting").mkdir(parents=True)
     (videos / "CliffDiving").mkdir()
-    knitting = next(path for path in ucf_sample_videos if "Knitting" in path.name)
-    cliff = next(path for path in ucf_sample_videos if "CliffDiving" in path.name)
+    knitting, cliff = workflow_videos["Knitting"], workflow_videos["CliffDiving"]
     shutil.copy(knitting, videos / "Knitting" / "it's a \"knitting\" clip é.mp4")
     shutil.copy(cliff, videos / "CliffDiving" / cliff.name)
     (videos / "CliffDiving" / "empty.mp4").write_bytes(b"")
@@ -141,11 +140,11 @@ def test_changing_tau_reruns_only_metrics_onwards(study):
     assert jobs.get("metrics") == 3 and not {"decode", "flow", "explain", "selective"} & set(jobs)
 
 
-def test_adding_a_video_runs_only_its_jobs(study, ucf_sample_videos):
+def test_adding_a_video_runs_only_its_jobs(study, workflow_videos):
     workdir, _ = study
     added = workdir / "videos" / "Skijet" / "added.mp4"
     added.parent.mkdir()
-    shutil.copy(next(path for path in ucf_sample_videos if "Skijet" in path.name), added)
+    shutil.copy(workflow_videos["Skijet"], added)
     try:
         jobs = planned_jobs(snakemake(workdir, "--dry-run").stdout)
     finally:
@@ -221,10 +220,10 @@ def write_extra_config(workdir: Path, steps: int = 4) -> None:
 
 
 @pytest.fixture(scope="module")
-def extra_study(tmp_path_factory, ucf_sample_videos):
+def extra_study(tmp_path_factory, workflow_videos):
     """The further methods (a flow method among them) and faithfulness with pointing-game boxes."""
     workdir = tmp_path_factory.mktemp("extra")
-    knitting = next(path for path in ucf_sample_videos if "Knitting" in path.name)
+    knitting = workflow_videos["Knitting"]
     (workdir / "videos" / "Knitting").mkdir(parents=True)
     shutil.copy(knitting, workdir / "videos" / "Knitting" / knitting.name)
     # one box (source pixels) on every frame of the video, named by the file's stem
