@@ -45,14 +45,9 @@ def test_sample_videos_come_from_the_pinned_wheel(tmp_path):
 
 
 def _shipped_geometry():
-    import ast
-    from pathlib import Path
+    from videoxai.study_config import SHIPPED_GEOMETRY
 
-    source = (Path(__file__).resolve().parents[1] / "workflow" / "rules" / "common.smk").read_text()
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SHIPPED_GEOMETRY":
-            return ast.literal_eval(node.value)
-    raise AssertionError("SHIPPED_GEOMETRY not found in common.smk")
+    return SHIPPED_GEOMETRY
 
 
 def test_decode_geometry_table_matches_the_c3d_loader():
@@ -74,3 +69,18 @@ def test_decode_geometry_table_matches_the_i3d_loader():
     geometry = _shipped_geometry()["i3d_kinetics400"]
     assert (geometry["size"], geometry["resize_short_side"], geometry["resize_hw"]) == (
         spec.size, spec.resize_short_side, spec.resize_hw)
+
+
+def test_model_spec_means_the_same_in_decode_and_explain():
+    # model.spec overrides are merged onto the shipped contract, key by key, in both places
+    from videoxai.models import load_configured
+    from videoxai.study_config import decode_geometry
+
+    settings = {"name": "c3d", "weights": None, "options": {"random_init": True, "num_classes": 3, "width": 0.25},
+                "spec": {"size": 96, "resize_hw": [110, 150]}}
+    geometry = decode_geometry(settings)
+    _, spec = load_configured(settings)
+    assert geometry == {"size": 96, "resize_short_side": None, "resize_hw": [110, 150]}
+    assert (spec.size, spec.resize_hw, spec.resize_short_side) == (96, (110, 150), None)
+    # what was not overridden keeps the shipped model's values (C3D's channel means)
+    assert spec.mean == (102.0, 98.0, 90.0) and spec.num_frames == 16 and spec.num_classes == 3
