@@ -79,3 +79,13 @@ def test_real_clip(ucf_sample_videos):
     decoded = decode_clips(ucf_sample_videos[0], I3D_GEOMETRY, max_clips=2)
     assert decoded.clips.shape == (2, 16, 224, 224, 3)
     assert decoded.fps == pytest.approx(25.0) and decoded.source_size == (240, 320)
+
+
+def test_spread_sampling_takes_one_clip_over_the_whole_video(tmp_path):
+    path = write_video(tmp_path / "ramp.mp4", gradient_frames(30, 64, 80))
+    small = ModelSpec("small", num_frames=8, size=48, class_names=(), resize_short_side=56)
+    decoded = decode_clips(path, small, clip_length=5, sampling="spread")
+    assert decoded.clips.shape == (1, 5, 48, 48, 3)
+    assert decoded.frame_indices.tolist() == [[0, 7, 14, 22, 29]]
+    with pytest.raises(VideoXAIError, match="sampling must be"):
+        decode_clips(path, small, sampling="random")

@@ -154,12 +154,15 @@ def decode_clips(
     clip_length: int | None = None,
     stride: int | None = None,
     max_clips: int | None = None,
+    sampling: str = "consecutive",
 ) -> DecodedClips:
-    """Read ``path`` and cut it into consecutive-frame clips the model can take.
+    """Read ``path`` and cut it into clips the model can take.
 
-    Frames are resized as ``spec`` says while reading (bounded memory for 4K sources), clips
-    are sampled with :func:`clip_indices` (non-overlapping by default, loop-padded when the
-    video is shorter than one clip) and centre-cropped to ``spec.size``.
+    Frames are resized as ``spec`` says while reading (bounded memory for 4K sources) and
+    centre-cropped to ``spec.size``. ``sampling="consecutive"`` (the paper's) cuts clips of
+    consecutive frames with :func:`clip_indices` (non-overlapping by default, loop-padded when
+    the video is shorter than one clip); ``"spread"`` takes one clip of ``clip_length`` frames
+    spread evenly over the whole video (how a classifier's video-level prediction is made).
 
     Args:
         spec: anything with ``size``, ``num_frames``, ``resize_short_side``, ``resize_hw``
@@ -167,14 +170,20 @@ def decode_clips(
         clip_length: frames per clip T (default ``spec.num_frames``).
         stride: frames between clip starts (default ``clip_length``).
         max_clips: keep at most this many clips, spread evenly over the video.
+        sampling: ``"consecutive"`` or ``"spread"`` (then ``stride`` and ``max_clips`` are unused).
     Returns:
         :class:`DecodedClips` with uint8 clips ``(N, T, size, size, 3)``.
     Raises:
         VideoXAIError: the file is missing, empty, not a video or has no decodable frame.
     """
     clip_length = int(clip_length or spec.num_frames)
+    if sampling not in ("consecutive", "spread"):
+        raise VideoXAIError(f"sampling must be 'consecutive' or 'spread', got {sampling!r}")
     video = read_video(path, transform=frame_transform_for(spec))
-    indices = clip_indices(video.num_frames, clip_length, stride=stride, max_clips=max_clips)
+    if sampling == "spread":
+        indices = even_indices(video.num_frames, clip_length)[None]
+    else:
+        indices = clip_indices(video.num_frames, clip_length, stride=stride, max_clips=max_clips)
     try:
         clips = center_crop(video.frames[indices], spec.size)
     except ValueError as error:

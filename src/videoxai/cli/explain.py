@@ -17,7 +17,7 @@ from videoxai.explain import ALL_METHODS, FLOW_METHODS, get_explainer
 from videoxai.flow import farneback
 from videoxai.overlay import enlarge, overlay_relevance, side_by_side, write_video
 from videoxai.selective import PADDINGS, selective_relevance
-from videoxai.video import center_crop, clip_indices, frame_transform_for, read_video
+from videoxai.video import decode_clips
 
 
 def parse_option(text: str) -> tuple[str, object]:
@@ -34,17 +34,6 @@ def parse_option(text: str) -> tuple[str, object]:
         except ValueError:
             pass
     return key, value
-
-
-def load_clips(path: str | Path, spec, max_clips: int, stride: int | None) -> tuple[np.ndarray, float]:
-    """uint8 ``(N, T, size, size, 3)`` clips of consecutive frames, and the video's fps."""
-    video = read_video(path, transform=frame_transform_for(spec))
-    indices = clip_indices(video.num_frames, spec.num_frames, stride=stride, max_clips=max_clips)
-    try:
-        clips = center_crop(video.frames[indices], spec.size)
-    except ValueError as error:
-        raise VideoXAIError(str(error), path) from None
-    return np.ascontiguousarray(clips), video.fps
 
 
 def resolve_target_name(target: str | None, class_names: tuple[str, ...]) -> int | None:
@@ -101,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         raise VideoXAIError("--clips and --scale must be at least 1")
     options = dict(parse_option(text) for text in args.model_option)
     model, spec = models.load(args.model, weights=args.weights, device=args.device, **options)
-    clips, fps = load_clips(args.video, spec, args.clips, args.stride)
+    decoded = decode_clips(args.video, spec, stride=args.stride, max_clips=args.clips)
+    clips, fps = decoded.clips, decoded.fps
     inputs = spec.preprocess(clips, device=args.device)
     explainer_options = {"layer": args.layer} if args.layer and args.method in ("gradcam", "guided_gradcam") else {}
     explainer_options.update(parse_option(text) for text in args.method_option)

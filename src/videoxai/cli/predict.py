@@ -16,24 +16,7 @@ from torch import nn
 
 from videoxai.errors import VideoXAIError
 from videoxai.models.spec import ModelSpec
-from videoxai.video import center_crop, even_indices, frame_transform_for, read_video
-
-
-def load_clip(path: str | Path, spec: ModelSpec, num_frames: int | None = None) -> tuple[np.ndarray, int]:
-    """One clip of ``num_frames`` (default ``spec.num_frames``) frames spread evenly over the video.
-
-    Returns uint8 ``(T, size, size, 3)`` RGB and the video's frame count. Videos shorter than
-    ``T`` repeat frames. Raises :class:`VideoXAIError` for unreadable videos.
-    """
-    num_frames = spec.num_frames if num_frames is None else num_frames
-    if num_frames < 1:
-        raise VideoXAIError(f"--frames must be at least 1, got {num_frames}")
-    video = read_video(path, transform=frame_transform_for(spec))
-    try:
-        clip = center_crop(video.frames[even_indices(video.num_frames, num_frames)], spec.size)
-    except ValueError as error:
-        raise VideoXAIError(str(error), path) from None
-    return np.ascontiguousarray(clip), video.num_frames
+from videoxai.video import decode_clips
 
 
 @torch.no_grad()
@@ -72,16 +55,18 @@ def run(args: argparse.Namespace) -> int:
         raise VideoXAIError(f"--top must be at least 1, got {args.top}")
     model, spec = load(args.model, weights=args.weights, device=args.device)
     frames = spec.num_frames if args.frames is None else args.frames
+    if frames < 1:
+        raise VideoXAIError(f"--frames must be at least 1, got {frames}")
     failures = 0
     for path in args.videos:
         try:
-            clip, total = load_clip(path, spec, frames)
-            probabilities = predict_probabilities(model, spec, clip)[0]
+            decoded = decode_clips(path, spec, clip_length=frames, sampling="spread")
+            probabilities = predict_probabilities(model, spec, decoded.clips)[0]
         except VideoXAIError as error:
             print(f"videoxai: error: {error}", file=sys.stderr)
             failures += 1
             continue
-        print(f"{path}  ({frames} of {total} frames, {spec.size}x{spec.size}, {spec.name})")
+        print(f"{path}  ({frames} of {decoded.num_frames} frames, {spec.size}x{spec.size}, {spec.name})")
         print(f"  {'rank':>4}  {'p':>6}  class")
         for rank, (name, probability) in enumerate(top_k(probabilities, spec.class_names, args.top), start=1):
             print(f"  {rank:>4}  {probability:6.3f}  {name}")
