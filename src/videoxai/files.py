@@ -12,18 +12,29 @@ from pathlib import Path
 from typing import Callable
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+def current_umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], suffix: str | None = None) -> Path:
     """Call ``write(temporary)`` on a temporary file beside ``path``, then rename it to ``path``.
 
-    The temporary file keeps ``path``'s suffix (some writers choose the format by it) and is
-    removed if ``write`` fails or is interrupted.
+    The temporary file keeps ``path``'s suffix unless ``suffix`` is given (some writers choose
+    the format by it) and is removed if ``write`` fails or is interrupted. The file gets the
+    permissions of any new file under the umask (0644 under 022), not mkstemp's private 0600,
+    so collaborators on a shared file system can read results.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix,
+                                         dir=path.parent)
     os.close(handle)
     try:
         write(Path(temporary))
+        os.chmod(temporary, 0o666 & ~current_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -22,6 +22,7 @@ import numpy as np
 
 from videoxai import __version__
 from videoxai.errors import VideoXAIError
+from videoxai.files import current_umask
 
 FORMAT_VERSION = 1
 
@@ -112,12 +113,6 @@ def _atomic_h5(path: Path):
     return Path(temporary)
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_shard(
     path: str | os.PathLike,
     stage: str,
@@ -170,7 +165,7 @@ def write_shard(
                     compression_opts=compression_level if chunks else None,
                     shuffle=bool(chunks),
                 )
-        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the usual permissions
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

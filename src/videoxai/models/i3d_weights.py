@@ -180,7 +180,7 @@ def flax_to_torch_state(flat: dict[str, np.ndarray], source: str | os.PathLike) 
 
 
 def _check_sha256(path: Path, expected: str) -> str:
-    from videoxai.files import sha256_of
+    from videoxai.files import current_umask, sha256_of
 
     actual = sha256_of(path)
     if actual != expected:
@@ -233,16 +233,14 @@ def write_safetensors_atomically(state: dict[str, torch.Tensor], path: Path, met
     """Write to a temporary name in the same directory, then rename; returns the file's sha256."""
     from safetensors.torch import save_file
 
-    from videoxai.files import sha256_of
+    from videoxai.files import current_umask, sha256_of
 
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
         save_file({k: v.contiguous() for k, v in state.items()}, temporary, metadata=metadata)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; the weights are not secret
+        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp creates 0600; the weights are not secret
         sha256 = sha256_of(temporary)
         os.replace(temporary, path)
     except BaseException:
@@ -261,7 +259,7 @@ def convert_checkpoint(
     the written ``.safetensors``.
     """
     from videoxai.models.i3d import InceptionI3d
-    from videoxai.files import sha256_of
+    from videoxai.files import current_umask, sha256_of
     from videoxai.models.weights import load_strict
 
     checkpoint, output = Path(checkpoint), Path(output)
