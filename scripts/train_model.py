@@ -5,6 +5,9 @@ import sys
 
 import torch
 
+# In a conda env from envs/ the library is not installed: _stage puts this checkout's src/ on the path.
+import _stage  # noqa: F401
+
 from videoxai.errors import VideoXAIError
 from videoxai.train import TrainConfig, train_from_split
 

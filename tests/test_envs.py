@@ -40,3 +40,10 @@ def test_every_rule_names_an_existing_env():
     for smk in (REPO / "workflow" / "rules").glob("*.smk"):
         for env in re.findall(r'conda:\s*\n\s*"([^"]+)"', smk.read_text()):
             assert (smk.parent / env).resolve().is_file(), f"{smk.name}: {env}"
+
+
+def test_snakemake_floor_is_the_snakefiles_min_version():
+    minimum = re.search(r'min_version\("([\d.]+)"\)', (REPO / "Snakefile").read_text()).group(1)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    snakemake = next(item for item in project["dependencies"] if normalised(item).startswith("snakemake["))
+    assert snakemake.endswith(f">={minimum}"), (snakemake, minimum)
