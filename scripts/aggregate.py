@@ -16,7 +16,8 @@ with logged(snakemake) as log:
         if not shard.failed and len(table):
             frames.append(table)
     metrics = pd.concat(frames, ignore_index=True) if frames else empty_metrics()
-    log.info("%d metric rows from %d of %d videos", len(metrics), len(frames), len(snakemake.input.metrics))
+    videos = metrics["video"].nunique() if len(metrics) else 0
+    log.info("%d metric rows from %d of %d videos", len(metrics), videos, len(snakemake.input.metrics))
     written = write_tables(metrics, Path(snakemake.output.metrics).parent, tau=snakemake.params.headline_tau)
     missing = [path for path in snakemake.output if not Path(path).is_file()]
     if missing:

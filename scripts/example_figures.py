@@ -1,4 +1,7 @@
-"""Rule example_figures: Figure-3-style grids for the clips whose relevance is most on motion."""
+"""Rule example_figures: Figure-3-style grids for the clips whose relevance is most on motion.
+
+Clips are ranked at the tau the tables headline, and the grids show the selective maps at the
+n nearest the paper's (both chosen in workflow/rules/common.smk)."""
 
 from pathlib import Path
 
@@ -9,7 +12,7 @@ from matplotlib.figure import Figure
 from videoxai.plots import figure3_grid, top_clips
 from videoxai.shards import n_group, read_shard
 
-n = float(snakemake.params.n[0])
+n = float(snakemake.params.n)
 
 
 def shard_of(stage, video):
@@ -25,7 +28,7 @@ def placeholder(path, message):
 
 with logged(snakemake) as log:
     metrics = pd.read_csv(snakemake.input.metrics)
-    best = top_clips(metrics, count=len(snakemake.output)) if len(metrics) else pd.DataFrame(columns=["video", "clip"])
+    best = top_clips(metrics, count=len(snakemake.output), tau=snakemake.params.headline_tau) if len(metrics) else pd.DataFrame(columns=["video", "clip"])
     for rank, output in enumerate(snakemake.output):
         if rank >= len(best):
             placeholder(output, "no clip for this example (too few videos succeeded)")

@@ -117,6 +117,13 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
         assert (results / "tables" / f"{name}.md").read_text().strip()
     for name in ("precision_by_method", "overhead", "example_1"):
         assert (results / "figures" / f"{name}.png").stat().st_size > 1000
+    # the log counts videos, not per-video tables; the example is ranked at the headline tau
+    # (0.5 here: the configured tau nearest 1 px/frame scaled to 32-pixel clips)
+    assert "from 2 of 3 videos" in (results / "logs" / "aggregate.log").read_text()
+    from videoxai.plots import top_clips
+
+    best = top_clips(all_rows, count=1, tau=0.5).iloc[0]
+    assert f"example 1: {best['video']} clip {int(best['clip'])} ->" in (results / "logs" / "example_figures.log").read_text()
 
 
 def test_changing_n_reruns_only_selective_onwards(study):

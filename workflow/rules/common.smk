@@ -45,6 +45,8 @@ METHODS = list(config["explain"]["methods"])
 # The tau the tables and figures headline: the configured one nearest to the calibrated
 # threshold for this clip size (flow grows with resolution: 1 px/frame at 112, 2 at 224).
 HEADLINE_TAU = min(config["metrics"]["tau"], key=lambda tau: (abs(tau - tau_for_resolution(GEOMETRY["size"])), tau))
+# The n the example figures show: the configured one nearest the paper's n = 4.
+HEADLINE_N = min(config["selective"]["n"], key=lambda n: (abs(n - 4.0), n))
 FAITHFULNESS = config["faithfulness"]["enabled"]
 def model_weights(model):
     """The weight file explain reads, declared as input so new weights rerun explain (None = the factory's own init)."""

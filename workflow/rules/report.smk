@@ -77,7 +77,8 @@ rule example_figures:
             for rank in range(1, config["report"]["examples"] + 1)
         ],
     params:
-        n=config["selective"]["n"],
+        n=HEADLINE_N,
+        headline_tau=HEADLINE_TAU,
     log:
         f"{RESULTS}/logs/example_figures.log",
     conda:
