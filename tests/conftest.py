@@ -29,6 +29,9 @@ def ucf_sample_videos(shared_data) -> list[Path]:
 
 
 RESOURCES = Path(os.environ.get("VIDEOXAI_RESOURCES", REPO / "resources"))
+# The library's default download folder (a per-user cache) points at the same place during the
+# tests, so the I3D weights are fetched once for the workflow and the library alike.
+os.environ.setdefault("VIDEOXAI_CACHE", str(RESOURCES))
 
 
 @pytest.fixture(scope="session")

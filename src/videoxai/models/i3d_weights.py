@@ -46,7 +46,7 @@ ALLOWED_GLOBALS = {
 
 
 def default_weights_path(resources: str | os.PathLike | None = None) -> Path:
-    """``<resources>/models/i3d_kinetics400.safetensors`` (resources default: ``$VIDEOXAI_RESOURCES`` or ./resources)."""
+    """``<resources>/models/i3d_kinetics400.safetensors`` (resources default: :func:`videoxai.paths.resources_dir`)."""
     from videoxai.paths import resources_dir
 
     base = Path(resources).resolve() if resources is not None else resources_dir()
