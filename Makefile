@@ -4,13 +4,14 @@
 # Also:
 #   make study CONFIG=config/ucf101.yaml    another study (any config file)
 #   make report                             HTML report of the last study: results/report.zip
+#   make test-fast                          the edit loop: every test but the slow, workflow and cluster ones
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 CONFIG ?=
 
-.PHONY: setup study report test clean-results
+.PHONY: setup study report test test-fast clean-results
 
 setup: $(VENV)/.installed
 
@@ -30,6 +31,9 @@ report: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not cluster" -q
 
 clean-results:
 	rm -rf results/ .snakemake/
