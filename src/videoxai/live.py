@@ -531,9 +531,6 @@ def open_source(source: str, size: str | None = None, loop: bool = False, stdin=
 # ----------------------------------------------------------------------------- the session
 
 
-PANEL_LABELS = ("live", "{method}", "selective n={n:g}")
-
-
 def frame_for_model(frame: np.ndarray, spec) -> np.ndarray:
     """Resize an RGB ``(H, W, 3)`` frame as the model's spec says and centre-crop it to ``(S, S, 3)``."""
     from videoxai.video import center_crop, frame_transform_for
@@ -560,7 +557,8 @@ def compose(frame: np.ndarray, result: LiveResult | None, phase: int, settings: 
     else:
         index = phase % result.baseline.shape[0]
         panels = [frame[None], result.baseline[index][None], result.selective[index][None]]
-        labels = ["live", f"{result.settings.method}: {result.target_name}"[:40], f"selective n={result.settings.n:g}"]
+        # the target's name is on the page; at 112 pixels a panel has room for the method only
+        labels = ["live", result.settings.method, f"selective n={result.settings.n:g}"]
     return side_by_side(panels, labels=labels)[0]
 
 
@@ -594,6 +592,7 @@ class LiveSession:
         self._result: LiveResult | None = None
         self._result_arrived_at = 0  # frame index at which the current result started to be shown
         self._errors: list[BaseException] = []
+        self._explain_error: str | None = None
         self._threads: list[threading.Thread] = []
         self._writer = None
 
@@ -607,6 +606,11 @@ class LiveSession:
     def result(self) -> LiveResult | None:
         with self._lock:
             return self._result
+
+    def explain_error(self) -> str | None:
+        """Why the last window could not be explained (a user problem, e.g. the method), or None."""
+        with self._lock:
+            return self._explain_error
 
     @property
     def errors(self) -> list[BaseException]:
@@ -623,8 +627,8 @@ class LiveSession:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop reading and explaining, wait for both threads, close the recording."""
+        # the reader closes the window itself once it has stopped, so no frame meets a closed window
         self._stop.set()
-        self.window.close()
         for thread in self._threads:
             thread.join(timeout)
         self._close_writer()
@@ -651,7 +655,6 @@ class LiveSession:
             except BaseException as error:  # noqa: BLE001 - reported by the caller, then everything stops
                 self._errors.append(error)
                 self._stop.set()
-                self.window.close()
 
         return run
 
@@ -718,10 +721,18 @@ class LiveSession:
                 if self.window.closed or self._stop.is_set():
                     return
                 continue
-            result = self.explainer.explain(window)
+            try:
+                result = self.explainer.explain(window)
+            except VideoXAIError as error:
+                # e.g. a method chosen on the page that this model cannot take: say so, keep the stream
+                with self._lock:
+                    self._explain_error = str(error)
+                last_end = window.end
+                continue
             self.stats.explained(result.captured, result.finished, dropped, result.seconds)
             with self._lock:
                 self._result = result
+                self._explain_error = None
                 self._result_arrived_at = max(self._shown_index, 0)
             last_end = window.end
             if self._stop.is_set():

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from videoxai.errors import VideoXAIError
-from videoxai.live import LiveSession
+from videoxai.live import LiveSession, compose
 
 JPEG_QUALITY = 85
 
@@ -46,7 +46,7 @@ PAGE = """<!doctype html>
   td { padding: 1px 10px 1px 0; }
   td.value { text-align: right; font-variant-numeric: tabular-nums; }
   label { display: block; margin: 4px 0; }
-  #message { color: #b00; min-height: 1.2em; }
+  #message, .problem { color: #b00; min-height: 1.2em; max-width: 360px; }
   #ended { color: #555; }
 </style>
 </head>
@@ -66,7 +66,7 @@ PAGE = """<!doctype html>
       <tr><td>windows dropped</td><td class="value" id="dropped">0</td></tr>
       <tr><td>frames read</td><td class="value" id="frames">0</td></tr>
       <tr><td>source frame rate</td><td class="value" id="fps">&ndash;</td></tr>
-    </table></div>
+    </table><div id="problem" class="problem"></div></div>
   <div class="box"><h2>Controls</h2>
     <label>method <select id="method"></select></label>
     <label>selective n <input id="n" type="number" min="0" step="0.5" style="width:5em"></label>
@@ -99,6 +99,8 @@ function showState(state) {
   $("fps").textContent = fmt(f.source_fps, 1);
   $("source").textContent = state.source;
   $("ended").textContent = state.ended ? "(source ended)" : "";
+  const problem = state.explain_error || state.errors[0];
+  $("problem").textContent = problem || "";
   const list = $("top5");
   list.replaceChildren();
   for (const entry of state.top5) {
@@ -174,6 +176,7 @@ def state_of(session: LiveSession) -> dict:
         "kept": None if result is None else result.kept,
         "settings": {"method": settings.method, "n": settings.n, "target": settings.target,
                      "target_name": None if settings.target is None else names[settings.target]},
+        "explain_error": session.explain_error(),
         "errors": [str(error) for error in session.errors],
     }
 
@@ -212,8 +215,9 @@ def make_handler(session: LiveSession):
         index, frame = session.shown()
         with cache.lock:
             if index != cache.index:
-                if frame is None:
-                    frame = np.zeros((session.spec.size, session.spec.size, 3), dtype=np.uint8)
+                if frame is None:  # before the first frame: the same layout, black
+                    black = np.zeros((session.spec.size, session.spec.size, 3), dtype=np.uint8)
+                    frame = compose(black, None, 0, session.explainer.settings)
                 ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
                                            [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
                 cache.index, cache.data = index, encoded.tobytes() if ok else b""
