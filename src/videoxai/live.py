@@ -193,7 +193,7 @@ class LiveStats:
         self._frames_read = 0
         self._finished: deque[float] = deque()
         self._latencies: deque[float] = deque(maxlen=LATENCY_HISTORY)
-        self._all_latencies: list[float] = []
+        self._history: list[tuple[float, float, int]] = []
         self._explanations = 0
         self._dropped = 0
         self._explain_seconds_last: float | None = None
@@ -213,15 +213,19 @@ class LiveStats:
                 self._started = captured
             self._finished.append(finished)
             self._latencies.append(finished - captured)
-            self._all_latencies.append(finished - captured)
+            self._history.append((captured, finished, dropped))
             self._explanations += 1
             self._dropped += dropped
             self._explain_seconds_last = seconds
 
+    def history(self) -> list[tuple[float, float, int]]:
+        """``(captured, finished, dropped before it)`` of every explained window so far, in order."""
+        with self._lock:
+            return list(self._history)
+
     def latencies(self) -> list[float]:
         """Every latency so far, in seconds, in the order the windows were explained."""
-        with self._lock:
-            return list(self._all_latencies)
+        return [finished - captured for captured, finished, _ in self.history()]
 
     def figures(self, now: float | None = None) -> LiveFigures:
         now = self.clock() if now is None else now
@@ -569,18 +573,19 @@ class LiveSession:
         source: a :class:`FrameSource`.
         explainer: a :class:`LiveExplainer`.
         every: explain every K-th window.
+        clip_length: frames per window T (default: the model's ``spec.num_frames``).
         record: optional path of an ``.mp4`` that receives every shown frame.
         clock, sleep: time source and waiting (files are paced with them).
     """
 
     def __init__(self, source: FrameSource, explainer: LiveExplainer, every: int = 1, record: str | os.PathLike | None = None,
-                 clock: Clock = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+                 clock: Clock = time.monotonic, sleep: Callable[[float], None] = time.sleep, clip_length: int | None = None):
         self.source = source
         self.explainer = explainer
         self.spec = explainer.spec
         self.clock = clock
         self.sleep = sleep
-        self.window = SlidingWindow(self.spec.num_frames, every=every, clock=clock)
+        self.window = SlidingWindow(clip_length or self.spec.num_frames, every=every, clock=clock)
         self.stats = LiveStats(clock)
         self.record_path = None if record is None else Path(record)
         if self.record_path is not None and self.record_path.suffix.lower() != ".mp4":

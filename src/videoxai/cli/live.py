@@ -45,6 +45,7 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     parser.add_argument("--method", default="gradcam", choices=ALL_METHODS, help="explanation method (default: %(default)s)")
     parser.add_argument("--n", type=float, default=4.0, help="σ multiplier of selective relevance (default: %(default)s)")
     parser.add_argument("--target", help="class index or name to explain (default: each window's top-1)")
+    parser.add_argument("--frames", type=int, metavar="T", help="frames per explained window (default: the model's clip length)")
     parser.add_argument("--every", type=int, default=1, metavar="K", help="explain every K-th window (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     parser.add_argument("--out", metavar="FILE.mp4", help="also record what is shown to this MP4")
@@ -61,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is not None and not args.out.lower().endswith(".mp4"):
         raise VideoXAIError("--out must end in .mp4", args.out)
+    if args.frames is not None and args.frames < 1:
+        raise VideoXAIError(f"--frames must be at least 1, got {args.frames}")
     if args.every < 1:
         raise VideoXAIError(f"--every must be at least 1, got {args.every}")
     source = open_source(args.source, size=args.size, loop=args.loop)
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     model, spec = models.load(args.model, weights=args.weights, device=args.device, **options)
     target = None if args.target is None else resolve_class(args.target, spec.class_names)
     explainer = LiveExplainer(model, spec, LiveSettings(args.method, args.n, target), device=args.device)
-    session = LiveSession(source, explainer, every=args.every, record=args.out)
+    session = LiveSession(source, explainer, every=args.every, record=args.out, clip_length=args.frames)
     server = LiveServer(session, host=args.host, port=args.port)
     session.start()
     server.start()
