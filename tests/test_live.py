@@ -395,17 +395,23 @@ def test_command_ends_cleanly_at_the_end_of_a_file(clip_112, tmp_path):
 
 
 @pytest.mark.slow
-def test_command_stops_cleanly_on_ctrl_c(clip_112, tmp_path):
-    process = subprocess.Popen(live_command("--source", str(clip_112), "--loop"), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=environment())
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_command_stops_cleanly_on_ctrl_c_and_kill(clip_112, tmp_path, signal_number):
+    out = tmp_path / "shown.mp4"
+    process = subprocess.Popen(live_command("--source", str(clip_112), "--loop", "--out", str(out)),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
     try:
         first_line = process.stdout.readline()
         assert "http://127.0.0.1:" in first_line, process.stderr.read() if process.poll() is not None else first_line
         url = first_line.split("-> ")[1].split()[0]
         # wait (without a time limit of its own: the test's timeout bounds it) for a first explanation
-        while json.loads(get(url + "state.json")[2])["figures"]["explanations"] < 1:
+        # and for the 50-frame file to loop
+        while True:
+            figures = json.loads(get(url + "state.json")[2])["figures"]
+            if figures["explanations"] >= 1 and figures["frames_read"] > 60:
+                break
             time.sleep(0.2)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal_number)
         stdout, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -415,6 +421,10 @@ def test_command_stops_cleanly_on_ctrl_c(clip_112, tmp_path):
     assert "videoxai live: stopped;" in stdout
     with pytest.raises(OSError):  # the page is gone too
         get(url + "state.json")
+    # the recording was closed properly: every frame read is in it
+    frames_read = int(stdout.split("stopped; ")[1].split(" frames read")[0])
+    assert frames_read > 60
+    assert read_video(out).num_frames == frames_read
 
 
 @pytest.mark.slow

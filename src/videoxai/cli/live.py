@@ -10,6 +10,7 @@ target without a restart. The command ends at the end of a file or on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -81,12 +82,18 @@ def run(args: argparse.Namespace) -> int:
 
         webbrowser.open(server.url)
     interrupted = False
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt  # `kill` stops as cleanly as Ctrl-C: the recording is closed properly
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         while session.running:
             time.sleep(0.2)
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        signal.signal(signal.SIGTERM, previous)
         # an explanation in progress is not waited for long: the threads are daemons
         session.stop(timeout=5.0)
         server.stop()
