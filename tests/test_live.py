@@ -363,6 +363,19 @@ def test_server_serves_page_frames_state_and_controls(tmp_path):
         session.stop()
 
 
+def test_a_method_the_model_cannot_take_is_reported_and_the_stream_goes_on(tmp_path):
+    from videoxai.live_server import state_of
+
+    clip = write_clip(tmp_path / "clip.mp4", moving_frames(12, 16, 16), fps=20.0)
+    # TinyNet's classifier does not follow global pooling, so saliency tubes cannot explain it
+    explainer = LiveExplainer(make_model(), SPEC, LiveSettings("saliency_tubes", n=1.0))
+    session = LiveSession(open_source(str(clip)), explainer, clock=FakeClock(), sleep=lambda seconds: None).start()
+    assert session.wait(timeout=120)
+    state = state_of(session)
+    assert state["errors"] == [] and state["figures"]["frames_read"] == 12
+    assert state["figures"]["explanations"] == 0 and "saliency_tubes needs a classifier" in state["explain_error"]
+
+
 # ----------------------------------------------------------------------------- the command, for real
 
 
