@@ -5,8 +5,8 @@ Three pieces that know nothing about HTTP (the page lives in :mod:`videoxai.live
 * :class:`SlidingWindow` keeps the newest frames of a stream, as many as the model's clip length
   (plus ``every - 1`` so that the newest *eligible* window is always complete), and hands the
   explainer the newest complete window it has not explained yet. Windows the explainer had no
-  time for are dropped and counted, so latency stays bounded by about one explanation instead of
-  growing with a queue.
+  time for are dropped and counted, so latency stays bounded (the explanation in progress plus
+  one more) instead of growing with a queue.
 * :class:`LiveExplainer` explains one window (uint8 ``(T, S, S, 3)``) with the chosen method,
   takes its selective relevance and draws both as overlays; method, n and target can be changed
   between windows from another thread.
