@@ -15,6 +15,7 @@ COMMANDS = {
     "predict": "videoxai.cli.predict",
     "train": "videoxai.cli.train",
     "explain": "videoxai.cli.explain",
+    "live": "videoxai.cli.live",
 }
 
 
