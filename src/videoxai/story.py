@@ -37,6 +37,13 @@ class StudyRun:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
+PAGE_STYLE = (
+    "div.h-screen.overflow-auto:has(#videoxai-study){align-items:flex-start}"
+    "div.prose:has(#videoxai-study){max-width:80rem}"
+    "table.videoxai td{white-space:nowrap}" + TABLE_STYLE
+)
+
+
 def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
@@ -67,8 +74,8 @@ def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = N
     chance = float(np.nanmean(baseline["chance_mean"])) if baseline["chance_mean"].notna().any() else math.nan
     chance_text = f" (chance: {_percent(chance)})" if not math.isnan(chance) else ""
     paired = [m for m in methods if m in selective.index and pd.notna(selective.loc[m, "precision_mean"])]
-    where = (f"over {len(methods)} method{'s' if len(methods) != 1 else ''} and {clips} clip{'s' if clips != 1 else ''} "
-             f"of {videos} video{'s' if videos != 1 else ''}")
+    where = (f"over {len(methods)} method{'s' if len(methods) != 1 else ''} ({clips} clip{'s' if clips != 1 else ''} "
+             f"of {videos} video{'s' if videos != 1 else ''} with positive relevance)")
     if not paired:
         best = max(methods, key=lambda m: baseline.loc[m, "precision_mean"])
         return (f"At τ = {tau:g} px/frame, {_percent(base_mean)} of the positive-relevance voxels lay on motion, "
@@ -99,6 +106,12 @@ def front_page(tables: Mapping[str, pd.DataFrame], absent: Mapping[str, str], ru
     """reStructuredText of the report's front page (sections, no document title)."""
     failed = f"; {run.failed} failed (see *Failed videos*)" if run.failed else ""
     lines = [
+        # Snakemake's report centres its front page vertically and narrows it to prose width: a page
+        # with tables would lose its top above the screen. Scoped to this page by the document's id.
+        ".. raw:: html",
+        "",
+        f"   <style>{PAGE_STYLE}</style>",
+        "",
         "What was run",
         "------------",
         "",
@@ -121,7 +134,7 @@ def front_page(tables: Mapping[str, pd.DataFrame], absent: Mapping[str, str], ru
     ]
     present = [name for name in TABLE_NAMES if name not in absent]
     if present:
-        lines += [".. raw:: html", "", f"   <style>{TABLE_STYLE}</style>"]
+        lines += [".. raw:: html", ""]
         lines += ["   " + table_html(name, tables[name], tau, q, standalone=False) for name in present]
         lines.append("")
     for name, reason in absent.items():
