@@ -109,8 +109,18 @@ class Browser:
             time.sleep(poll)
         return value
 
-    def screenshot(self, path: str | os.PathLike) -> Path:
-        data = self._call("Page.captureScreenshot", {"format": "png"}, session=True)["data"]
+    def screenshot(self, path: str | os.PathLike, selector: str | None = None, margin: int = 8) -> Path:
+        """PNG of the window, or of the box around the elements matching ``selector`` plus ``margin`` pixels."""
+        params = {"format": "png"}
+        if selector is not None:
+            box = self.evaluate(
+                f"(() => {{ const rs = [...document.querySelectorAll({json.dumps(selector)})]"
+                ".map(e => e.getBoundingClientRect()); return [Math.min(...rs.map(r => r.left)), "
+                "Math.min(...rs.map(r => r.top)), Math.max(...rs.map(r => r.right)), Math.max(...rs.map(r => r.bottom))]; })()")
+            left, top = max(box[0] - margin, 0), max(box[1] - margin, 0)
+            params["clip"] = {"x": left, "y": top, "width": box[2] + margin - left, "height": box[3] + margin - top,
+                              "scale": 1}
+        data = self._call("Page.captureScreenshot", params, session=True)["data"]
         path = Path(path)
         path.write_bytes(base64.b64decode(data))
         return path

@@ -261,7 +261,7 @@ def test_html_tables_and_front_page_carry_the_numbers():
     assert "25.0% of the positive-relevance voxels" in sentences  # (0.3 + 0.2) / 2
     assert "raised this to 50.0%" in sentences and "DTD changed most (30.0% → 50.0%)" in sentences
     assert "kept 37.5% of the baseline's positive voxels" in sentences  # Table 3, n = 1: (0.5 + 0.25) / 2
-    assert "averaged over 2 methods (3 clips of 2 videos with positive relevance)" in sentences
+    assert "averaged over 2 methods and the 3 clips (of 2 videos) with positive relevance (chance" in sentences
     absent = absent_tables(tables, {"faithfulness": "faithfulness is off (faithfulness.enabled: false)"})
     assert absent == {"faithfulness": "faithfulness is off (faithfulness.enabled: false)"}
     run = StudyRun(videos_listed=3, videos_studied=2, failed=1, source="folder", model="tiny", methods=["gradcam", "dtd"],

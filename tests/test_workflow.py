@@ -303,6 +303,7 @@ def test_report_front_page_tables_and_video_in_a_browser(study, tmp_path):
     html = page.read_text(encoding="utf-8")
     for caption in ("Motion precision", "Example video", "Failed videos"):  # every item keeps its caption
         assert caption in html
+    assert "example_1.html" in html and "example_1.mp4" in html and "table1.html" in html
     chromium = ensure_chromium()
     if chromium is None:
         pytest.skip("no chromium and it cannot be installed here (needs root and apt-get)")
@@ -319,15 +320,14 @@ def test_report_front_page_tables_and_video_in_a_browser(study, tmp_path):
         assert rows >= 8  # Table 1 alone: 4 methods x (baseline, selective)
         browser.screenshot(shots / "report_front_page.png")
 
-        mp4 = workdir / "results" / "figures" / "example_1.mp4"
-        (tmp_path / "player.html").write_text(
-            f'<!DOCTYPE html><html><body style="margin:0"><video id="v" muted playsinline loop '
-            f'src="{mp4.as_uri()}"></video></body></html>', encoding="utf-8")
-        browser.open((tmp_path / "player.html").as_uri())
-        duration = browser.wait_for("document.getElementById('v').readyState >= 1 && document.getElementById('v').duration")
+        # the page the report shows under "Example videos", with the H.264 overlay inside it
+        browser.open((workdir / "results" / "report" / "example_1.html").as_uri())
+        duration = browser.wait_for("document.getElementById('overlay').readyState >= 1 "
+                                    "&& document.getElementById('overlay').duration")
         assert duration == pytest.approx(1.0, abs=0.05)  # 8 frames at 8 frames per second
-        browser.evaluate("document.getElementById('v').play()")
-        played = browser.wait_for("(() => { const v = document.getElementById('v'); "
+        browser.evaluate("document.getElementById('overlay').play()")
+        played = browser.wait_for("(() => { const v = document.getElementById('overlay'); "
                                   "return v.currentTime > 0.3 && !v.paused && [v.videoWidth, v.videoHeight]; })()")
         assert played and played[0] >= 2 * 224, played  # two panels, enlarged to at least 224 px
-        browser.screenshot(shots / "overlay_in_browser.png")
+        browser.evaluate("document.getElementById('overlay').removeAttribute('controls')")  # a clean picture
+        browser.screenshot(shots / "overlay_in_browser.png", selector="#overlay")

@@ -93,7 +93,7 @@ def _font(size: int):
 
 
 def _font_size(width: int) -> int:
-    return int(np.clip(width // 42, 9, 16))
+    return int(np.clip(width // 30, 11, 18))
 
 
 def text_band(lines: Sequence[str], width: int, size: int | None = None,
@@ -222,7 +222,7 @@ def render_explanation(explained: ExplainedClips, factor: int = 2) -> np.ndarray
         right = enlarge(overlay_relevance(explained.clips[index], explained.selective[index], scale), factor)
         panels = side_by_side(
             [left, right],
-            labels=["baseline", f"selective n = {explained.n:g}: keeps {100 * explained.kept[index]:.1f}% of voxels"],
+            labels=["baseline", f"selective n = {explained.n:g} ({100 * explained.kept[index]:.1f}% kept)"],
         )
         width = panels.shape[2]
         bar = colour_bar(width, scale)

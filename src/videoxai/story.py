@@ -74,8 +74,8 @@ def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = N
     chance = float(np.nanmean(baseline["chance_mean"])) if baseline["chance_mean"].notna().any() else math.nan
     chance_text = f" (chance: {_percent(chance)})" if not math.isnan(chance) else ""
     paired = [m for m in methods if m in selective.index and pd.notna(selective.loc[m, "precision_mean"])]
-    where = (f"over {len(methods)} method{'s' if len(methods) != 1 else ''} ({clips} clip{'s' if clips != 1 else ''} "
-             f"of {videos} video{'s' if videos != 1 else ''} with positive relevance)")
+    where = (f"over {len(methods)} method{'s' if len(methods) != 1 else ''} and the {clips} clip{'s' if clips != 1 else ''} "
+             f"(of {videos} video{'s' if videos != 1 else ''}) with positive relevance")
     if not paired:
         best = max(methods, key=lambda m: baseline.loc[m, "precision_mean"])
         return (f"At τ = {tau:g} px/frame, {_percent(base_mean)} of the positive-relevance voxels lay on motion, "
