@@ -18,6 +18,11 @@ validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 include: "workflow/rules/common.smk"
 
 
+# The report opens on what was run and the headline result: workflow.rst includes the front
+# page that rule report_summary writes from the tables (until then, a page that says so).
+report: "workflow/report/workflow.rst" if os.path.exists(FRONT_PAGE) else "workflow/report/workflow_pending.rst"
+
+
 # Video ids are file-name safe (see videoxai.dataset_listing.safe_id) and never contain "/".
 wildcard_constraints:
     video=r"[A-Za-z0-9_.-]+",
@@ -50,6 +55,8 @@ localrules:
     aggregate,
     figures,
     example_figures,
+    example_videos,
+    report_summary,
     cfp_pyramid,
 
 
@@ -70,6 +77,8 @@ onstart:
 
 onsuccess:
     print(f"videoxai: done. Failed videos (if any): {RESULTS}/failed_videos.csv", file=sys.stderr)
+    for name, reason in table_status()["absent"].items():
+        print(f"videoxai: table {name} not written: {reason}", file=sys.stderr)
 
 
 onerror:

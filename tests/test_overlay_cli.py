@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -10,7 +11,9 @@ from PIL import Image
 from videoxai import models
 from videoxai.cli import main
 from videoxai.errors import VideoXAIError
-from videoxai.overlay import overlay_relevance, side_by_side, write_video
+from videoxai.colour import SCALE_PERCENTILE, colour_table, colourise, relevance_scale
+from videoxai.overlay import (ExplainedClips, colour_bar, contact_sheet, overlay_relevance, render_explanation,
+                              side_by_side, text_band, write_video)
 from videoxai.video import read_video
 
 from test_explain import SPEC, make_model  # noqa: E402  (tests/ is on sys.path under pytest)
@@ -19,14 +22,44 @@ from test_explain import SPEC, make_model  # noqa: E402  (tests/ is on sys.path 
 def test_overlay_colours_by_hand():
     frames = np.full((1, 1, 3, 3), 100, dtype=np.uint8)
     relevance = np.array([[[2.0, 0.0, -1.0]]], dtype=np.float32)
-    out = overlay_relevance(frames, relevance, opacity=0.5)
-    # full-strength red at 50 % opacity, the plain frame, and blue at 25 % opacity (|−1| / 2)
-    np.testing.assert_array_equal(out[0, 0, 0], np.rint([100 * 0.5 + 255 * 0.5, 100 * 0.5 + 15, 50]).astype(np.uint8))
-    np.testing.assert_array_equal(out[0, 0, 1], [100, 100, 100])
-    np.testing.assert_array_equal(out[0, 0, 2], np.rint([75, 75 + 22.5, 75 + 63.75]).astype(np.uint8))
-    assert np.array_equal(overlay_relevance(frames, np.zeros((1, 1, 3))), frames)
+    out = overlay_relevance(frames, relevance, scale=2.0, opacity=0.5).astype(float)
+    grey = 51 + 0.6 * 100  # the muted grey frame under the relevance
+    table = colour_table()
+    # +2 = full scale: the map's darkest red at 50 % opacity; 0: the grey frame; -1: half-way blue at 25 %
+    np.testing.assert_allclose(out[0, 0, 0], np.rint(grey * 0.5 + table[-1] * 0.5), atol=1)
+    np.testing.assert_allclose(out[0, 0, 1], [grey] * 3, atol=1)
+    np.testing.assert_allclose(out[0, 0, 2], np.rint(grey * 0.75 + colourise(np.float32(-0.5)) * 0.25), atol=1)
+    assert table[-1][0] > 2 * table[-1][2] and table[0][2] > 2 * table[0][0]  # red positive, blue negative
+    assert np.array_equal(overlay_relevance(frames, np.zeros((1, 1, 3)), background="colour"), frames)
     with pytest.raises(VideoXAIError, match="same size"):
         overlay_relevance(frames, np.zeros((1, 2, 3)))
+
+
+def test_percentile_scale_shows_sparse_maps():
+    """One hot voxel 1000x above the rest: scaled by the maximum, the other voxels would get
+    0.1 % opacity; the shared percentile scale draws them at full strength."""
+    rng = np.random.default_rng(0)
+    relevance = np.zeros((4, 20, 20), dtype=np.float32)
+    relevance.flat[rng.choice(relevance.size, 40, replace=False)] = 1.0
+    relevance[0, 0, 0] = 1000.0
+    assert relevance_scale(relevance) == pytest.approx(1.0)
+    assert relevance_scale(relevance, 100) == pytest.approx(1000.0)
+    assert relevance_scale(np.zeros((2, 3))) == 1.0
+    assert relevance_scale(np.array([0.0] * 999 + [5.0])) == 5.0  # percentile 0: the maximum
+    frames = np.full((4, 20, 20, 3), 128, dtype=np.uint8)
+    drawn = overlay_relevance(frames, relevance)
+    changed = np.abs(drawn.astype(int) - overlay_relevance(frames, np.zeros_like(relevance)).astype(int)).max(axis=-1)
+    assert (changed[relevance == 1.0] > 60).all()
+
+
+def test_figure3_grid_and_overlay_share_the_scale(monkeypatch, tmp_path):
+    from videoxai import plots
+
+    seen = []
+    monkeypatch.setattr(plots, "relevance_scale", lambda values, p: seen.append(p) or relevance_scale(values, p))
+    frames = np.full((2, 8, 8, 3), 90, dtype=np.uint8)
+    plots.figure3_grid(frames, {"dtd": np.ones((2, 8, 8))}, {}, tmp_path / "grid.png")
+    assert seen == [SCALE_PERCENTILE]
 
 
 def test_side_by_side_and_writers(tmp_path):
@@ -36,13 +69,41 @@ def test_side_by_side_and_writers(tmp_path):
     both = side_by_side([left, right], gap=4)
     assert both.shape == (4, 10, 28, 3)
     mp4 = write_video(both, tmp_path / "out.mp4", fps=5)
-    video = read_video(mp4)
+    with av.open(str(mp4)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert float(container.duration / av.time_base) == pytest.approx(4 / 5, abs=0.05)
+    video = read_video(mp4)  # OpenCV reads it back too
     assert video.frames.shape == (4, 10, 28, 3)
+    assert abs(int(video.frames[3, 5, 5, 0]) - 120) < 8 and abs(int(video.frames[0, 5, 20, 0]) - 200) < 8
     gif = write_video(both, tmp_path / "out.gif", fps=5)
     with Image.open(gif) as image:
         assert image.n_frames == 4 and image.size == (28, 10)
     with pytest.raises(VideoXAIError, match=".mp4 or .gif"):
         write_video(both, tmp_path / "out.avi")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.gif", "out.mp4"]  # no temporaries left
+
+
+def test_rendered_frames_carry_method_class_time_and_colour_bar():
+    rng = np.random.default_rng(1)
+    clips = rng.integers(0, 255, (2, 3, 16, 16, 3), dtype=np.uint8)
+    baseline = rng.normal(size=(2, 3, 16, 16)).astype(np.float32)
+    explained = ExplainedClips(clips=clips, baseline=baseline, selective=baseline * (np.abs(baseline) > 1.5),
+                               method="Grad-CAM", classes=["a", "b"], probabilities=[0.5, 0.25], n=2.0,
+                               kept=[0.1, 0.2], times=np.arange(6).reshape(2, 3) / 10)
+    frames = render_explanation(explained, factor=8)
+    assert frames.shape[0] == 6 and frames.shape[2] == 2 * 16 * 8 + 4
+    header = text_band(["x", "y"], frames.shape[2]).shape[0]
+    # the header differs between frames (their times) and the colour bar at the bottom is red to blue
+    assert not np.array_equal(frames[0, :header], frames[1, :header])
+    bar = frames[0, -colour_bar(frames.shape[2], 1.0).shape[0]:]
+    row = bar[8]
+    assert row[20, 2] > row[20, 0] and row[-20, 0] > row[-20, 2]
+    sheet = contact_sheet(explained, count=4)
+    assert sheet.ndim == 3 and sheet.shape[1] == 120 + 4 * 16 + 3 * 4
+    with pytest.raises(VideoXAIError, match="times"):
+        ExplainedClips(clips=clips, baseline=baseline, selective=baseline, method="m", classes=["a", "b"],
+                       probabilities=[1, 1], n=1, kept=[0, 0], times=np.zeros(6))
 
 
 @pytest.fixture
@@ -74,21 +135,25 @@ def tiny_model(monkeypatch):
 @pytest.mark.parametrize("suffix", [".mp4", ".gif"])
 def test_cli_writes_side_by_side_video(synthetic_video, tiny_model, tmp_path, capsys, method, suffix):
     out = tmp_path / f"explained{suffix}"
+    sheet = tmp_path / "sheet.png"
     code = main([
         "explain", str(synthetic_video), "--model", "tiny", "--model-option", "width=0.25",
-        "--method", method, "--n", "1", "--clips", "2", "--scale", "2", "--out", str(out),
+        "--method", method, "--n", "1", "--clips", "2", "--scale", "10", "--out", str(out),
+        "--sheet", str(sheet), "--sheet-frames", "5",
     ])
     assert code == 0
     assert "keeps" in capsys.readouterr().out
     frames_expected = 2 * SPEC.num_frames
-    width = 2 * (2 * SPEC.size) + 4
-    height = 2 * SPEC.size + 18
+    width = 2 * (10 * SPEC.size) + 4
     if suffix == ".mp4":
         frames = read_video(out).frames
-        assert frames.shape == (frames_expected, height, width, 3)
+        assert frames.shape[0] == frames_expected and frames.shape[2] == width
+        assert frames.shape[1] > 10 * SPEC.size + 40  # header, labels and colour bar around the panels
     else:
         with Image.open(out) as image:
-            assert image.n_frames == frames_expected and image.size == (width, height)
+            assert image.n_frames == frames_expected and image.size[0] == width
+    with Image.open(sheet) as image:
+        assert image.size[0] == 120 + 5 * SPEC.size + 4 * 4  # 5 frames spread over 2 clips of 6
 
 
 @pytest.mark.parametrize("method, options", [
@@ -115,6 +180,9 @@ def test_cli_reports_errors_without_traceback(synthetic_video, tiny_model, tmp_p
     assert main(["explain", str(synthetic_video), "--model", "tiny", "--model-option", "width=0.25",
                  "--target", "zebra", "--out", str(tmp_path / "x.gif")]) == 1
     assert "zebra" in capsys.readouterr().err
+    assert main(["explain", str(synthetic_video), "--model", "tiny", "--out", str(tmp_path / "x.gif"),
+                 "--sheet", str(tmp_path / "s.jpg")]) == 1
+    assert "--sheet must end in .png" in capsys.readouterr().err
 
 
 def test_cli_on_quarter_width_c3d(synthetic_video, tmp_path):

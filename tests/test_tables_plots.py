@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -12,7 +13,8 @@ from PIL import Image
 from videoxai.errors import VideoXAIError
 from videoxai.metrics import TIDY_COLUMNS
 from videoxai.plots import FIGURE_NAMES, figure3_grid, top_clips, write_figures
-from videoxai.tables import TABLE_NAMES, build_tables, write_tables
+from videoxai.story import StudyRun, front_page, headline
+from videoxai.tables import TABLE_NAMES, absent_tables, build_tables, table_html, write_tables
 
 NAN = math.nan
 
@@ -129,9 +131,11 @@ def body_first_cells(text: str, prefix: str, separator: str) -> list[str]:
 
 
 def test_write_tables_files_and_method_order(tmp_path):
-    paths = write_tables(hand_metrics(), tmp_path / "tables")
+    paths = write_tables(hand_metrics(), tmp_path / "tables", html_dir=tmp_path / "tables" / "html")
     names = {path.name for path in paths}
-    assert names == {f"{table}.{ext}" for table in TABLE_NAMES for ext in ("csv", "md", "tex")} | {"metrics.csv"}
+    present = [table for table in TABLE_NAMES if table != "faithfulness"]  # hand_metrics has no faithfulness rows
+    assert names == ({f"{table}.{ext}" for table in present for ext in ("csv", "md", "tex", "html")}
+                     | {"metrics.csv", "status.json"})
     assert all(path.stat().st_size > 0 for path in paths)
     assert not list((tmp_path / "tables").glob(".*"))  # no temporary files left behind
     markdown = (tmp_path / "tables" / "table1.md").read_text()
@@ -231,9 +235,47 @@ def test_faithfulness_table_and_curves_are_written(tmp_path):
     assert body_first_cells(markdown, "| ", "|") == ["Method", "FEP", "FEP", "Random"]
     assert "0.200 ± 0.100" in markdown and "0.700 ± 0.200" in markdown and "| 0.500 |" in markdown
     assert "Deletion AUC" in (tmp_path / "faithfulness.tex").read_text()
-    # without faithfulness rows the table is empty but written
-    write_tables(hand_metrics(), tmp_path / "none")
-    assert pd.read_csv(tmp_path / "none" / "faithfulness.csv").empty
+    # without faithfulness rows the table is not written, and status.json says why
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "faithfulness.csv").write_text("stale from an earlier run\n")
+    write_tables(hand_metrics(), tmp_path / "none", reasons={"faithfulness": "faithfulness is off"})
+    assert not list((tmp_path / "none").glob("faithfulness.*"))
+    status = json.loads((tmp_path / "none" / "status.json").read_text())
+    assert status == {"written": ["table1", "table2", "table3", "table4", "accuracy"],
+                      "absent": {"faithfulness": "faithfulness is off"}}
     paths = write_figures(hand_faithfulness(), tmp_path / "figures")
     assert (tmp_path / "figures" / "deletion_insertion.png") in paths
     assert (tmp_path / "figures" / "deletion_insertion.png").stat().st_size > 1000
+
+
+def test_html_tables_and_front_page_carry_the_numbers():
+    metrics = hand_metrics()
+    tables = build_tables(metrics, tau=1.0)
+    page = table_html("table1", tables["table1"], 1.0, 0.05)
+    assert page.startswith("<!DOCTYPE html>") and page.count("<tr>") == 4  # header + 3 rows
+    assert "<td>0.300 ± 0.141</td>" in page and '<td class="text">Grad-CAM</td>' in page
+    assert "<caption>Table 1: Motion precision" in page
+    # Table 1 at tau 1: DTD baseline 0.3 (a/0 0.2, a/1 0.4), Grad-CAM 0.2; selective DTD (n = 1) 0.5 on a/0
+    sentences = headline(tables, tau=1.0)
+    assert sentences.count(". ") == 1 and sentences.endswith(".")
+    assert "25.0% of the positive-relevance voxels" in sentences  # (0.3 + 0.2) / 2
+    assert "raised this to 50.0%" in sentences and "DTD changed most (30.0% → 50.0%)" in sentences
+    assert "kept 37.5% of the baseline's positive voxels" in sentences  # Table 3, n = 1: (0.5 + 0.25) / 2
+    assert "averaged over 2 methods and the 3 clips (of 2 videos) with positive relevance (chance" in sentences
+    absent = absent_tables(tables, {"faithfulness": "faithfulness is off (faithfulness.enabled: false)"})
+    assert absent == {"faithfulness": "faithfulness is off (faithfulness.enabled: false)"}
+    run = StudyRun(videos_listed=3, videos_studied=2, failed=1, source="folder", model="tiny", methods=["gradcam", "dtd"],
+                   n=[1.0, 2.0], tau=[1.0, 2.0], headline_tau=1.0, clips=3, clip_length=8)
+    text = front_page(tables, absent, run, tau=1.0, q=0.05)
+    assert "* **Videos**: 2 of 3 listed (folder) studied; 1 failed" in text
+    assert "* **Methods**: Grad-CAM, DTD" in text and "n = 1, 2" in text
+    assert sentences in text and text.count('<table class="videoxai"') == 5
+    assert "*Faithfulness: not written.* Faithfulness is off (faithfulness.enabled: false)." in text
+    from docutils.core import publish_parts  # the report renders it with docutils
+
+    rendered = publish_parts("Title\n=====\n\n" + text, writer="html",
+                             settings_overrides={"report_level": 2, "halt_level": 2})["body"]
+    assert rendered.count("<table class=\"videoxai\"") == 5 and "What was run" in rendered
+    empty = build_tables(metrics.iloc[:0], tau=1.0)
+    assert headline(empty, tau=1.0).startswith("No clip produced motion-precision values")
+    assert set(absent_tables(empty)) == set(TABLE_NAMES)

@@ -6,6 +6,7 @@ rerun. The other bad-file cases are decoded directly in tests/test_workflow_deco
 """
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -13,11 +14,15 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+
+import av
+from browser import Browser, ensure_chromium
 
 from videoxai.shards import read_shard, read_table_shard, validate_shard
 
@@ -113,8 +118,20 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
     # The study-level tables cover the two good videos only.
     all_rows = pd.read_csv(results / "tables" / "metrics.csv")
     assert sorted(all_rows["video"].unique()) == sorted(path.stem for path in good)
-    for name in ("table1", "table2", "table3", "table4", "accuracy"):
+    for name in ("table1", "table2", "table3", "table4"):
         assert (results / "tables" / f"{name}.md").read_text().strip()
+        assert "<table" in (results / "tables" / "html" / f"{name}.html").read_text()
+    # The tiny model has no class names, so no clip is labelled; faithfulness is off: neither
+    # table is written, and the log, the run's summary and the front page say why in one line.
+    status = json.loads((results / "tables" / "status.json").read_text())
+    assert status["absent"] == {"accuracy": "no clip has a label among the model's classes",
+                                "faithfulness": "faithfulness is off (faithfulness.enabled: false)"}
+    assert not list((results / "tables").glob("accuracy.*")) and not list((results / "tables").glob("faithfulness.*"))
+    assert "table faithfulness not written: faithfulness is off" in (results / "logs" / "aggregate.log").read_text()
+    assert "videoxai: table accuracy not written: no clip has a label" in run.stderr
+    front = (results / "report" / "summary.rst").read_text()
+    assert "*Clip accuracy: not written.* No clip has a label among the model's classes." in front
+    assert "* **Videos**: 2 of 3 listed (folder) studied; 1 failed" in front
     for name in ("precision_by_method", "overhead", "example_1"):
         assert (results / "figures" / f"{name}.png").stat().st_size > 1000
     # the log counts videos, not per-video tables; the example is ranked at the headline tau
@@ -124,6 +141,9 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
 
     best = top_clips(all_rows, count=1, tau=0.5).iloc[0]
     assert f"example 1: {best['video']} clip {int(best['clip'])} ->" in (results / "logs" / "example_figures.log").read_text()
+    with av.open(str(results / "figures" / "example_1.mp4")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.frames == 8  # one clip of 8 frames
 
 
 def test_changing_n_reruns_only_selective_onwards(study):
@@ -278,7 +298,42 @@ def test_changing_faithfulness_steps_reruns_only_faithfulness(extra_study):
     assert not {"decode", "flow", "explain", "selective", "metrics"} & set(jobs)
 
 
-def test_report_has_captions(study):
+def test_report_front_page_tables_and_video_in_a_browser(study, tmp_path):
+    """The report as a user sees it: opened in headless Chromium, its front page shows what was
+    run, the headline and the tables; an example overlay MP4 reports a duration and plays."""
     workdir, _ = study
     snakemake(workdir, "--report", str(workdir / "report.zip"))
-    assert (workdir / "report.zip").stat().st_size > 10_000
+    with zipfile.ZipFile(workdir / "report.zip") as archive:
+        archive.extractall(tmp_path)
+    page = tmp_path / "report" / "report.html"
+    html = page.read_text(encoding="utf-8")
+    for caption in ("Motion precision", "Example video", "Failed videos"):  # every item keeps its caption
+        assert caption in html
+    assert "example_1.html" in html and "example_1.mp4" in html and "table1.html" in html
+    chromium = ensure_chromium()
+    if chromium is None:
+        pytest.skip("no chromium and it cannot be installed here (needs root and apt-get)")
+    shots = Path(os.environ.get("VIDEOXAI_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    with Browser(chromium) as browser:
+        browser.open(page.as_uri())
+        text = browser.wait_for("document.body.innerText.includes('What was run') && document.body.innerText")
+        assert text, "the report's front page did not render"
+        for expected in ("What was run", "Result", "Table 1: Motion precision", "Table 3: Selectivity",
+                         "Clip accuracy: not written.", "Faithfulness: not written.", "Guided Grad-CAM"):
+            assert expected in text, expected
+        rows = browser.evaluate("document.querySelectorAll('table.videoxai tbody tr').length")
+        assert rows >= 8  # Table 1 alone: 4 methods x (baseline, selective)
+        browser.screenshot(shots / "report_front_page.png")
+
+        # the page the report shows under "Example videos", with the H.264 overlay inside it
+        browser.open((workdir / "results" / "report" / "example_1.html").as_uri())
+        duration = browser.wait_for("document.getElementById('overlay').readyState >= 1 "
+                                    "&& document.getElementById('overlay').duration")
+        assert duration == pytest.approx(1.0, abs=0.05)  # 8 frames at 8 frames per second
+        browser.evaluate("document.getElementById('overlay').play()")
+        played = browser.wait_for("(() => { const v = document.getElementById('overlay'); "
+                                  "return v.currentTime > 0.3 && !v.paused && [v.videoWidth, v.videoHeight]; })()")
+        assert played and played[0] >= 2 * 224, played  # two panels, enlarged to at least 224 px
+        browser.evaluate("document.getElementById('overlay').removeAttribute('controls')")  # a clean picture
+        browser.screenshot(shots / "overlay_in_browser.png", selector="#overlay")

@@ -20,6 +20,7 @@ import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 
+from videoxai.colour import DIVERGING_CMAP, SCALE_PERCENTILE, relevance_scale
 from videoxai.files import atomic_write
 from videoxai.errors import VideoXAIError
 from videoxai.metrics import METHOD_ORDER, method_label, ordered_methods
@@ -367,8 +368,8 @@ def figure3_grid(
 
     Relevance is drawn over the grey frame, red positive and blue negative (RdBu), opacity
     growing with |R|; a method's baseline and selective maps share one colour scale, set by the
-    99.5th percentile of the baseline's |R| over the clip so a single hot voxel cannot wash
-    the map out.
+    99.5th percentile of the baseline's |R| over the clip (:func:`videoxai.colour.relevance_scale`,
+    the scale of the CLI overlays too) so a single hot voxel cannot wash the map out.
 
     Args:
         frames: uint8 ``(T, H, W, 3)`` RGB frames of one clip.
@@ -405,10 +406,7 @@ def figure3_grid(
     figure_width = panel_inches * columns
     figure_height = panel_inches * len(frame_indices) + header + title_band
     grey = frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32) / 255.0
-    scales = {}
-    for method, values in baselines.items():
-        scale = float(np.percentile(np.abs(values), 99.5))
-        scales[method] = scale if scale > 0 else (float(np.abs(values).max()) or 1.0)
+    scales = {method: relevance_scale(values, SCALE_PERCENTILE) for method, values in baselines.items()}
 
     with _style():
         figure = Figure(figsize=(figure_width, figure_height), dpi=dpi)
@@ -438,7 +436,7 @@ def figure3_grid(
                 if values is None:
                     continue
                 normalised = np.clip(values[index] / scales[method], -1, 1)
-                axes.imshow(normalised, cmap="RdBu_r", vmin=-1, vmax=1, alpha=np.abs(normalised),
+                axes.imshow(normalised, cmap=DIVERGING_CMAP, vmin=-1, vmax=1, alpha=np.abs(normalised),
                             interpolation="nearest")
         if title:
             figure.suptitle(title, y=1 - 0.05 / figure_height, va="top", fontsize=11)

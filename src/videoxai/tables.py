@@ -4,12 +4,15 @@
 (all videos concatenated) into one numeric DataFrame per table: mean and sample standard
 deviation (ddof = 1) over clips, each clip weighing the same, and the number of clips and
 videos that had a defined value. ``write_tables`` writes each as ``.csv`` (numbers, code names),
-``.md`` and ``.tex`` (``mean ± std``, the paper's method names and order) plus the tidy
-``metrics.csv``. Layouts are described in ``docs/metrics.md``.
+``.md``, ``.tex`` and ``.html`` (``mean ± std``, the paper's method names and order) plus the tidy
+``metrics.csv``. A table without rows is not written; ``status.json`` says why it is absent.
+Layouts are described in ``docs/metrics.md``.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import math
 from pathlib import Path
 from typing import Callable
@@ -30,6 +33,22 @@ from videoxai.metrics import (
 )
 
 TABLE_NAMES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "accuracy", "faithfulness")
+
+TABLE_TITLES: dict[str, str] = {
+    "table1": "Table 1: motion precision", "table2": "Table 2: agreement between methods",
+    "table3": "Table 3: selectivity", "table4": "Table 4: overhead", "accuracy": "Clip accuracy",
+    "faithfulness": "Faithfulness",
+}
+
+# Why a table has no rows, when nothing more specific is known (the workflow passes its own).
+ABSENT_REASONS: dict[str, str] = {
+    "table1": "no clip has motion-precision values (every video failed, or no method ran)",
+    "table2": "no clip was explained by two or more methods",
+    "table3": "no selective maps (selective.n is empty)",
+    "table4": "no timings were recorded",
+    "accuracy": "no clip has a label among the model's classes",
+    "faithfulness": "no faithfulness rows (the faithfulness stage did not run)",
+}
 
 FAITHFULNESS_METRICS: tuple[str, ...] = ("deletion_auc", "insertion_auc", "smoothness_temporal", "smoothness_spatial")
 
@@ -391,23 +410,78 @@ def render_table(name: str, table: pd.DataFrame, tau: float = math.nan, q: float
     return _markdown(caption, headers, rows), _latex(caption, name, headers, rows)
 
 
-def write_tables(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q: float | None = None) -> list[Path]:
-    """Write ``table1..table4``, ``accuracy`` and ``faithfulness`` as ``.csv``/``.md``/``.tex``, and ``metrics.csv``.
+TABLE_STYLE = (
+    "table.videoxai{border-collapse:collapse;font-size:0.9em;margin:0.5em 0 1.5em 0}"
+    "table.videoxai th,table.videoxai td{padding:0.25em 0.7em;border-bottom:1px solid #ddd;text-align:right}"
+    "table.videoxai th{border-bottom:2px solid #444;font-weight:600}"
+    "table.videoxai .text{text-align:left}"
+    "table.videoxai caption{caption-side:top;text-align:left;max-width:60em;padding-bottom:0.5em;color:#444}"
+)
+_HTML_STYLE = "body{font-family:system-ui,sans-serif;margin:1em;color:#222}" + TABLE_STYLE
 
-    Every file is written even when its table is empty (e.g. no timings), so a workflow can
-    declare them all as outputs. Returns the paths written, in a fixed order.
+
+def table_html(name: str, table: pd.DataFrame, tau: float = math.nan, q: float = math.nan,
+               *, standalone: bool = True) -> str:
+    """One table from :func:`build_tables` as an HTML ``<table>`` with its caption (a whole page
+    with a small stylesheet when ``standalone``)."""
+    caption, headers, formatters = _display(name, table, tau, q)
+    text_columns = {"Method", "Methods", "Variant"}
+
+    def cell(tag: str, header: str, value: str) -> str:
+        kind = ' class="text"' if header in text_columns else ""
+        return f"<{tag}{kind}>{html.escape(value)}</{tag}>"
+
+    rows = [[format_cell(row) for format_cell in formatters] for _, row in table.iterrows()]
+    body = "".join("<tr>" + "".join(cell("td", h, v) for h, v in zip(headers, row)) + "</tr>" for row in rows)
+    element = (f'<table class="videoxai" id="{name}"><caption>{html.escape(caption)}</caption>'
+               f"<thead><tr>{''.join(cell('th', h, h) for h in headers)}</tr></thead><tbody>{body}</tbody></table>")
+    if not standalone:
+        return element
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(TABLE_TITLES[name])}</title>'
+            f"<style>{_HTML_STYLE}</style></head><body>{element}</body></html>\n")
+
+
+def absent_tables(tables: dict[str, pd.DataFrame], reasons: dict[str, str] | None = None) -> dict[str, str]:
+    """Name -> one-line reason for every table of ``tables`` without rows."""
+    reasons = {**ABSENT_REASONS, **(reasons or {})}
+    return {name: reasons.get(name, "no rows") for name in TABLE_NAMES if tables[name].empty}
+
+
+def write_tables(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q: float | None = None,
+                 html_dir=None, reasons: dict[str, str] | None = None) -> list[Path]:
+    """Write every table with rows as ``.csv``/``.md``/``.tex`` (and ``.html`` into ``html_dir``),
+    plus ``metrics.csv`` and ``status.json``.
+
+    A table without rows is not written (an empty table reads as a broken one), and a file
+    left from an earlier run under its name is removed. ``status.json`` holds
+    ``{"written": [names], "absent": {name: reason}}``; ``reasons`` overrides
+    :data:`ABSENT_REASONS` (e.g. "faithfulness is off"). Returns the paths written, in a fixed order.
     """
     frame = normalise_metrics(metrics)
     tau = headline_tau(frame) if tau is None else float(tau)
     q = headline_q(frame) if q is None else float(q)
     tables = build_tables(frame, tau=tau, q=q)
+    absent = absent_tables(tables, reasons)
     out_dir = Path(out_dir)
+    html_dir = Path(html_dir) if html_dir is not None else None
     written = []
     for name in TABLE_NAMES:
+        targets = [out_dir / f"{name}.{suffix}" for suffix in ("csv", "md", "tex")]
+        targets += [html_dir / f"{name}.html"] if html_dir is not None else []
+        if name in absent:
+            for path in targets:
+                path.unlink(missing_ok=True)
+            continue
         table = tables[name]
         markdown, latex = render_table(name, table, tau, q)
-        written.append(atomic_write(out_dir / f"{name}.csv", lambda p, t=table: t.to_csv(p, index=False)))
-        written.append(atomic_write(out_dir / f"{name}.md", lambda p, text=markdown: p.write_text(text, encoding="utf-8")))
-        written.append(atomic_write(out_dir / f"{name}.tex", lambda p, text=latex: p.write_text(text, encoding="utf-8")))
+        written.append(atomic_write(targets[0], lambda p, t=table: t.to_csv(p, index=False)))
+        written.append(atomic_write(targets[1], lambda p, text=markdown: p.write_text(text, encoding="utf-8")))
+        written.append(atomic_write(targets[2], lambda p, text=latex: p.write_text(text, encoding="utf-8")))
+        if html_dir is not None:
+            page = table_html(name, table, tau, q)
+            written.append(atomic_write(targets[3], lambda p, text=page: p.write_text(text, encoding="utf-8")))
     written.append(atomic_write(out_dir / "metrics.csv", lambda p: frame.to_csv(p, index=False)))
+    status = {"written": [name for name in TABLE_NAMES if name not in absent], "absent": absent}
+    written.append(atomic_write(out_dir / "status.json",
+                                lambda p: p.write_text(json.dumps(status, indent=2) + "\n", encoding="utf-8")))
     return written

@@ -1,4 +1,5 @@
 # Configuration parsed once, the video listing, and the input functions of every rule.
+import json
 import os
 import sys
 
@@ -13,7 +14,7 @@ from videoxai.methods import FLOW_METHODS
 from videoxai.study_config import check_study_config, decode_geometry
 from videoxai.plots import FIGURE_NAMES
 from videoxai.metrics import tau_for_resolution
-from videoxai.tables import TABLE_NAMES
+from videoxai.tables import ABSENT_REASONS as TABLE_ABSENT_REASONS
 
 # Settings mistakes stop here, before the DAG is built, with a message naming the key.
 try:
@@ -48,6 +49,25 @@ HEADLINE_TAU = min(config["metrics"]["tau"], key=lambda tau: (abs(tau - tau_for_
 # The n the example figures show: the configured one nearest the paper's n = 4.
 HEADLINE_N = min(config["selective"]["n"], key=lambda n: (abs(n - 4.0), n))
 FAITHFULNESS = config["faithfulness"]["enabled"]
+# Why a table can be absent in this study; the aggregate logs it and the report's front page says it.
+ABSENT_REASONS = {
+    **TABLE_ABSENT_REASONS,
+    **({} if FAITHFULNESS else {"faithfulness": "faithfulness is off (faithfulness.enabled: false)"}),
+}
+FRONT_PAGE = f"{RESULTS}/report/summary.rst"
+
+
+def table_status():
+    """status.json of the last aggregate: which tables exist, and why the others do not."""
+    path = f"{RESULTS}/tables/status.json"
+    if not os.path.exists(path):
+        return {"written": [], "absent": {}}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+# Example overlay videos in the report: as many as the Figure-3 examples, at most three.
+EXAMPLE_VIDEOS = min(config["report"]["examples"], 3)
 def model_weights(model):
     """The weight file explain reads, declared as input so new weights rerun explain (None = the factory's own init)."""
     if model["weights"]:
@@ -100,7 +120,9 @@ def study_targets():
     """Targets of the default target: every per-video final shard, the failures and the tables."""
     return [
         *FINAL_SHARDS,
-        *[f"{RESULTS}/tables/{name}.csv" for name in TABLE_NAMES],
+        f"{RESULTS}/tables/status.json",
+        f"{RESULTS}/report/summary.rst",
+        *[f"{RESULTS}/report/example_{rank}.html" for rank in range(1, EXAMPLE_VIDEOS + 1)],
         *([f"{RESULTS}/figures/cfp_pyramid.png"] if "cfp" in METHODS else []),
         *[f"{RESULTS}/figures/{name}.png" for name in FIGURE_NAMES],
         *[f"{RESULTS}/figures/example_{rank}.png" for rank in range(1, config["report"]["examples"] + 1)],

@@ -18,17 +18,24 @@ rule collect_failures:
         "../../scripts/collect_failures.py"
 
 
+# Tables with rows are written as tables/{name}.{csv,md,tex} and tables/html/{name}.html; a table
+# without rows is not written, so those files are not declared one by one: status.json lists
+# which exist and why the others do not, and the report shows every html page as a table.
 rule aggregate:
     input:
         **metric_tables(),
     output:
-        tables=[
-            report(f"{RESULTS}/tables/{name}.csv", caption=f"../report/{name}.rst", category="Tables")
-            for name in TABLE_NAMES
-        ],
-        text=[f"{RESULTS}/tables/{name}.{suffix}" for name in TABLE_NAMES for suffix in ("md", "tex")],
         metrics=f"{RESULTS}/tables/metrics.csv",
+        status=f"{RESULTS}/tables/status.json",
+        html=report(
+            directory(f"{RESULTS}/tables/html"),
+            patterns=["{name}.html"],
+            caption="../report/tables.rst",
+            category="Tables",
+            labels={"table": "{name}"},
+        ),
     params:
+        absent_reasons=ABSENT_REASONS,
         methods=METHODS,
         n=config["selective"]["n"],
         tau=config["metrics"]["tau"],
@@ -103,3 +110,63 @@ rule cfp_pyramid:
         "../../envs/videoxai.yaml"
     script:
         "../../scripts/cfp_pyramid.py"
+
+
+rule report_summary:
+    input:
+        metrics=f"{RESULTS}/tables/metrics.csv",
+        status=f"{RESULTS}/tables/status.json",
+        failed=f"{RESULTS}/failed_videos.csv",
+    output:
+        f"{RESULTS}/report/summary.rst",
+    params:
+        videos=len(VIDEOS),
+        source=VIDEO_SETTINGS["source"],
+        model=config["model"]["name"],
+        methods=METHODS,
+        n=config["selective"]["n"],
+        tau=config["metrics"]["tau"],
+        headline_tau=HEADLINE_TAU,
+        clip_length=config["clips"]["length"],
+    log:
+        f"{RESULTS}/logs/report_summary.log",
+    conda:
+        "../../envs/videoxai.yaml"
+    script:
+        "../../scripts/report_summary.py"
+
+
+rule example_videos:
+    input:
+        metrics=f"{RESULTS}/tables/metrics.csv",
+        clips=shards("clips"),
+        explain=shards("explain"),
+        selective=shards("selective"),
+    output:
+        mp4=[
+            report(
+                f"{RESULTS}/figures/example_{rank}.mp4",
+                caption="../report/example_video.rst",
+                category="Example videos",
+                subcategory="MP4 files (H.264)",
+            )
+            for rank in range(1, EXAMPLE_VIDEOS + 1)
+        ],
+        html=[
+            report(
+                f"{RESULTS}/report/example_{rank}.html",
+                caption="../report/example_video.rst",
+                category="Example videos",
+                subcategory="Playing",
+            )
+            for rank in range(1, EXAMPLE_VIDEOS + 1)
+        ],
+    params:
+        n=HEADLINE_N,
+        headline_tau=HEADLINE_TAU,
+    log:
+        f"{RESULTS}/logs/example_videos.log",
+    conda:
+        "../../envs/videoxai.yaml"
+    script:
+        "../../scripts/example_videos.py"

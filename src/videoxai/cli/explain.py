@@ -1,7 +1,9 @@
-"""``videoxai explain VIDEO --model NAME --method NAME --n 4 --out FILE.mp4|.gif``.
+"""``videoxai explain VIDEO --model NAME --method NAME --n 4 --out FILE.mp4|.gif [--sheet FILE.png]``.
 
 Explains clips of consecutive frames (the paper's sampling) and writes one video with the
-relevance over the frames: the method's map on the left, its selective map on the right.
+relevance over the frames: the method's map on the left, its selective map on the right, with
+the method, explained class, probability, n, time and a colour bar on every frame. ``--sheet``
+adds a PNG contact sheet of a few frames spread over the clips.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import torch
 from videoxai.errors import VideoXAIError
 from videoxai.explain import ALL_METHODS, FLOW_METHODS, get_explainer
 from videoxai.flow import farneback
-from videoxai.overlay import enlarge, overlay_relevance, side_by_side, write_video
+from videoxai.metrics import method_label
+from videoxai.overlay import FORMATS, ExplainedClips, contact_sheet, render_explanation, write_png, write_video
 from videoxai.selective import PADDINGS, selective_relevance
 from videoxai.video import decode_clips
 
@@ -70,7 +73,9 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--n", type=float, default=4.0, help="σ multiplier of selective relevance (default: %(default)s)")
     parser.add_argument("--padding", default="replicate", choices=PADDINGS, help="border padding of the temporal gradient")
-    parser.add_argument("--out", required=True, metavar="FILE", help="output .mp4 or .gif")
+    parser.add_argument("--out", required=True, metavar="FILE", help="output .mp4 (H.264) or .gif")
+    parser.add_argument("--sheet", metavar="FILE", help="also write a PNG contact sheet: frames spread over the clips, baseline above selective")
+    parser.add_argument("--sheet-frames", type=int, default=6, help="frames on the contact sheet (default: %(default)s)")
     parser.add_argument("--target", help="class index or name to explain (default: each clip's top-1)")
     parser.add_argument("--layer", help="Grad-CAM layer, dotted module name (default: the model's cam_layer)")
     parser.add_argument("--clips", type=int, default=1, help="how many clips, spread over the video (default: %(default)s)")
@@ -84,14 +89,16 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from videoxai import models
 
-    if Path(args.out).suffix.lower() not in (".mp4", ".gif"):
+    if Path(args.out).suffix.lower() not in FORMATS:
         raise VideoXAIError("--out must end in .mp4 or .gif", args.out)
-    if args.clips < 1 or args.scale < 1:
-        raise VideoXAIError("--clips and --scale must be at least 1")
+    if args.sheet and Path(args.sheet).suffix.lower() != ".png":
+        raise VideoXAIError("--sheet must end in .png", args.sheet)
+    if args.clips < 1 or args.scale < 1 or args.sheet_frames < 1:
+        raise VideoXAIError("--clips, --scale and --sheet-frames must be at least 1")
     options = dict(parse_option(text) for text in args.model_option)
     model, spec = models.load(args.model, weights=args.weights, device=args.device, **options)
     decoded = decode_clips(args.video, spec, stride=args.stride, max_clips=args.clips)
-    clips, fps = decoded.clips, decoded.fps
+    clips, fps, frame_indices = decoded.clips, decoded.fps, decoded.frame_indices
     inputs = spec.preprocess(clips, device=args.device)
     explainer_options = {"layer": args.layer} if args.layer and args.method in ("gradcam", "guided_gradcam") else {}
     explainer_options.update(parse_option(text) for text in args.method_option)
@@ -108,26 +115,32 @@ def run(args: argparse.Namespace) -> int:
         probabilities.append(float(result.logits.softmax(dim=1)[0, result.target[0]]))
     relevance = torch.cat(relevance)
     selective = selective_relevance(relevance, n=args.n, padding=args.padding)
-    baseline_maps = relevance.cpu().numpy()
-    selective_maps = selective.maps[0].cpu().numpy()
-    kept = float(selective.masks[0].float().mean())
+    kept_per_clip = selective.masks[0].flatten(1).float().mean(dim=1).tolist()
+    kept = float(np.mean(kept_per_clip))
 
-    panels_left, panels_right = [], []
-    for index in range(len(clips)):
-        # one colour scale per clip for both panels, so the selective map reads as a subset
-        scale = float(np.abs(baseline_maps[index]).max())
-        panels_left.append(overlay_relevance(clips[index], baseline_maps[index], scale))
-        panels_right.append(overlay_relevance(clips[index], selective_maps[index], scale))
-    left = enlarge(np.concatenate(panels_left), args.scale)
-    right = enlarge(np.concatenate(panels_right), args.scale)
-    frames = side_by_side([left, right], labels=[args.method, f"selective n={args.n:g}"])
-    out = write_video(frames, args.out, fps=args.fps or fps)
+    def class_name(index: int) -> str:
+        return spec.class_names[index] if index < len(spec.class_names) else str(index)
+
+    explained = ExplainedClips(
+        clips=clips,
+        baseline=relevance.cpu().numpy(),
+        selective=selective.maps[0].cpu().numpy(),
+        method=method_label(args.method),
+        classes=[class_name(t) for t in targets],
+        probabilities=probabilities,
+        n=args.n,
+        kept=kept_per_clip,
+        times=frame_indices / fps,
+    )
+    out = write_video(render_explanation(explained, args.scale), args.out, fps=args.fps or fps)
+    if args.sheet:
+        write_png(contact_sheet(explained, args.sheet_frames), args.sheet)
 
     names = sorted(set(targets))
-    described = ", ".join(f"{spec.class_names[t] if t < len(spec.class_names) else t}" for t in names)
+    described = ", ".join(class_name(t) for t in names)
     print(
         f"{args.video}: {len(clips)} clip(s) x {spec.num_frames} frames, method {args.method}, "
         f"target {described} (p={np.mean(probabilities):.3f}), selective n={args.n:g} keeps {100 * kept:.2f}% "
-        f"of voxels -> {out}"
+        f"of voxels -> {out}" + (f", {args.sheet}" if args.sheet else "")
     )
     return 0

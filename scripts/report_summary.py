@@ -1,0 +1,28 @@
+"""Rule report_summary: the report's front page (what was run, the headline, the tables, why any is absent)."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from _stage import logged
+
+from videoxai.files import atomic_write
+from videoxai.story import StudyRun, front_page
+from videoxai.tables import build_tables, headline_q, normalise_metrics
+
+params = snakemake.params
+
+with logged(snakemake) as log:
+    metrics = normalise_metrics(pd.read_csv(snakemake.input.metrics))
+    absent = json.loads(Path(snakemake.input.status).read_text())["absent"]
+    failed = len(pd.read_csv(snakemake.input.failed))
+    q = headline_q(metrics)
+    tables = build_tables(metrics, tau=params.headline_tau, q=q)
+    run = StudyRun(
+        videos_listed=params.videos, videos_studied=params.videos - failed, failed=failed, source=params.source,
+        model=params.model, methods=params.methods, n=params.n, tau=params.tau, headline_tau=params.headline_tau,
+        clips=len(metrics[["video", "clip"]].drop_duplicates()), clip_length=params.clip_length,
+    )
+    text = front_page(tables, absent, run, tau=params.headline_tau, q=q)
+    atomic_write(snakemake.output[0], lambda path: path.write_text(text, encoding="utf-8"))
+    log.info("front page -> %s", snakemake.output[0])

@@ -1,0 +1,146 @@
+"""The front page of a study's report: what was run, the headline result with its numbers, the
+tables, and one line for every table that is absent and why.
+
+Everything is generated from the tables (:func:`videoxai.tables.build_tables`), so the numbers
+on the front page are the numbers in the files. The text is reStructuredText, which the
+workflow's report directive (``workflow/report/workflow.rst``) includes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from videoxai.metrics import method_label, ordered_methods
+from videoxai.tables import TABLE_NAMES, TABLE_STYLE, TABLE_TITLES, table_html
+
+
+@dataclass
+class StudyRun:
+    """What a study ran; every field is shown on the front page."""
+
+    videos_listed: int
+    videos_studied: int
+    source: str
+    model: str
+    methods: Sequence[str]
+    n: Sequence[float]
+    tau: Sequence[float]
+    headline_tau: float
+    clips: int
+    clip_length: int
+    failed: int = 0
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+PAGE_STYLE = (
+    "div.h-screen.overflow-auto:has(#videoxai-study){align-items:flex-start}"
+    "div.prose:has(#videoxai-study){max-width:80rem}"
+    "table.videoxai td{white-space:nowrap}" + TABLE_STYLE
+)
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _numbers(values: Sequence[float]) -> str:
+    return ", ".join(f"{value:g}" for value in values)
+
+
+def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = None) -> str:
+    """Two sentences with the study's main numbers, from Table 1 (and Table 3 when present).
+
+    Averages are over methods (each method weighs the same), each method's value being its mean
+    over clips. ``n`` picks the selective variant (default: the smallest n in Table 1).
+    """
+    table1 = tables.get("table1")
+    if table1 is None or table1.empty or table1["precision_mean"].notna().sum() == 0:
+        return ("No clip produced motion-precision values, so there is no headline result. "
+                "The failed-video list says why each video could not be studied.")
+    baseline = table1[table1["variant"] == "baseline"].set_index("method")
+    selective_all = table1[table1["variant"] == "selective"]
+    if n is None and len(selective_all):
+        n = float(selective_all["n"].min())
+    selective = selective_all[np.isclose(selective_all["n"], n)].set_index("method") if n is not None else selective_all
+    methods = [m for m in ordered_methods(baseline.index) if pd.notna(baseline.loc[m, "precision_mean"])]
+    clips = int(table1["clips"].max())
+    videos = int(table1["videos"].max())
+    base_mean = float(np.mean([baseline.loc[m, "precision_mean"] for m in methods])) if methods else math.nan
+    chance = float(np.nanmean(baseline["chance_mean"])) if baseline["chance_mean"].notna().any() else math.nan
+    chance_text = f" (chance: {_percent(chance)})" if not math.isnan(chance) else ""
+    paired = [m for m in methods if m in selective.index and pd.notna(selective.loc[m, "precision_mean"])]
+    where = (f"over {len(methods)} method{'s' if len(methods) != 1 else ''} and the {clips} clip{'s' if clips != 1 else ''} "
+             f"(of {videos} video{'s' if videos != 1 else ''}) with positive relevance")
+    if not paired:
+        best = max(methods, key=lambda m: baseline.loc[m, "precision_mean"])
+        return (f"At τ = {tau:g} px/frame, {_percent(base_mean)} of the positive-relevance voxels lay on motion, "
+                f"averaged {where}{chance_text}. "
+                f"{method_label(best)} was the most motion-focused method ({_percent(baseline.loc[best, 'precision_mean'])}).")
+    sel_mean = float(np.mean([selective.loc[m, "precision_mean"] for m in paired]))
+    changes = {m: selective.loc[m, "precision_mean"] - baseline.loc[m, "precision_mean"] for m in paired}
+    most = max(paired, key=lambda m: abs(changes[m]))
+    first = (f"At τ = {tau:g} px/frame, {_percent(base_mean)} of the positive-relevance voxels lay on motion, "
+             f"averaged {where}{chance_text}; selective relevance with n = {n:g} "
+             f"{'raised' if sel_mean >= base_mean else 'lowered'} this to {_percent(sel_mean)}.")
+    second = (f"{method_label(most)} changed most ({_percent(baseline.loc[most, 'precision_mean'])} → "
+              f"{_percent(selective.loc[most, 'precision_mean'])})")
+    table3 = tables.get("table3")
+    if table3 is not None and not table3.empty:
+        kept = table3[np.isclose(table3["n"], n)]["selectivity_voxels_mean"].dropna()
+        if len(kept):
+            second += f", and the selective maps kept {_percent(float(kept.mean()))} of the baseline's positive voxels"
+    return f"{first} {second}."
+
+
+def _bullet(label: str, text: str) -> str:
+    return f"* **{label}**: {text}"
+
+
+def front_page(tables: Mapping[str, pd.DataFrame], absent: Mapping[str, str], run: StudyRun,
+               *, tau: float, q: float = math.nan) -> str:
+    """reStructuredText of the report's front page (sections, no document title)."""
+    failed = f"; {run.failed} failed (see *Failed videos*)" if run.failed else ""
+    lines = [
+        # Snakemake's report centres its front page vertically and narrows it to prose width: a page
+        # with tables would lose its top above the screen. Scoped to this page by the document's id.
+        ".. raw:: html",
+        "",
+        f"   <style>{PAGE_STYLE}</style>",
+        "",
+        "What was run",
+        "------------",
+        "",
+        _bullet("Videos", f"{run.videos_studied} of {run.videos_listed} listed ({run.source}) studied{failed}"),
+        _bullet("Model", f"``{run.model}``"),
+        _bullet("Methods", ", ".join(method_label(m) for m in run.methods)),
+        _bullet("Selective relevance", f"n = {_numbers(run.n)}" if len(run.n) else "off"),
+        _bullet("Motion threshold", f"τ = {_numbers(run.tau)} px/frame; the tables report τ = {run.headline_tau:g}"),
+        _bullet("Clips", f"{run.clips} clips of {run.clip_length} frames"),
+        *(_bullet(key, value) for key, value in run.extra.items()),
+        "",
+        "Result",
+        "------",
+        "",
+        headline(tables, tau, min(run.n) if len(run.n) else None),
+        "",
+        "Tables",
+        "------",
+        "",
+    ]
+    present = [name for name in TABLE_NAMES if name not in absent]
+    if present:
+        lines += [".. raw:: html", ""]
+        lines += ["   " + table_html(name, tables[name], tau, q, standalone=False) for name in present]
+        lines.append("")
+    for name, reason in absent.items():
+        lines += [f"*{TABLE_TITLES[name]}: not written.* {reason[0].upper()}{reason[1:]}.", ""]
+    lines += ["The tables are also under *Tables* as pages, and in ``tables/`` as CSV, Markdown and LaTeX.", ""]
+    return "\n".join(lines)
+
+
+__all__ = ["StudyRun", "front_page", "headline"]
