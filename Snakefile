@@ -21,6 +21,7 @@ include: "workflow/rules/common.smk"
 # Video ids are file-name safe (see videoxai.dataset_listing.safe_id) and never contain "/".
 wildcard_constraints:
     video=r"[A-Za-z0-9_.-]+",
+    bucket=r"b\d+_\d+",
 
 
 
