@@ -26,6 +26,7 @@ report: "workflow/report/workflow.rst" if os.path.exists(FRONT_PAGE) else "workf
 # Video ids are file-name safe (see videoxai.dataset_listing.safe_id) and never contain "/".
 wildcard_constraints:
     video=r"[A-Za-z0-9_.-]+",
+    bucket=r"b\d+_\d+",
 
 
 

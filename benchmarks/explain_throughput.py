@@ -41,8 +41,9 @@ PRESETS = {
         "i3d_16x112": ("i3d_kinetics400", {"fetch": False}, (3, 16, 112, 112), (1,)),
     },
     "full": {
-        "c3d": ("c3d", {"random_init": True, "num_classes": 101}, (3, 16, 112, 112), (1, 4, 16)),
-        "i3d": ("i3d_kinetics400", {"fetch": False}, (3, 64, 224, 224), (1, 4, 8)),
+        "c3d": ("c3d", {"random_init": True, "num_classes": 101}, (3, 16, 112, 112), (1, 16, 64)),
+        "i3d_16x224": ("i3d_kinetics400", {"fetch": False}, (3, 16, 224, 224), (1, 8, 32)),
+        "i3d_64x224": ("i3d_kinetics400", {"fetch": False}, (3, 64, 224, 224), (1, 4)),
     },
 }
 AUTOCAST_METHODS = ("gradcam", "guided_backprop", "guided_gradcam")

@@ -42,6 +42,40 @@ def logged(snakemake):
             sys.stderr = previous
 
 
+def inherit(upstream: list[str], attributes: dict | None = None) -> tuple[dict, dict | None]:
+    """The attributes a stage passes on from its upstream shards (video path, label, fps, model),
+    and the first upstream failure as ``{"reason", "failed_stage"}`` (None when all are good)."""
+    inherited = dict(attributes or {})
+    failure = None
+    for path in upstream:
+        upstream_attributes = read_attributes(path)
+        for key in PASSED_ON:
+            if key in upstream_attributes and key not in inherited:
+                inherited[key] = upstream_attributes[key]
+        if failure is None and upstream_attributes.get("status") == "failed":
+            failure = {"reason": upstream_attributes.get("failure_reason", "failed upstream"),
+                       "failed_stage": upstream_attributes.get("failed_stage", upstream_attributes.get("stage"))}
+    return inherited, failure
+
+
+def write_failure(output: str, stage: str, video_id: str, reason: str, failed_stage: str, config: dict,
+                  inherited: dict) -> None:
+    """A failed shard for ``video_id``: its own failure (``failed_stage == stage``) is also
+    printed on the terminal; an upstream one is only logged as passed on."""
+    log = logging.getLogger("videoxai.workflow")
+    if failed_stage == stage:
+        log.info("%s: %s failed: %s", video_id, stage, reason)
+        print(f"videoxai: {video_id}: {stage} failed: {reason}", file=sys.__stderr__)
+    else:
+        log.info("%s: %s failed at %s (%s); passing the failure on", video_id, stage, failed_stage, reason)
+    write_failed_shard(output, stage, reason, video_id=video_id, config=config,
+                       attributes={**inherited, "failed_stage": failed_stage})
+
+
+def failure_reason(error: BaseException) -> str:
+    return getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
+
+
 def run_stage(
     snakemake,
     stage: str,
@@ -61,33 +95,19 @@ def run_stage(
     """
     video_id = snakemake.wildcards.video
     output = snakemake.output[0]
-    log = logging.getLogger("videoxai.workflow")
-    inherited = dict(attributes or {})
-    for path in upstream:
-        upstream_attributes = read_attributes(path)
-        for key in PASSED_ON:
-            if key in upstream_attributes and key not in inherited:
-                inherited[key] = upstream_attributes[key]
-        if upstream_attributes.get("status") == "failed":
-            reason = upstream_attributes.get("failure_reason", "failed upstream")
-            failed_stage = upstream_attributes.get("failed_stage", upstream_attributes.get("stage"))
-            log.info("%s: %s failed at %s (%s); passing the failure on", video_id, stage, failed_stage, reason)
-            write_failed_shard(output, stage, reason, video_id=video_id, config=config,
-                               attributes={**inherited, "failed_stage": failed_stage})
-            return
+    inherited, failure = inherit(upstream, attributes)
+    if failure:
+        write_failure(output, stage, video_id, failure["reason"], failure["failed_stage"], config, inherited)
+        return
     try:
         arrays, produced = compute()
     except ConfigurationError:
         raise  # a settings problem is never one video's failure: the job fails and the run stops
     except catch as error:
-        reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
-        log.info("%s: %s failed: %s", video_id, stage, reason)
-        print(f"videoxai: {video_id}: {stage} failed: {reason}", file=sys.__stderr__)
-        write_failed_shard(output, stage, reason, video_id=video_id, config=config,
-                           attributes={**inherited, "failed_stage": stage})
+        write_failure(output, stage, video_id, failure_reason(error), stage, config, inherited)
         return
     writer(output, stage, arrays, video_id=video_id, config=config, attributes={**inherited, **produced})
-    log.info("%s: wrote %s", video_id, output)
+    logging.getLogger("videoxai.workflow").info("%s: wrote %s", video_id, output)
 
 
 def to_numpy(value):

@@ -12,7 +12,7 @@ from videoxai.tables import write_tables
 
 with logged(snakemake) as log:
     frames = []
-    for path in [*snakemake.input.metrics, *snakemake.input.faithfulness]:
+    for path in [*snakemake.input.metrics, *snakemake.params.faithfulness_shards]:
         table, shard = read_table_shard(path)
         if not shard.failed and len(table):
             frames.append(table)

@@ -10,7 +10,7 @@ from videoxai.shards import read_shard
 
 with logged(snakemake) as log:
     output = Path(snakemake.output[0])
-    for clips_path, explain_path in zip(snakemake.input.clips, snakemake.input.explain):
+    for clips_path, explain_path in zip(snakemake.input.clips, snakemake.params.explain_shards):
         explained = read_shard(explain_path)
         if explained.failed or "cfp/pyramid/layers" not in explained.arrays:
             continue

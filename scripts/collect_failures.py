@@ -8,7 +8,7 @@ from videoxai.shards import read_attributes
 
 with logged(snakemake) as log:
     rows = {}
-    for path in snakemake.input.shards:
+    for path in snakemake.params.shards:
         attributes = read_attributes(path)
         if attributes.get("status") != "failed" or attributes["video_id"] in rows:
             continue

@@ -16,7 +16,8 @@ n = float(snakemake.params.n)
 
 
 def shard_of(stage, video):
-    return next(path for path in snakemake.input[stage] if Path(path).stem == video)
+    paths = snakemake.params.explain_shards if stage == "explain" else snakemake.input[stage]
+    return next(path for path in paths if Path(path).stem == video)
 
 
 def placeholder(path, message):

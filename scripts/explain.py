@@ -1,36 +1,65 @@
-"""Rule explain: relevance (N, T, H, W), logits, target and seconds per clip for every method.
+"""Rule explain: relevance (N, T, H, W), logits, target and seconds per clip for every method,
+for every video of one bucket, with the model loaded once (videoxai.stages.explain_videos).
 
-The work is videoxai.stages.explain_clips. Flow methods get the flow shard's flow of the same
-clips (the rule declares that shard as input only when such a method is configured).
+Each video gets its own shard in the bucket's folder, written atomically, with its own failure
+record: a video that failed upstream, or whose clips cannot be explained, fails alone. Flow
+methods get the flow shards (the rule declares them as input only when such a method is
+configured). Reading the next videos' shards overlaps the model's work (stages.prefetched).
 """
 
+from pathlib import Path
+
 import torch
-from _stage import logged, run_stage, torch_device
+from _stage import failure_reason, inherit, logged, torch_device, write_failure
 
 from videoxai.models import load_configured
-from videoxai.shards import read_shard
-from videoxai.stages import explain_clips, log_to_stderr
+from videoxai.shards import read_shard, write_shard
+from videoxai.stages import VideoClips, explain_videos, log_to_stderr, prefetched
 
-model_settings = snakemake.params.model
-methods = list(snakemake.params.methods)
-method_options = dict(snakemake.params.method_options)
+params = snakemake.params
+videos = list(params.videos)
 device = torch_device(snakemake.config["device"])
-# The flow shard is an input only when a flow method is configured.
-flow_input = [snakemake.input.flow] if "flow" in snakemake.input.keys() else []
-config = {"model": model_settings, "methods": methods, "method_options": method_options}
+flow_inputs = list(snakemake.input.flow) if "flow" in snakemake.input.keys() else [None] * len(videos)
+config = {"model": params.model, "methods": list(params.methods), "method_options": dict(params.method_options)}
+folder = Path(snakemake.output[0])
+inherited = {}  # video id -> attributes passed on from its upstream shards
 
 
-def compute():
+def output_of(video_id):
+    return folder / f"{video_id}.h5"
+
+
+def readable_videos():
+    """The bucket's videos whose upstream shards are good; the others get their failed shard here."""
+    for video_id, clips_path, flow_path in zip(videos, snakemake.input.clips, flow_inputs):
+        upstream = [clips_path] + ([flow_path] if flow_path else [])
+        inherited[video_id], failure = inherit(upstream)
+        if failure:
+            write_failure(output_of(video_id), "explain", video_id, failure["reason"], failure["failed_stage"],
+                          config, inherited[video_id])
+            continue
+        clips = read_shard(clips_path, names=["clips"]).arrays["clips"]
+        flow = read_shard(flow_path, names=["flow"]).arrays["flow"] if flow_path else None
+        yield VideoClips(video_id, clips, flow)
+
+
+with logged(snakemake) as log:
     torch.set_num_threads(max(1, snakemake.threads))
-    clips = read_shard(snakemake.input.clips, names=["clips"]).arrays["clips"]
-    flow = read_shard(flow_input[0], names=["flow"]).arrays["flow"] if flow_input else None
-    model, spec = load_configured(model_settings, device=device)
-    arrays = explain_clips(model, spec, clips, methods, method_options, batch_size=snakemake.config["explain"]["batch_size"],
-                           device=device, flow=flow, progress=log_to_stderr)
+    folder.mkdir(parents=True, exist_ok=True)
+    model, spec = load_configured(params.model, device=device)
     attributes = {"model_name": spec.name, "model_weights_sha256": spec.weights_sha256 or "",
                   "class_names": list(spec.class_names), "device": device}
-    return arrays, attributes
-
-
-with logged(snakemake):
-    run_stage(snakemake, "explain", compute, upstream=[snakemake.input.clips, *flow_input], config=config)
+    results = explain_videos(model, spec, prefetched(readable_videos()), config["methods"], config["method_options"],
+                             batch_size=snakemake.config["explain"]["batch_size"], device=device,
+                             progress=log_to_stderr)
+    for video_id, result in results:
+        if isinstance(result, Exception):
+            write_failure(output_of(video_id), "explain", video_id, failure_reason(result), "explain", config,
+                          inherited[video_id])
+            continue
+        write_shard(output_of(video_id), "explain", result, video_id=video_id, config=config,
+                    attributes={**inherited[video_id], **attributes})
+        log.info("%s: wrote %s", video_id, output_of(video_id))
+    missing = [video for video in videos if not output_of(video).is_file()]
+    if missing:
+        raise RuntimeError(f"explain wrote no shard for {missing}")

@@ -1,4 +1,5 @@
-"""Rule faithfulness: deletion/insertion, pointing game and smoothness rows of one video.
+"""Rule faithfulness: deletion/insertion, pointing game and smoothness rows of every video of one
+bucket, with the model loaded once; one table shard per video in the bucket's folder.
 
 Every configured method's map is scored as a baseline and, per n, as a selective map, plus a
 random map (method "random") as the reference; the work is videoxai.stages.faithfulness_table.
@@ -6,10 +7,13 @@ Rows use the tidy metrics columns; the deletion/insertion curves are rows too (m
 deletion_curve / insertion_curve), so the curves figure reads them from metrics.csv.
 """
 
+from pathlib import Path
+
 import numpy as np
 import torch
-from _stage import logged, run_stage, torch_device
+from _stage import failure_reason, inherit, logged, torch_device, write_failure
 
+from videoxai.errors import ConfigurationError, VideoXAIError
 from videoxai.faithfulness import clip_boxes, clip_masks, read_annotations
 from videoxai.models import load_configured
 from videoxai.shards import n_group, read_shard, write_table_shard
@@ -19,19 +23,12 @@ params = snakemake.params
 methods = list(params.methods)
 n_values = [float(n) for n in params.n]
 device = torch_device(snakemake.config["device"])
-video_id = snakemake.wildcards.video
 config = {key: getattr(params, key) for key in ("model", "methods", "n", "variants", "steps", "baseline", "grid",
                                                 "random_seed", "tolerance", "annotations")}
-upstream = [snakemake.input.clips, snakemake.input.explain, snakemake.input.selective]
+folder = Path(snakemake.output[0])
 
 
-def compute():
-    torch.set_num_threads(max(1, snakemake.threads))
-    clips_shard = read_shard(snakemake.input.clips, names=["clips", "frame_indices"])
-    explained = read_shard(snakemake.input.explain, names=[f"{m}/{name}" for m in methods for name in ("relevance", "target")])
-    selected = read_shard(snakemake.input.selective, names=[f"{m}/{n_group(n)}/map" for m in methods for n in n_values])
-    model, spec = load_configured(params.model, device=device)
-    annotations = read_annotations(params.annotations) if params.annotations else None
+def score(video_id, clips_shard, explained, selected, model, spec, annotations):
     annotation = annotation_for(annotations, video_id, clips_shard.attributes.get("video_path", ""))
     pointing_targets = None
     if annotation is not None and "boxes" in annotation:
@@ -46,17 +43,35 @@ def compute():
             maps.append((method, "baseline", np.nan, relevance, target))
         if "selective" in params.variants:
             maps += [(method, "selective", n, selected.arrays[f"{method}/{n_group(n)}/map"], target) for n in n_values]
-    table = faithfulness_table(
+    return faithfulness_table(
         model, spec, video_id, clips_shard.arrays["clips"], maps, steps=int(params.steps), baseline=params.baseline,
         grid=tuple(params.grid) if params.grid else None, batch_size=int(snakemake.config["faithfulness"]["batch_size"]),
         random_seed=params.random_seed, pointing_targets=pointing_targets, tolerance=float(params.tolerance),
         device=device, progress=log_to_stderr)
-    return table, {}
 
 
-def write_table(path, stage, table, **keywords):
-    return write_table_shard(path, table, stage="faithfulness", **keywords)
-
-
-with logged(snakemake):
-    run_stage(snakemake, "faithfulness", compute, writer=write_table, upstream=upstream, config=config)
+with logged(snakemake) as log:
+    torch.set_num_threads(max(1, snakemake.threads))
+    folder.mkdir(parents=True, exist_ok=True)
+    model, spec = load_configured(params.model, device=device)
+    annotations = read_annotations(params.annotations) if params.annotations else None
+    for video_id, clips_path, explain_path, selective_path in zip(
+        params.videos, snakemake.input.clips, params.explain_shards, snakemake.input.selective
+    ):
+        output = folder / f"{video_id}.h5"
+        inherited, failure = inherit([clips_path, explain_path, selective_path])
+        if failure:
+            write_failure(output, "faithfulness", video_id, failure["reason"], failure["failed_stage"], config, inherited)
+            continue
+        clips_shard = read_shard(clips_path, names=["clips", "frame_indices"])
+        explained = read_shard(explain_path, names=[f"{m}/{name}" for m in methods for name in ("relevance", "target")])
+        selected = read_shard(selective_path, names=[f"{m}/{n_group(n)}/map" for m in methods for n in n_values])
+        try:
+            table = score(video_id, clips_shard, explained, selected, model, spec, annotations)
+        except ConfigurationError:
+            raise
+        except VideoXAIError as error:
+            write_failure(output, "faithfulness", video_id, failure_reason(error), "faithfulness", config, inherited)
+            continue
+        write_table_shard(output, table, stage="faithfulness", video_id=video_id, config=config, attributes=inherited)
+        log.info("%s: wrote %s", video_id, output)

@@ -18,7 +18,7 @@ video_id = snakemake.wildcards.video
 
 def compute():
     flow = read_shard(snakemake.input.flow).arrays["flow"]
-    explained = read_shard(snakemake.input.explain)
+    explained = read_shard(snakemake.params.explain_shard)
     selected = read_shard(snakemake.input.selective)
     first = explained.arrays[f"{methods[0]}/predicted"]
     # The true class is known when the video's label is one of the model's classes (e.g. C3D on UCF-101).
@@ -46,4 +46,4 @@ def write_table(path, stage, table, **keywords):
 
 with logged(snakemake):
     run_stage(snakemake, "metrics", compute, writer=write_table,
-              upstream=[snakemake.input.flow, snakemake.input.explain, snakemake.input.selective], config=config)
+              upstream=[snakemake.input.flow, snakemake.params.explain_shard, snakemake.input.selective], config=config)

@@ -16,7 +16,7 @@ config = {"methods": methods, "n": n_values, "padding": padding}
 
 
 def compute():
-    explained = read_shard(snakemake.input.explain, names=[f"{method}/relevance" for method in methods])
+    explained = read_shard(snakemake.params.explain_shard, names=[f"{method}/relevance" for method in methods])
     arrays = {}
     for method in methods:
         relevance = torch.from_numpy(explained.arrays[f"{method}/relevance"])
@@ -33,4 +33,4 @@ def compute():
 
 
 with logged(snakemake):
-    run_stage(snakemake, "selective", compute, upstream=[snakemake.input.explain], config=config)
+    run_stage(snakemake, "selective", compute, upstream=[snakemake.params.explain_shard], config=config)

@@ -31,7 +31,9 @@ from videoxai.overlay import write_video
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 LOCAL_SLURM = REPO / "tools" / "local-slurm.sh"
-PER_VIDEO_RULES = ("decode", "flow", "explain", "selective", "faithfulness", "metrics")
+PER_VIDEO_RULES = ("decode", "flow", "selective", "metrics")
+# one job per bucket of videos; the 3 videos share one bucket at the default explain.videos_per_job
+PER_BUCKET_RULES = ("explain", "faithfulness")
 VIDEO_NAMES = ("square_right", "square_down", "bar_left")
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
@@ -216,7 +218,7 @@ def test_every_per_video_job_went_through_sbatch(ungrouped_run):
     workdir, output = ungrouped_run
     jobs = submitted_jobs(output)
     rules = sorted(rule_of(folder) for folder in jobs.values())
-    expected = sorted(rule for rule in PER_VIDEO_RULES for _ in VIDEO_NAMES)
+    expected = sorted([rule for rule in PER_VIDEO_RULES for _ in VIDEO_NAMES] + list(PER_BUCKET_RULES))
     assert rules == expected, f"SLURM jobs per rule: {rules}"
     # each job left a SLURM log named by its job id, and SLURM ran it in that job
     for job_id, folder in jobs.items():
@@ -252,7 +254,7 @@ def test_grouping_submits_fewer_slurm_jobs(grouped_run, ungrouped_run):
     ungrouped = submitted_jobs(ungrouped_run[1])
     # 3 stage groups x 1 (all 3 videos fit one group job) + the resubmitted explain group
     assert len(grouped) == 4, f"grouped SLURM jobs: {grouped}"
-    assert len(ungrouped) == len(PER_VIDEO_RULES) * len(VIDEO_NAMES)
+    assert len(ungrouped) == len(PER_VIDEO_RULES) * len(VIDEO_NAMES) + len(PER_BUCKET_RULES)
     # a group job asks for one GPU however many explain jobs it holds
     gpu_requests = re.findall(r"sbatch call: sbatch .*?--comment \S*explain\S* .*?(--gpus=\d+)", grouped_run[1])
     assert gpu_requests and set(gpu_requests) == {"--gpus=1"}, gpu_requests

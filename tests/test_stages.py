@@ -69,3 +69,88 @@ def test_preflight_summarises_a_good_config_and_names_bad_keys(monkeypatch):
     bad = {**config, "model": {**TINY, "name": "workflow_models:tiny_fc_net"}}
     with pytest.raises(ConfigurationError, match=r"explain\.methods: method 'saliency_tubes' cannot explain"):
         preflight(bad)
+
+
+class RefusesBlankClips(torch.nn.Module):
+    """tiny_net that refuses a batch holding a constant clip: a stand-in for a video the model
+    cannot take, to see that it fails alone when its clips share a batch with other videos."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, inputs):
+        from videoxai.errors import VideoXAIError
+
+        if (inputs.flatten(1).std(dim=1) == 0).any():
+            raise VideoXAIError("a blank clip")
+        return self.net(inputs)
+
+
+def test_explain_videos_batches_across_videos_without_changing_a_map(tiny):
+    from videoxai.stages import VideoClips, explain_videos
+
+    model, spec = tiny
+    videos = [VideoClips(f"v{index}", clips(count, seed=index)) for index, count in enumerate((1, 3, 2))]
+    methods = ["dtd", "gradcam", "guided_backprop", "guided_gradcam"]
+    batched = dict(explain_videos(model, spec, iter(videos), methods, batch_size=4))
+    assert list(batched) == ["v0", "v1", "v2"]
+    for video in videos:
+        alone = explain_clips(model, spec, video.clips, methods, batch_size=1)
+        for name, array in alone.items():
+            if name.endswith("seconds_per_clip"):
+                assert batched[video.video_id][name].shape == array.shape
+                continue
+            np.testing.assert_allclose(batched[video.video_id][name], array, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_guided_gradcam_reuses_the_configured_maps_exactly(tiny):
+    from videoxai.stages import shared_guided_gradcam
+
+    model, spec = tiny
+    data = clips(3)
+    methods = ["gradcam", "guided_backprop", "guided_gradcam"]
+    assert shared_guided_gradcam(methods, {})
+    assert not shared_guided_gradcam(methods, {"gradcam": {"layer": "3"}})
+    assert not shared_guided_gradcam(["gradcam", "guided_gradcam"], {})
+    arrays = explain_clips(model, spec, data, methods, batch_size=2)
+    direct = get_explainer("guided_gradcam", model, spec=spec).attribute(spec.preprocess(data))
+    expected = direct.relevance.numpy()
+    # 1e-6 of the map's scale: batches of 2 and of 3 clips round the last bits differently
+    np.testing.assert_allclose(arrays["guided_gradcam/relevance"], expected, rtol=1e-6, atol=1e-6 * np.abs(expected).max())
+    np.testing.assert_array_equal(arrays["guided_gradcam/target"], direct.target.numpy())
+    # its time is what its two passes cost, so Table 4 still compares like with like
+    shared = arrays["guided_gradcam/seconds_per_clip"]
+    assert (shared >= arrays["gradcam/seconds_per_clip"] + arrays["guided_backprop/seconds_per_clip"]).all()
+
+
+def test_one_bad_video_in_a_batch_fails_alone(tiny):
+    from videoxai.errors import VideoXAIError
+    from videoxai.stages import VideoClips, explain_videos
+
+    net, spec = tiny
+    model = RefusesBlankClips(net).eval()
+    blank = np.full((2, 8, 16, 16, 3), 90, np.uint8)
+    videos = [VideoClips("good1", clips(2, 1)), VideoClips("blank", blank), VideoClips("good2", clips(1, 2))]
+    results = dict(explain_videos(model, spec, videos, ["gradcam", "guided_backprop"], batch_size=4))
+    assert list(results) == ["good1", "blank", "good2"]
+    assert isinstance(results["blank"], VideoXAIError) and "a blank clip" in str(results["blank"])
+    for video in (videos[0], videos[2]):
+        alone = explain_clips(net, spec, video.clips, ["gradcam"], batch_size=1)
+        np.testing.assert_allclose(results[video.video_id]["gradcam/relevance"], alone["gradcam/relevance"],
+                                   rtol=1e-6, atol=1e-7)
+
+
+def test_prefetched_keeps_order_and_raises_where_the_producer_failed():
+    from videoxai.stages import prefetched
+
+    assert list(prefetched(iter(range(10)), depth=3)) == list(range(10))
+
+    def broken():
+        yield 1
+        raise OSError("shard unreadable")
+
+    iterator = prefetched(broken())
+    assert next(iterator) == 1
+    with pytest.raises(OSError, match="shard unreadable"):
+        next(iterator)

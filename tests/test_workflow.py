@@ -101,8 +101,10 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
     good = [path for path in metric_shards if not read_shard(path).failed]
     assert len(good) == 2
     quoted = next(path for path in good if "knitting" in path.name)
-    for stage in ("clips", "flow", "explain", "selective"):
-        shard = read_shard(results / stage / quoted.name)
+    (explain_path,) = results.glob(f"explain/b*/{quoted.name}")  # in its bucket's folder
+    for path in (results / "clips" / quoted.name, results / "flow" / quoted.name, explain_path,
+                 results / "selective" / quoted.name):
+        shard = read_shard(path)
         validate_shard(shard)
         assert shard.attributes["video_path"].endswith("it's a \"knitting\" clip é.mp4")
     clips = read_shard(results / "clips" / quoted.name)
@@ -110,7 +112,7 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
     assert clips.attributes["source_height"] == 240 and clips.attributes["fps"] == pytest.approx(25.0)
     flow = read_shard(results / "flow" / quoted.name).arrays["flow"]
     assert flow.shape == (2, 8, 32, 32, 2) and str(flow.dtype) == "float16"
-    explained = read_shard(results / "explain" / quoted.name)
+    explained = read_shard(explain_path)
     assert set(explained.config["methods"]) == {"dtd", "gradcam", "guided_backprop", "guided_gradcam"}
     assert explained.arrays["dtd/relevance"].shape == (2, 8, 32, 32)
     table, _ = read_table_shard(quoted)
@@ -176,8 +178,10 @@ def test_adding_a_video_runs_only_its_jobs(study, workflow_videos):
         jobs = planned_jobs(snakemake(workdir, "--dry-run").stdout)
     finally:
         shutil.rmtree(added.parent)
-    assert {rule: jobs.get(rule) for rule in ("decode", "flow", "explain", "selective", "metrics")} == dict.fromkeys(
-        ("decode", "flow", "explain", "selective", "metrics"), 1)
+    # its own decode and flow; one explain job for its bucket (all 3 + 1 videos share one at
+    # explain.videos_per_job 16), which reruns the selective and metrics of that bucket's videos
+    assert {rule: jobs.get(rule) for rule in ("decode", "flow", "explain")} == {"decode": 1, "flow": 1, "explain": 1}
+    assert jobs.get("selective") == jobs.get("metrics") == 4
     assert jobs.get("collect_failures") == 1 and jobs.get("aggregate") == 1
 
 
@@ -195,7 +199,7 @@ def test_killed_run_restarts_to_the_same_tables(study, tmp_path):
     shutil.copytree(workdir, copy, symlinks=True)
     for stage in ("selective", "metrics", "tables"):
         shutil.rmtree(copy / "results" / stage)
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
     process = subprocess.Popen(
         [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(copy),
          "--configfile", str(copy / "config.yaml"), "--cores", "2"],
@@ -264,12 +268,12 @@ def test_extra_methods_and_faithfulness_reach_the_tables(extra_study):
     workdir, _ = extra_study
     results = workdir / "results"
     assert (results / "failed_videos.csv").read_text().strip() == "video_id,path,stage,reason"
-    explain_shard = next((results / "explain").glob("*.h5"))
+    explain_shard = next((results / "explain").glob("b*/*.h5"))
     explained = read_shard(explain_shard)
     validate_shard(explained)
     assert explained.arrays["cfp/pyramid/kept_0"].shape == (2, 6) and explained.arrays["cfp/pyramid/kept_0"].dtype == bool
     assert explained.arrays["occlusion/relevance"].shape == (2, 8, 32, 32)
-    faithfulness = read_shard(results / "faithfulness" / explain_shard.name)
+    faithfulness = read_shard(results / "faithfulness" / explain_shard.parent.name / explain_shard.name)
     validate_shard(faithfulness)
     table = pd.read_csv(results / "tables" / "faithfulness.csv")
     assert list(table["method"]) == [m for m in EXTRA_METHODS for _ in range(2)] + ["random"]

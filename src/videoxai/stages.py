@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,191 @@ def check_clip_geometry(clips: np.ndarray, spec: ModelSpec) -> None:
                                  f"{spec.size}x{spec.size}", "model.spec.size")
 
 
+@dataclass
+class VideoClips:
+    """One video's decoded clips, as the explain stage reads them.
+
+    Attributes:
+        video_id: the video's id in the study.
+        clips: uint8 ``(N, T, H, W, 3)`` RGB, already ``spec.size`` square.
+        flow: float ``(N, T, H, W, 2)`` Farnebäck flow of the same clips (flow methods only).
+    """
+
+    video_id: str
+    clips: np.ndarray
+    flow: np.ndarray | None = None
+
+
+@dataclass(eq=False)  # compared and hashed by identity: one per video in flight
+class _Pending:
+    """A video whose clips are being explained: per method, the results of its clips so far."""
+
+    video: VideoClips
+    done: int = 0
+    parts: dict = field(default_factory=dict)  # method -> list of per-batch dicts
+
+
+def shared_guided_gradcam(methods: Sequence[str], options: Mapping[str, dict]) -> bool:
+    """Whether Guided Grad-CAM can reuse the configured Grad-CAM and Guided Backprop maps.
+
+    It can when both are configured and take the same layer and precision: Guided Grad-CAM is
+    then exactly Guided BP (summed over colour channels) times Grad-CAM, for the same target.
+    """
+    if not {"guided_gradcam", "gradcam", "guided_backprop"} <= set(methods):
+        return False
+    guided, gradcam, backprop = (dict(options.get(name) or {}) for name in ("guided_gradcam", "gradcam", "guided_backprop"))
+    return (guided.get("layer") == gradcam.get("layer")
+            and guided.get("autocast") == gradcam.get("autocast") == backprop.get("autocast"))
+
+
+def _attribute_batch(explainers: Mapping, inputs: torch.Tensor, flow: torch.Tensor | None, share: bool,
+                     device) -> dict[str, dict]:
+    """Every method on one batch of model input ``(B, 3, T, H, W)``: per method its relevance,
+    logits, target (CPU numpy), seconds for the batch, and the raw result (CFP's pyramid)."""
+    results: dict[str, dict] = {}
+    order = sorted(explainers, key=lambda name: name == "guided_gradcam")  # its sources first
+    for method in order:
+        explainer = explainers[method]
+        began = time.perf_counter()
+        if method == "guided_gradcam" and share:
+            cam, backprop = results["gradcam"], results["guided_backprop"]
+            if np.array_equal(cam["target"], backprop["target"]):
+                # Guided BP is already summed over colour channels and Grad-CAM is one value per
+                # voxel, so this is the very product GuidedGradCAM computes, and costs what both did
+                relevance = backprop["tensor"] * cam["tensor"]
+                results[method] = {"relevance": _to_numpy(relevance).astype(np.float32), "logits": cam["logits"],
+                                   "target": cam["target"], "result": None,
+                                   "seconds": cam["seconds"] + backprop["seconds"] + time.perf_counter() - began}
+                continue
+        extra = {"flow": flow} if method in FLOW_METHODS else {}
+        result = explainer.attribute(inputs, target=None, **extra)
+        _synchronize(device)
+        results[method] = {"relevance": _to_numpy(result.relevance).astype(np.float32),
+                           "logits": _to_numpy(result.logits).astype(np.float32),
+                           "target": _to_numpy(result.target).astype(np.int64), "result": result,
+                           "seconds": time.perf_counter() - began,
+                           "tensor": result.relevance if share and method in ("gradcam", "guided_backprop") else None}
+    return results
+
+
+def _video_arrays(pending: _Pending, methods: Sequence[str]) -> dict[str, np.ndarray]:
+    """The explain shard's arrays of one video from the per-batch parts of its clips."""
+    arrays: dict[str, np.ndarray] = {}
+    for method in methods:
+        parts = pending.parts[method]
+        logits = np.concatenate([part["logits"] for part in parts])
+        arrays[f"{method}/relevance"] = np.concatenate([part["relevance"] for part in parts])
+        arrays[f"{method}/logits"] = logits
+        arrays[f"{method}/target"] = np.concatenate([part["target"] for part in parts])
+        arrays[f"{method}/predicted"] = logits.argmax(axis=1).astype(np.int64)
+        arrays[f"{method}/seconds_per_clip"] = np.concatenate([part["seconds"] for part in parts]).astype(np.float64)
+        pyramids = [part["pyramid"] for part in parts if part.get("pyramid")]
+        if pyramids:
+            arrays["cfp/pyramid/layers"] = pyramids[0]["cfp/pyramid/layers"]
+            for name in pyramids[0]:
+                if name != "cfp/pyramid/layers":
+                    arrays[name] = np.concatenate([pyramid[name] for pyramid in pyramids])
+    return arrays
+
+
+def explain_videos(
+    model: nn.Module,
+    spec: ModelSpec,
+    videos: Iterable[VideoClips],
+    methods: Sequence[str],
+    options: Mapping[str, dict] | None = None,
+    batch_size: int = 4,
+    device: str | torch.device = "cpu",
+    progress: Progress | None = None,
+) -> Iterator[tuple[str, dict[str, np.ndarray] | VideoXAIError]]:
+    """Every method's relevance for the clips of many videos, with the model loaded once.
+
+    Clips of consecutive videos are stacked into batches of ``batch_size`` clips (a batch may
+    span videos), so the device stays busy however few clips a video has. Guided Grad-CAM
+    reuses Grad-CAM and Guided Backprop when both are configured with the same settings
+    (:func:`shared_guided_gradcam`); no map changes. ``videos`` is consumed lazily, so a
+    prefetching iterator (:func:`prefetched`) overlaps reading with the model's work.
+
+    Yields:
+        ``(video_id, arrays)`` as soon as all clips of a video are explained, in input order,
+        with the arrays of :func:`explain_clips`; or ``(video_id, error)`` when that video's
+        clips raised a :class:`VideoXAIError` (its batch is retried video by video, so one
+        bad video never costs the others). A :class:`ConfigurationError` is raised, not yielded.
+    """
+    options = options or {}
+    methods = list(methods)
+    explainers = build_explainers(model, spec, methods, options)
+    share = shared_guided_gradcam(methods, options)
+    flow_needed = any(method in FLOW_METHODS for method in methods)
+    queue: list[tuple[_Pending, int]] = []  # (video, clip index) not yet explained
+    order: list[_Pending] = []  # videos in input order, until yielded
+    failed: dict[str, VideoXAIError] = {}
+
+    def record(items: list[tuple[_Pending, int]]) -> None:
+        clips = np.stack([item.video.clips[index] for item, index in items])
+        flow = None
+        if flow_needed:
+            flow = torch.from_numpy(np.stack([np.asarray(item.video.flow[index], np.float32) for item, index in items]))
+        inputs = spec.preprocess(clips, device=device)
+        results = _attribute_batch(explainers, inputs, flow, share, device)
+        for position, (item, _) in enumerate(items):
+            for method, result in results.items():
+                part = {"relevance": result["relevance"][position : position + 1],
+                        "logits": result["logits"][position : position + 1],
+                        "target": result["target"][position : position + 1],
+                        "seconds": np.array([result["seconds"] / len(items)])}
+                if method == "cfp" and result["result"] is not None:
+                    from videoxai.explain.cfp import pyramid_arrays
+
+                    pyramid = pyramid_arrays(result["result"], prefix="cfp/pyramid", maps=True)
+                    part["pyramid"] = {name: value if name.endswith("/layers") else value[position : position + 1]
+                                       for name, value in pyramid.items()}
+                item.parts.setdefault(method, []).append(part)
+            item.done += 1
+        if progress:
+            names = sorted({item.video.video_id for item, _ in items})
+            seconds = sum(result["seconds"] for result in results.values())
+            progress(f"{len(items)} clip(s) of {', '.join(names)}: {len(results)} method(s) in {seconds:.2f} s on {device}")
+
+    def run(items: list[tuple[_Pending, int]]) -> None:
+        items = [item for item in items if item[0].video.video_id not in failed]
+        if not items:
+            return
+        try:
+            record(items)
+        except ConfigurationError:
+            raise
+        except VideoXAIError as error:
+            videos_in_batch = list(dict.fromkeys(item for item, _ in items))
+            if len(videos_in_batch) == 1:
+                failed[videos_in_batch[0].video.video_id] = error
+                return
+            for video in videos_in_batch:  # find the video at fault; the others still count
+                run([item for item in items if item[0] is video])
+
+    def finished() -> Iterator[tuple[str, dict | VideoXAIError]]:
+        while order and (order[0].video.video_id in failed or order[0].done == len(order[0].video.clips)):
+            pending = order.pop(0)
+            video_id = pending.video.video_id
+            yield (video_id, failed[video_id]) if video_id in failed else (video_id, _video_arrays(pending, methods))
+
+    for video in videos:
+        check_clip_geometry(video.clips, spec)
+        if flow_needed and video.flow is None:
+            raise ConfigurationError(f"{[m for m in methods if m in FLOW_METHODS]} need the clips' optical flow",
+                                     "explain.methods")
+        pending = _Pending(video)
+        order.append(pending)
+        queue.extend((pending, index) for index in range(len(video.clips)))
+        while len(queue) >= batch_size:
+            batch, queue = queue[:batch_size], queue[batch_size:]
+            run(batch)
+            yield from finished()
+    if queue:
+        run(queue)
+    yield from finished()
+
+
 def explain_clips(
     model: nn.Module,
     spec: ModelSpec,
@@ -73,7 +259,7 @@ def explain_clips(
     flow: np.ndarray | None = None,
     progress: Progress | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every method's relevance for every clip, as the explain shard's arrays.
+    """Every method's relevance for every clip of one video, as the explain shard's arrays.
 
     Args:
         clips: uint8 ``(N, T, H, W, 3)`` RGB, already ``spec.size`` square.
@@ -86,47 +272,54 @@ def explain_clips(
         ``{method}/relevance`` float32 ``(N, T, H, W)``, ``{method}/logits`` float32 ``(N, K)``,
         ``{method}/target`` and ``{method}/predicted`` int64 ``(N,)``, ``{method}/seconds_per_clip``
         float64 ``(N,)``; for ``cfp`` also its pyramid under ``cfp/pyramid/``.
+    Raises:
+        VideoXAIError: the clips cannot be explained.
     """
-    check_clip_geometry(clips, spec)
-    if flow is None and any(method in FLOW_METHODS for method in methods):
-        raise ConfigurationError(f"{[m for m in methods if m in FLOW_METHODS]} need the clips' optical flow",
-                                 "explain.methods")
-    explainers = build_explainers(model, spec, methods, options or {})
-    arrays: dict[str, np.ndarray] = {}
-    for method, explainer in explainers.items():
-        relevance, logits, target, seconds, pyramids = [], [], [], [], []
-        for start in range(0, len(clips), batch_size):
-            batch = clips[start : start + batch_size]
-            inputs = spec.preprocess(batch, device=device)
-            extra = {}
-            if method in FLOW_METHODS:
-                extra["flow"] = torch.from_numpy(np.asarray(flow[start : start + batch_size], dtype=np.float32))
-            began = time.perf_counter()
-            result = explainer.attribute(inputs, target=None, **extra)
-            _synchronize(device)
-            elapsed = time.perf_counter() - began
-            relevance.append(_to_numpy(result.relevance).astype(np.float32))
-            logits.append(_to_numpy(result.logits).astype(np.float32))
-            target.append(_to_numpy(result.target).astype(np.int64))
-            seconds.extend([elapsed / len(batch)] * len(batch))
-            if method == "cfp":
-                from videoxai.explain.cfp import pyramid_arrays
-
-                pyramids.append(pyramid_arrays(result, prefix="cfp/pyramid", maps=True))
-            if progress:
-                progress(f"{method}: clips {start}-{start + len(batch) - 1} in {elapsed:.2f} s on {device}")
-        logits = np.concatenate(logits)
-        arrays[f"{method}/relevance"] = np.concatenate(relevance)
-        arrays[f"{method}/logits"] = logits
-        arrays[f"{method}/target"] = np.concatenate(target)
-        arrays[f"{method}/predicted"] = logits.argmax(axis=1).astype(np.int64)
-        arrays[f"{method}/seconds_per_clip"] = np.asarray(seconds, dtype=np.float64)
-        if pyramids:
-            arrays["cfp/pyramid/layers"] = pyramids[0]["cfp/pyramid/layers"]
-            for name in pyramids[0]:
-                if name != "cfp/pyramid/layers":
-                    arrays[name] = np.concatenate([pyramid[name] for pyramid in pyramids])
+    ((_, arrays),) = explain_videos(model, spec, [VideoClips("clips", clips, flow)], methods, options,
+                                    batch_size=batch_size, device=device, progress=progress)
+    if isinstance(arrays, VideoXAIError):
+        raise arrays
     return arrays
+
+
+def prefetched(items: Iterable, depth: int = 2) -> Iterator:
+    """Iterate ``items`` with up to ``depth`` of them produced ahead in a background thread, so
+    reading the next videos' shards overlaps the model's work on the current ones. An exception
+    raised while producing an item is raised here, at that item."""
+    import queue
+    import threading
+
+    buffer: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    end = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put((end, None))
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, raised there
+            buffer.put((end, error))
+
+    thread = threading.Thread(target=produce, name="videoxai-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = buffer.get()
+            if item is end:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 def annotation_for(annotations: Mapping[str, dict] | None, video_id: str, video_path: str) -> dict | None:

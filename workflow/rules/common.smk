@@ -8,6 +8,7 @@ try:
 except ImportError:  # running snakemake from an environment without the package: use src/
     sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
+from videoxai.batching import assign_buckets
 from videoxai.dataset_listing import list_videos
 from videoxai.errors import ConfigurationError
 from videoxai.methods import FLOW_METHODS
@@ -85,6 +86,11 @@ PREFLIGHT = f"{RESULTS}/preflight.json"
 if not VIDEOS:
     raise WorkflowError(f"no videos found for videos = {VIDEO_SETTINGS}")
 
+# The stages that load a model (explain, faithfulness) run one job per bucket of videos, so the
+# model is loaded once per bucket; a video's bucket depends only on its id (videoxai.batching).
+BUCKETS = assign_buckets([entry.video_id for entry in VIDEOS], config["explain"]["videos_per_job"])
+BUCKET_OF = {video: bucket for bucket, members in BUCKETS.items() for video in members}
+
 
 def video_file(wildcards):
     """The video as a rule input, so a changed file reruns its jobs. A listed file that does
@@ -108,18 +114,46 @@ def shards(stage):
     return [shard(stage, entry.video_id) for entry in VIDEOS]
 
 
+def bucket_folder(stage, bucket="{bucket}"):
+    """The folder a bucket job of a model stage writes, one shard per video inside."""
+    return f"{RESULTS}/{stage}/{bucket}"
+
+
+def bucket_shard(stage, video):
+    """Where a model stage wrote one video's shard: inside its bucket's folder. Rules read it
+    through params (Snakemake tracks the folder, declared as input, not the files in it)."""
+    return f"{bucket_folder(stage, BUCKET_OF[video])}/{video}.h5"
+
+
+def bucket_shards(stage, bucket):
+    return [bucket_shard(stage, video) for video in BUCKETS[bucket]]
+
+
+def video_bucket_folder(stage):
+    """Input function: the bucket folder of stage ``stage`` that holds this video's shard."""
+    return lambda wildcards: bucket_folder(stage, BUCKET_OF[wildcards.video])
+
+
+def video_bucket_shard(stage):
+    """Params function: this video's shard inside that folder."""
+    return lambda wildcards: bucket_shard(stage, wildcards.video)
+
+
 def log_file(stage):
     return f"{RESULTS}/logs/{stage}/{{video}}.log"
 
 
-# The per-video shards whose failures collect_failures lists (each passes on upstream failures).
-FINAL_SHARDS = shards("metrics") + (shards("faithfulness") if FAITHFULNESS else [])
+# The per-video shards whose failures collect_failures lists (each passes on upstream failures),
+# and what the rule takes as input to have them.
+FINAL_SHARDS = shards("metrics") + ([bucket_shard("faithfulness", video) for video in BUCKET_OF] if FAITHFULNESS else [])
+FINAL_INPUTS = shards("metrics") + ([bucket_folder("faithfulness", bucket) for bucket in BUCKETS] if FAITHFULNESS else [])
+EXPLAIN_SHARDS = [bucket_shard("explain", entry.video_id) for entry in VIDEOS]
 
 
 def study_targets():
     """Targets of the default target: every per-video final shard, the failures and the tables."""
     return [
-        *FINAL_SHARDS,
+        *FINAL_INPUTS,
         f"{RESULTS}/tables/status.json",
         f"{RESULTS}/report/summary.rst",
         *[f"{RESULTS}/report/example_{rank}.html" for rank in range(1, EXAMPLE_VIDEOS + 1)],
@@ -134,21 +168,24 @@ FLOW_METHODS_CONFIGURED = [method for method in METHODS if method in FLOW_METHOD
 
 
 def explain_inputs(wildcards):
-    """Clips and weights; the flow shard only when a flow method is configured, so the paper's
-    four methods never wait for (or rerun after) the flow stage."""
-    inputs = {"clips": shard("clips"), "weights": MODEL_WEIGHTS or [], "preflight": ancient(PREFLIGHT)}
+    """Clips of the bucket's videos and the weights; their flow shards only when a flow method is
+    configured, so the paper's four methods never wait for (or rerun after) the flow stage."""
+    videos = BUCKETS[wildcards.bucket]
+    inputs = {"clips": [shard("clips", video) for video in videos], "weights": MODEL_WEIGHTS or [],
+              "preflight": ancient(PREFLIGHT)}
     if FLOW_METHODS_CONFIGURED:
-        inputs["flow"] = shard("flow")
+        inputs["flow"] = [shard("flow", video) for video in videos]
     return inputs
 
 
 def faithfulness_inputs(wildcards):
-    """Clips (deletion/insertion runs the model on them), relevance, selective maps, weights and
-    the annotation file when one is given."""
+    """Clips of the bucket's videos (deletion/insertion runs the model on them), their relevance,
+    selective maps, the weights and the annotation file when one is given."""
+    videos = BUCKETS[wildcards.bucket]
     inputs = {
-        "clips": shard("clips"),
-        "explain": shard("explain"),
-        "selective": shard("selective"),
+        "clips": [shard("clips", video) for video in videos],
+        "explain": bucket_folder("explain", wildcards.bucket),
+        "selective": [shard("selective", video) for video in videos],
         "weights": MODEL_WEIGHTS or [],
         "preflight": ancient(PREFLIGHT),
     }
@@ -158,5 +195,7 @@ def faithfulness_inputs(wildcards):
 
 
 def metric_tables():
-    """The per-video tables the aggregate reads: motion metrics, and faithfulness when enabled."""
-    return {"metrics": shards("metrics"), "faithfulness": shards("faithfulness") if FAITHFULNESS else []}
+    """The per-video tables the aggregate reads: motion metrics, and faithfulness when enabled
+    (as bucket folders; the shards inside are passed as params)."""
+    return {"metrics": shards("metrics"),
+            "faithfulness": [bucket_folder("faithfulness", bucket) for bucket in BUCKETS] if FAITHFULNESS else []}

@@ -1,4 +1,5 @@
-# Relevance maps of every configured method for every clip of a video.
+# Relevance maps of every configured method for every clip of a bucket of videos (one model load
+# per bucket; one shard per video in the bucket's folder).
 
 
 rule fetch_i3d_weights:
@@ -16,17 +17,18 @@ rule explain:
     input:
         unpack(explain_inputs),
     output:
-        shard("explain"),
+        directory(bucket_folder("explain")),
     params:
         model={**{key: config["model"][key] for key in ("name", "options", "spec")}, "weights": MODEL_WEIGHTS},
         methods=METHODS,
         method_options=config["explain"]["options"],
+        videos=lambda wildcards: BUCKETS[wildcards.bucket],
     threads: config["explain"]["threads"]
     resources:
         gpu=config["explain"]["gpus"],
         mem_mb=config["explain"]["mem_mb"],
     log:
-        log_file("explain"),
+        f"{RESULTS}/logs/explain/{{bucket}}.log",
     conda:
         "../../envs/videoxai.yaml"
     script:

@@ -7,8 +7,10 @@ rule faithfulness:
     input:
         unpack(faithfulness_inputs),
     output:
-        shard("faithfulness"),
+        directory(bucket_folder("faithfulness")),
     params:
+        videos=lambda wildcards: BUCKETS[wildcards.bucket],
+        explain_shards=lambda wildcards: bucket_shards("explain", wildcards.bucket),
         model={**{key: config["model"][key] for key in ("name", "options", "spec")}, "weights": MODEL_WEIGHTS},
         methods=METHODS,
         n=config["selective"]["n"],
@@ -24,7 +26,7 @@ rule faithfulness:
         gpu=config["explain"]["gpus"],
         mem_mb=config["explain"]["mem_mb"],
     log:
-        log_file("faithfulness"),
+        f"{RESULTS}/logs/faithfulness/{{bucket}}.log",
     conda:
         "../../envs/videoxai.yaml"
     script:

@@ -4,11 +4,12 @@
 rule metrics:
     input:
         flow=shard("flow"),
-        explain=shard("explain"),
+        explain=video_bucket_folder("explain"),
         selective=shard("selective"),
     output:
         shard("metrics"),
     params:
+        explain_shard=video_bucket_shard("explain"),
         methods=METHODS,
         n=config["selective"]["n"],
         tau=config["metrics"]["tau"],

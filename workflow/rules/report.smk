@@ -3,6 +3,8 @@
 
 rule collect_failures:
     input:
+        FINAL_INPUTS,
+    params:
         shards=FINAL_SHARDS,
     output:
         report(
@@ -41,6 +43,7 @@ rule aggregate:
         tau=config["metrics"]["tau"],
         headline_tau=HEADLINE_TAU,
         top_q=config["metrics"]["top_q"],
+        faithfulness_shards=[bucket_shard("faithfulness", video) for video in BUCKET_OF] if FAITHFULNESS else [],
     log:
         f"{RESULTS}/logs/aggregate.log",
     conda:
@@ -72,7 +75,7 @@ rule example_figures:
     input:
         metrics=f"{RESULTS}/tables/metrics.csv",
         clips=shards("clips"),
-        explain=shards("explain"),
+        explain=[bucket_folder("explain", bucket) for bucket in BUCKETS],
         selective=shards("selective"),
     output:
         [
@@ -84,6 +87,7 @@ rule example_figures:
             for rank in range(1, config["report"]["examples"] + 1)
         ],
     params:
+        explain_shards=EXPLAIN_SHARDS,
         n=HEADLINE_N,
         headline_tau=HEADLINE_TAU,
     log:
@@ -97,7 +101,9 @@ rule example_figures:
 rule cfp_pyramid:
     input:
         clips=shards("clips"),
-        explain=shards("explain"),
+        explain=[bucket_folder("explain", bucket) for bucket in BUCKETS],
+    params:
+        explain_shards=EXPLAIN_SHARDS,
     output:
         report(
             f"{RESULTS}/figures/cfp_pyramid.png",
@@ -140,7 +146,7 @@ rule example_videos:
     input:
         metrics=f"{RESULTS}/tables/metrics.csv",
         clips=shards("clips"),
-        explain=shards("explain"),
+        explain=[bucket_folder("explain", bucket) for bucket in BUCKETS],
         selective=shards("selective"),
     output:
         mp4=[
@@ -162,6 +168,7 @@ rule example_videos:
             for rank in range(1, EXAMPLE_VIDEOS + 1)
         ],
     params:
+        explain_shards=EXPLAIN_SHARDS,
         n=HEADLINE_N,
         headline_tau=HEADLINE_TAU,
     log:

@@ -3,10 +3,11 @@
 
 rule selective:
     input:
-        explain=shard("explain"),
+        explain=video_bucket_folder("explain"),
     output:
         shard("selective"),
     params:
+        explain_shard=video_bucket_shard("explain"),
         methods=METHODS,
         n=config["selective"]["n"],
         padding=config["selective"]["padding"],
