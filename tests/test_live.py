@@ -245,6 +245,14 @@ def test_explainer_draws_both_overlays_and_the_top5():
     assert sum(probabilities) == pytest.approx(1.0)  # TinyNet has exactly five classes
     assert result.target == result.top5[0][0] and result.target_name == SPEC.class_names[result.target]
     assert 0.0 < result.kept < 1.0
+    # drawn with the overlays' shared colour scale (a high percentile of |R|, not the maximum)
+    from videoxai.colour import relevance_scale
+    from videoxai.explain import get_explainer
+    from videoxai.overlay import overlay_relevance
+
+    relevance = get_explainer("gradcam", explainer.model, spec=SPEC).attribute(SPEC.preprocess(taken.frames)).relevance[0]
+    expected = overlay_relevance(taken.frames, relevance.numpy(), relevance_scale(relevance))
+    assert np.abs(result.baseline.astype(int) - expected.astype(int)).max() <= 1
 
     settings = explainer.update(method="guided_backprop", n=2, target="c")
     assert settings == LiveSettings("guided_backprop", 2.0, 2)

@@ -365,6 +365,7 @@ class LiveExplainer:
         import torch
 
         from videoxai.explain import FLOW_METHODS
+        from videoxai.colour import relevance_scale
         from videoxai.overlay import overlay_relevance
         from videoxai.selective import selective_relevance
 
@@ -380,8 +381,9 @@ class LiveExplainer:
         selective = selective_relevance(result.relevance, n=settings.n, padding=self.padding)
         baseline_map = result.relevance[0].detach().cpu().numpy()
         selective_map = selective.maps[0, 0].cpu().numpy()
-        # one colour scale for both panels, so the selective map reads as a subset of the baseline
-        scale = float(np.abs(baseline_map).max())
+        # one colour scale for both panels, so the selective map reads as a subset of the baseline:
+        # the shared high-percentile scale of the overlays and figures, not the single hottest voxel
+        scale = relevance_scale(baseline_map)
         baseline = overlay_relevance(window.frames, baseline_map, scale)
         selective_frames = overlay_relevance(window.frames, selective_map, scale)
         probabilities = result.logits[0].double().softmax(dim=0).cpu()
