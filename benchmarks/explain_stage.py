@@ -11,8 +11,13 @@ Sections (each writes its own table under benchmarks/results/, prefixed by the d
   the largest relative difference of each map.
 * ``dryrun``: ``snakemake -n`` over a tree of empty files named as the UCF-101 split-1 test
   list (3,783 videos): jobs per rule and the time to build the DAG, per ``explain.videos_per_job``.
+* ``stage``: the explain stage of the 25 shared UCF-101 clips (config/ucf101_sample.yaml, with
+  ``--stage-clips`` clips per video at ``--size``) run for real, once with this checkout and once
+  with each ``--compare-with`` checkout (e.g. a worktree of the commit before bucket jobs): the
+  clips are decoded first, then only the explain jobs are timed.
 
     python benchmarks/explain_stage.py startup libraries dryrun
+    python benchmarks/explain_stage.py stage --compare-with /tmp/before --size 112 --stage-clips 1
     python benchmarks/explain_stage.py libraries --device cuda --size 224 --frames 16
 """
 
@@ -222,18 +227,62 @@ def dryrun(args) -> None:
                  "faithfulness on; dry run wall time includes Snakemake's start-up and the listing."])
 
 
+def stage(args) -> None:
+    import yaml
+
+    shared = Path(os.environ.get("VIDEOXAI_SHARED_DATA", REPO.parent / "shared" / "data"))
+    if not (shared / "ucf101_sample").is_dir():
+        raise SystemExit(f"no UCF-101 sample under {shared}")
+    rows = []
+    for checkout in [REPO, *args.compare_with]:
+        checkout = Path(checkout).resolve()
+        with tempfile.TemporaryDirectory() as folder:
+            folder = Path(folder)
+            config = yaml.safe_load((REPO / "config" / "ucf101_sample.yaml").read_text())
+            config.update(results=str(folder / "results"), resources=str(REPO / "resources"), device=args.device)
+            config["videos"]["root"] = str(shared / "ucf101_sample")
+            config["clips"]["max_per_video"] = args.stage_clips
+            config["model"]["spec"] = {"size": args.size, "resize_short_side": round(args.size * 8 / 7)}
+            config["explain"]["threads"] = os.cpu_count()
+            (folder / "config.yaml").write_text(yaml.safe_dump(config))
+            environment = {**os.environ, "PYTHONPATH": str(checkout / "src")}
+            command = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(checkout / "Snakefile"),
+                       "--directory", str(folder), "--configfile", str(folder / "config.yaml"), "--cores",
+                       str(os.cpu_count()), "--quiet", "rules"]
+            subprocess.run([*command, "--until", "decode"], check=True, env=environment, cwd=checkout,
+                           capture_output=True)
+            began = time.perf_counter()
+            done = subprocess.run([*command, "--until", "explain"], env=environment, cwd=checkout,
+                                  capture_output=True, text=True)
+            seconds = time.perf_counter() - began
+            if done.returncode:
+                raise SystemExit(done.stdout[-3000:] + done.stderr[-3000:])
+            jobs = len(list((folder / "results" / "logs" / "explain").glob("*.log")))
+            clips = 25 * args.stage_clips
+            label = "this checkout" if checkout == REPO.resolve() else f"{checkout.name} (compared)"
+            rows.append([label, jobs, f"{seconds:.0f}", f"{seconds / clips:.2f}"])
+    write_table("ucf101-sample-explain-stage", args.device, ["checkout", "explain jobs", "wall time (s)",
+                                                             "s per clip"], rows,
+                [*machine_notes(args.device), f"The explain stage of config/ucf101_sample.yaml on the 25 shared clips: "
+                 f"I3D, the paper's four methods, {args.stage_clips} clip(s) per video at 16x{args.size}x{args.size}, "
+                 "decoded beforehand; wall time of `snakemake --until explain` (jobs run "
+                 f"{os.cpu_count()} at a time on {os.cpu_count()} cores)."])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("sections", nargs="+", choices=("startup", "libraries", "dryrun"))
+    parser.add_argument("sections", nargs="+", choices=("startup", "libraries", "dryrun", "stage"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--clips", type=int, default=1, help="clips per call (libraries)")
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--videos-per-job", type=int, nargs="+", default=[1, 16, 64, 256])
+    parser.add_argument("--stage-clips", type=int, default=1, help="clips per video (stage)")
+    parser.add_argument("--compare-with", nargs="*", default=[], help="other checkouts to time (stage)")
     args = parser.parse_args()
     for section in args.sections:
-        {"startup": startup, "libraries": libraries, "dryrun": dryrun}[section](args)
+        {"startup": startup, "libraries": libraries, "dryrun": dryrun, "stage": stage}[section](args)
 
 
 if __name__ == "__main__":
