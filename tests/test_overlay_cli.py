@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import av
 import cv2
 import numpy as np
@@ -198,3 +200,22 @@ def test_cli_on_quarter_width_c3d(synthetic_video, tmp_path):
     assert code == 0
     with Image.open(out) as image:
         assert image.n_frames == 16
+
+
+def test_cli_loads_your_own_factory_with_a_spec_file(synthetic_video, tmp_path, capsys, monkeypatch):
+    # no monkeypatching of the loader: the factory is imported and built from its spec file
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("num_frames: 8\nsize: 32\nresize_short_side: 36\nscale: 0.00784313725\noffset: -1.0\n"
+                    "class_names: [left, right, still]\n")
+    assert main(["predict", str(synthetic_video), "--model", "workflow_models:tiny_net", "--spec", str(spec),
+                 "--top", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "(8 of 20 frames, 32x32, workflow_models:tiny_net)" in printed
+    assert {"left", "right", "still"} <= set(printed.split())
+    out = tmp_path / "x.gif"
+    assert main(["explain", str(synthetic_video), "--model", "workflow_models:tiny_net", "--spec", str(spec),
+                 "--method", "gradcam", "--out", str(out)]) == 0
+    assert out.stat().st_size > 1000
+    assert main(["predict", str(synthetic_video), "--model", "workflow_models:tiny_net"]) == 1
+    assert "pass spec=ModelSpec" in capsys.readouterr().err

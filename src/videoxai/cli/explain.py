@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from videoxai.cli.common import add_model_arguments, load_model, parse_option
 from videoxai.errors import VideoXAIError
 from videoxai.explain import ALL_METHODS, FLOW_METHODS, get_explainer
 from videoxai.flow import farneback
@@ -21,22 +22,6 @@ from videoxai.metrics import method_label
 from videoxai.overlay import FORMATS, ExplainedClips, contact_sheet, render_explanation, write_png, write_video
 from videoxai.selective import PADDINGS, selective_relevance
 from videoxai.video import decode_clips
-
-
-def parse_option(text: str) -> tuple[str, object]:
-    """``KEY=VALUE`` with VALUE read as bool, int, float or left a string."""
-    key, separator, value = text.partition("=")
-    if not separator or not key:
-        raise VideoXAIError(f"--model-option must look like KEY=VALUE, got {text!r}")
-    lowered = value.lower()
-    if lowered in ("true", "false"):
-        return key, lowered == "true"
-    for cast in (int, float):
-        try:
-            return key, cast(value)
-        except ValueError:
-            pass
-    return key, value
 
 
 def resolve_target_name(target: str | None, class_names: tuple[str, ...]) -> int | None:
@@ -59,12 +44,7 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("video", metavar="VIDEO", help="video file")
-    parser.add_argument("--model", default="i3d_kinetics400", help="model name or package.module:factory (default: %(default)s)")
-    parser.add_argument("--weights", metavar="FILE", help="weight file (default: the model's own)")
-    parser.add_argument(
-        "--model-option", action="append", default=[], metavar="KEY=VALUE",
-        help="option for the model loader, repeatable (e.g. random_init=true width=0.25 for C3D)",
-    )
+    add_model_arguments(parser)
     parser.add_argument("--method", default="dtd", choices=ALL_METHODS,
                         help="explanation method (default: %(default)s); flow_occlusion* compute Farnebäck flow from the frames")
     parser.add_argument(
@@ -87,16 +67,13 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videoxai import models
-
     if Path(args.out).suffix.lower() not in FORMATS:
         raise VideoXAIError("--out must end in .mp4 or .gif", args.out)
     if args.sheet and Path(args.sheet).suffix.lower() != ".png":
         raise VideoXAIError("--sheet must end in .png", args.sheet)
     if args.clips < 1 or args.scale < 1 or args.sheet_frames < 1:
         raise VideoXAIError("--clips, --scale and --sheet-frames must be at least 1")
-    options = dict(parse_option(text) for text in args.model_option)
-    model, spec = models.load(args.model, weights=args.weights, device=args.device, **options)
+    model, spec = load_model(args)
     decoded = decode_clips(args.video, spec, stride=args.stride, max_clips=args.clips)
     clips, fps, frame_indices = decoded.clips, decoded.fps, decoded.frame_indices
     inputs = spec.preprocess(clips, device=args.device)

@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 
-from videoxai.cli.explain import parse_option
+from videoxai.cli.common import add_model_arguments, load_model
 from videoxai.errors import VideoXAIError
 
 
@@ -37,12 +37,7 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--size", metavar="WxH", help="frame size of raw frames on standard input (--source -)")
     parser.add_argument("--loop", action="store_true", help="play a video file again from the start when it ends")
-    parser.add_argument("--model", default="i3d_kinetics400", help="model name or package.module:factory (default: %(default)s)")
-    parser.add_argument("--weights", metavar="FILE", help="weight file (default: the model's own)")
-    parser.add_argument(
-        "--model-option", action="append", default=[], metavar="KEY=VALUE",
-        help="option for the model loader, repeatable (e.g. random_init=true width=0.25 for C3D)",
-    )
+    add_model_arguments(parser)
     parser.add_argument("--method", default="gradcam", choices=ALL_METHODS, help="explanation method (default: %(default)s)")
     parser.add_argument("--n", type=float, default=4.0, help="σ multiplier of selective relevance (default: %(default)s)")
     parser.add_argument("--target", help="class index or name to explain (default: each window's top-1)")
@@ -57,7 +52,6 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videoxai import models
     from videoxai.live import LiveExplainer, LiveSession, LiveSettings, open_source, resolve_class
     from videoxai.live_server import LiveServer
 
@@ -68,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.every < 1:
         raise VideoXAIError(f"--every must be at least 1, got {args.every}")
     source = open_source(args.source, size=args.size, loop=args.loop)
-    options = dict(parse_option(text) for text in args.model_option)
-    model, spec = models.load(args.model, weights=args.weights, device=args.device, **options)
+    model, spec = load_model(args)
     target = None if args.target is None else resolve_class(args.target, spec.class_names)
     explainer = LiveExplainer(model, spec, LiveSettings(args.method, args.n, target), device=args.device)
     session = LiveSession(source, explainer, every=args.every, record=args.out, clip_length=args.frames)

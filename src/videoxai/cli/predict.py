@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from videoxai.cli.common import add_model_arguments, load_model
 from videoxai.errors import VideoXAIError
 from videoxai.models.spec import ModelSpec
 from videoxai.video import decode_clips
@@ -40,8 +41,7 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         description="Classify each video from one clip sampled evenly over the whole video.",
     )
     parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video files")
-    parser.add_argument("--model", default="i3d_kinetics400", help="model name or package.module:factory (default: %(default)s)")
-    parser.add_argument("--weights", metavar="FILE", help="weight file (default: the model's converted weights)")
+    add_model_arguments(parser)
     parser.add_argument("--frames", type=int, default=None, help="frames per clip (default: the model's native clip length)")
     parser.add_argument("--top", type=int, default=5, help="how many classes to print (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
@@ -49,11 +49,9 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videoxai.models import load
-
     if args.top < 1:
         raise VideoXAIError(f"--top must be at least 1, got {args.top}")
-    model, spec = load(args.model, weights=args.weights, device=args.device)
+    model, spec = load_model(args)
     frames = spec.num_frames if args.frames is None else args.frames
     if frames < 1:
         raise VideoXAIError(f"--frames must be at least 1, got {frames}")

@@ -76,7 +76,8 @@ def load(
         if isinstance(spec, dict):
             spec = ModelSpec(name=name, **{"num_frames": 16, "class_names": (), **spec_overrides(spec)})
         if spec is None:
-            raise VideoXAIError(f"model {name!r} is a user factory: pass spec=ModelSpec(...) describing its input")
+            raise VideoXAIError(f"model {name!r} is a user factory: pass spec=ModelSpec(...) describing its input "
+                                 "(on the command line: --spec FILE; in a study config: model.spec)")
         model = factory(**options.get("factory_kwargs", {}))
         if not isinstance(model, nn.Module):
             raise VideoXAIError(f"factory {name!r} returned {type(model).__name__}, not a torch.nn.Module")

@@ -1,0 +1,69 @@
+"""What several sub-commands share: choosing and loading the model, KEY=VALUE options."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from videoxai.errors import VideoXAIError
+
+
+def parse_option(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` with VALUE read as bool, int, float or left a string."""
+    key, separator, value = text.partition("=")
+    if not separator or not key:
+        raise VideoXAIError(f"options must look like KEY=VALUE, got {text!r}")
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return key, lowered == "true"
+    for cast in (int, float):
+        try:
+            return key, cast(value)
+        except ValueError:
+            pass
+    return key, value
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model``, ``--weights``, ``--model-option`` and ``--spec`` (see :func:`load_model`)."""
+    parser.add_argument("--model", default="i3d_kinetics400",
+                        help="i3d_kinetics400, c3d, or package.module:factory for your own network (default: %(default)s)")
+    parser.add_argument("--weights", metavar="FILE", help="weight file (default: the model's own)")
+    parser.add_argument(
+        "--model-option", action="append", default=[], metavar="KEY=VALUE",
+        help="option for the model loader, repeatable (e.g. random_init=true width=0.25 for C3D)",
+    )
+    parser.add_argument(
+        "--spec", metavar="FILE",
+        help="a JSON or YAML file with the input contract (keys of the config's model.spec: num_frames, size, "
+             "resize_short_side or resize_hw, scale, offset, mean, std, num_classes or class_names); required for "
+             "your own factory, overrides single keys of a shipped model's",
+    )
+
+
+def read_spec_file(path: str | Path) -> dict:
+    """The mapping in a JSON or YAML spec file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise VideoXAIError(f"cannot read the spec file ({error.strerror})", path) from None
+    if path.suffix.lower() == ".json":
+        fields = json.loads(text)
+    else:
+        import yaml
+
+        fields = yaml.safe_load(text)
+    if not isinstance(fields, dict):
+        raise VideoXAIError("a spec file must hold a mapping of ModelSpec fields", path)
+    return fields
+
+
+def load_model(args: argparse.Namespace):
+    """``(model, spec)`` from the arguments of :func:`add_model_arguments` and ``--device``."""
+    from videoxai import models
+
+    options = dict(parse_option(text) for text in getattr(args, "model_option", []))
+    spec = read_spec_file(args.spec) if getattr(args, "spec", None) else None
+    return models.load(args.model, weights=args.weights, device=args.device, spec=spec, **options)
