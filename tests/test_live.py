@@ -24,6 +24,8 @@ import pytest
 
 from videoxai.errors import VideoXAIError
 from videoxai.live import (
+    LABEL_HEIGHT,
+    LABEL_SIZE,
     LiveExplainer,
     LiveSession,
     LiveSettings,
@@ -270,9 +272,16 @@ def test_explainer_draws_both_overlays_and_the_top5():
     assert explainer.settings == LiveSettings("guided_backprop", 2.0, None)  # failed updates change nothing
 
 
+def test_label_height_is_what_the_overlay_draws():
+    from videoxai.overlay import label_height, label_panel
+
+    assert LABEL_HEIGHT == label_height(LABEL_SIZE)
+    assert label_panel(np.zeros((1, 20, 30, 3), np.uint8), "x", LABEL_SIZE).shape[1] == LABEL_HEIGHT + 20
+
+
 def test_compose_puts_live_baseline_and_selective_side_by_side():
     shown = compose(frame(50, 12), None, 0, LiveSettings("gradcam", 4.0))
-    assert shown.shape == (18 + 12, 3 * 12 + 2 * 4, 3)
+    assert shown.shape == (LABEL_HEIGHT + 12, 3 * 12 + 2 * 4, 3)
 
 
 def test_stdin_source_reads_whole_raw_frames():
@@ -315,7 +324,7 @@ def test_file_is_played_at_its_frame_rate_on_the_session_clock(tmp_path):
     assert figures.explanations + figures.dropped == 30 - SPEC.num_frames + 1
     recorded = read_video(tmp_path / "shown.mp4")
     assert recorded.num_frames == 30 and recorded.fps == pytest.approx(10.0)
-    assert recorded.frames.shape[1:] == (18 + 12, 3 * 12 + 8, 3)
+    assert recorded.frames.shape[1:] == (LABEL_HEIGHT + 12, 3 * 12 + 8, 3)
 
 
 # ----------------------------------------------------------------------------- the page, in-process
@@ -348,7 +357,7 @@ def test_server_serves_page_frames_state_and_controls(tmp_path):
         assert status == 200 and b'id="top5"' in page and headers["Content-Type"].startswith("text/html")
         status, headers, jpeg = get(server.url + "frame.jpg")
         shown = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        assert shown.shape == (18 + 12, 3 * 12 + 8, 3) and int(headers["X-Frame-Index"]) == 39
+        assert shown.shape == (LABEL_HEIGHT + 12, 3 * 12 + 8, 3) and int(headers["X-Frame-Index"]) == 39
         state = json.loads(get(server.url + "state.json")[2])
         assert state["ended"] and state["figures"]["frames_read"] == 40
         assert len(state["top5"]) == 5 and state["settings"] == {
@@ -412,7 +421,7 @@ def test_command_ends_cleanly_at_the_end_of_a_file(clip_112, tmp_path):
     assert "Traceback" not in done.stderr
     assert "source ended; 50 frames read" in done.stdout
     recorded = read_video(out)
-    assert recorded.num_frames == 50 and recorded.frames.shape[1:] == (18 + 112, 3 * 112 + 8, 3)
+    assert recorded.num_frames == 50 and recorded.frames.shape[1:] == (LABEL_HEIGHT + 112, 3 * 112 + 8, 3)
 
 
 @pytest.mark.slow

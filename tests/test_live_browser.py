@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from videoxai.live import LABEL_HEIGHT
+
 from test_live import environment, get, live_command, moving_frames, write_clip
 
 pytestmark = pytest.mark.slow
@@ -165,7 +167,7 @@ def test_page_shows_a_moving_stream_its_top5_and_figures_and_takes_controls(brow
             if shown:
                 seen.add(shown)
             time.sleep(0.1)
-        assert all(digest.startswith(f"{3 * 112 + 8}x{18 + 112}:") for digest in seen), seen
+        assert all(digest.startswith(f"{3 * 112 + 8}x{LABEL_HEIGHT + 112}:") for digest in seen), seen
 
         # top-5 and figures appear once the first window is explained
         page.wait_for('document.querySelectorAll("#top5 li").length === 5')

@@ -548,8 +548,14 @@ def frame_for_model(frame: np.ndarray, spec) -> np.ndarray:
         raise VideoXAIError(f"frame too small for the model after resizing ({error})") from None
 
 
+# Labels above the shown panels: one font size whatever the frame size, so the picture's height
+# is always LABEL_HEIGHT + S.
+LABEL_SIZE = 12  # a 22-pixel band: even, so H.264 recordings need no padding row
+LABEL_HEIGHT = 22  # overlay.label_height(LABEL_SIZE), checked by the tests
+
+
 def compose(frame: np.ndarray, result: LiveResult | None, phase: int, settings: LiveSettings) -> np.ndarray:
-    """What is shown: uint8 ``(18 + S, 3·S + 8, 3)``, the live frame | baseline | selective overlay.
+    """What is shown: uint8 ``(LABEL_HEIGHT + S, 3·S + 8, 3)``, the live frame | baseline | selective overlay.
 
     The overlays play the explained window in a loop (frame ``phase mod T``), so the newest
     explanation is seen moving at the stream's pace until the next one replaces it.
@@ -565,7 +571,7 @@ def compose(frame: np.ndarray, result: LiveResult | None, phase: int, settings: 
         panels = [frame[None], result.baseline[index][None], result.selective[index][None]]
         # the target's name is on the page; at 112 pixels a panel has room for the method only
         labels = ["live", result.settings.method, f"selective n={result.settings.n:g}"]
-    return side_by_side(panels, labels=labels)[0]
+    return side_by_side(panels, labels=labels, size=LABEL_SIZE)[0]
 
 
 class LiveSession:

@@ -96,17 +96,27 @@ def _font_size(width: int) -> int:
     return int(np.clip(width // 30, 11, 18))
 
 
+def line_height(size: int) -> int:
+    """Pixels one line of text at font ``size`` takes in a :func:`text_band`."""
+    return int(round(size * 1.35))
+
+
+def label_height(size: int) -> int:
+    """Height of the band :func:`label_panel` puts above a panel, for font ``size``."""
+    return line_height(size) + 6
+
+
 def text_band(lines: Sequence[str], width: int, size: int | None = None,
               background=(0, 0, 0), colour=(255, 255, 255)) -> np.ndarray:
     """uint8 ``(h, width, 3)``: ``lines`` of text, one under the other, on a plain band."""
     from PIL import Image, ImageDraw
 
     size = size or _font_size(width)
-    line_height = int(round(size * 1.35))
-    image = Image.new("RGB", (width, line_height * len(lines) + 6), background)
+    step = line_height(size)
+    image = Image.new("RGB", (width, step * len(lines) + 6), background)
     draw = ImageDraw.Draw(image)
     for row, line in enumerate(lines):
-        draw.text((4, 3 + row * line_height), line, fill=colour, font=_font(size))
+        draw.text((4, 3 + row * step), line, fill=colour, font=_font(size))
     return np.asarray(image)
 
 
