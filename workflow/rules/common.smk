@@ -11,6 +11,7 @@ from videoxai.dataset_listing import list_videos
 from videoxai.explain import FLOW_METHODS
 from videoxai.plots import FIGURE_NAMES
 from videoxai.metrics import tau_for_resolution
+from videoxai.models.torchvision_video import input_geometry
 from videoxai.tables import TABLE_NAMES
 
 RESULTS = config["results"].rstrip("/")
@@ -26,7 +27,7 @@ SHIPPED_GEOMETRY = {
 
 def decode_geometry(model):
     """size / resize_short_side / resize_hw of the model input: the shipped table, overridden by model.spec."""
-    geometry = dict(SHIPPED_GEOMETRY.get(model["name"], {}))
+    geometry = dict(SHIPPED_GEOMETRY.get(model["name"]) or input_geometry(model["name"]) or {})
     for key in ("size", "resize_short_side", "resize_hw"):
         if model.get("spec") and key in model["spec"]:
             geometry[key] = model["spec"][key]
