@@ -262,3 +262,30 @@ def test_loader_errors_name_the_problem(tmp_path):
     torch.save(load("torchvision:r3d_18", num_classes=3)[0], pickled)  # a whole module, not a state dict
     with pytest.raises(VideoXAIError, match="refused"):
         load("torchvision:r3d_18", weights=pickled)
+
+
+@pytest.mark.slow
+def test_cli_explains_with_a_saved_r2plus1d_18(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    from videoxai.cli import main
+
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
+    for index in range(20):
+        frame = np.full((120, 160, 3), 30, dtype=np.uint8)
+        frame[40:80, 10 + 4 * index : 50 + 4 * index] = 230
+        writer.write(frame)
+    writer.release()
+    torch.manual_seed(0)
+    weights = tmp_path / "w.pth"
+    torch.save(load("torchvision:r2plus1d_18", num_classes=4)[0].state_dict(), weights)
+    out = tmp_path / "x.mp4"
+    code = main(["explain", str(video), "--model", "torchvision:r2plus1d_18", "--weights", str(weights),
+                 "--method", "dtd", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert "1 clip(s) x 16 frames, method dtd" in capsys.readouterr().out
+    capture = cv2.VideoCapture(str(out))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 16
+    capture.release()

@@ -67,7 +67,9 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("video", metavar="VIDEO", help="video file")
-    parser.add_argument("--model", default="i3d_kinetics400", help="model name or package.module:factory (default: %(default)s)")
+    parser.add_argument("--model", default="i3d_kinetics400",
+                        help="model name (i3d_kinetics400, c3d, torchvision:r3d_18, torchvision:mc3_18, "
+                             "torchvision:r2plus1d_18, torchvision:s3d) or package.module:factory (default: %(default)s)")
     parser.add_argument("--weights", metavar="FILE", help="weight file (default: the model's own)")
     parser.add_argument(
         "--model-option", action="append", default=[], metavar="KEY=VALUE",
