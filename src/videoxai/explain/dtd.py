@@ -8,7 +8,8 @@ Rules (a zennit ``SpecialFirstLayerMapComposite``):
 * average pooling (also adaptive): proportional to the inputs (``Norm``);
 * residual additions made explicit by the canonizers (zennit ``Sum``): proportional to the
   summands (``Norm``), so the shortcut and the branch share the relevance instead of each
-  getting all of it;
+  getting all of it (a negative branch gets negative relevance, and the shortcut more than
+  all of it: the sum is conserved, not the sign);
 * max pooling, concatenation, padding, flatten: no rule, so the gradient applies, which is
   winner-take-all for max pooling and a plain split/crop for the others.
 
@@ -22,8 +23,8 @@ The relevance entering the network is the target logit itself (one-hot ⊙ logit
 bias-free ReLU network the input relevance sums to the target logit (conservation).
 
 Biases: z+ is derived for ReLU networks whose biases are non-positive, where a neuron's
-relevance comes only from its inputs. Networks with positive biases (I3D after folding
-BatchNorm into its convolutions) would lose the bias' share to the bias if it entered the z+
+relevance comes only from its inputs. Networks with positive biases (any network once its
+BatchNorm is merged into the convolutions, I3D included) would lose the bias' share to the bias if it entered the z+
 denominator, so biases are left out of every rule (``zero_params=["bias"]``): each layer
 hands all of its relevance to its inputs. For z^B the bias cancels in the denominator anyway.
 """
