@@ -289,3 +289,32 @@ def test_cli_explains_with_a_saved_r2plus1d_18(tmp_path, capsys):
     capture = cv2.VideoCapture(str(out))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 16
     capture.release()
+
+
+def test_batchnorms_that_cannot_be_merged_are_named():
+    assert unmergeable_batchnorms(nn.Sequential(nn.Conv3d(3, 4, 1), nn.BatchNorm3d(4, affine=False)).eval()) == ["1"]
+    assert unmergeable_batchnorms(nn.Sequential(nn.Conv3d(3, 4, 1), nn.BatchNorm3d(4)).train()) == ["1"]
+    spec = load("torchvision:r3d_18", num_classes=2)[1]
+    with pytest.raises(VideoXAIError, match=r"cannot be merged; call model.eval\(\)"):
+        get_explainer("dtd", load("torchvision:r3d_18", num_classes=2)[0].train(), spec=spec)
+
+
+def test_dtd_merging_batchnorm_equals_dtd_on_the_folded_i3d():
+    """The canonizer's merge against the I3D loader's own fold, on random BatchNorm statistics."""
+    from videoxai.models.i3d import InceptionI3d, fold_batchnorm
+
+    torch.manual_seed(0)
+    unfolded = InceptionI3d(num_classes=CLASSES, batch_norm=True).eval()
+    with torch.no_grad():
+        for module in unfolded.modules():
+            if isinstance(module, nn.BatchNorm3d):
+                module.bias.uniform_(-0.5, 0.5)
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+    folded = fold_batchnorm(unfolded).eval()
+    inputs = torch.rand(1, 3, 8, 64, 64) * 2 - 1
+    merged = get_explainer("dtd", unfolded, low=-1.0, high=1.0).attribute(inputs, target=1)
+    reference = get_explainer("dtd", folded, low=-1.0, high=1.0).attribute(inputs, target=1)
+    assert ((merged.relevance - reference.relevance).abs().max() / reference.relevance.abs().max()).item() < 1e-3
+    assert hook_count(unfolded) == 0 and all(module.eps == 1e-3 for module in unfolded.modules()
+                                             if isinstance(module, nn.BatchNorm3d))

@@ -84,8 +84,9 @@ class DTD(Explainer):
         stranded = unmergeable_batchnorms(model)
         if stranded:
             raise VideoXAIError(
-                f"DTD merges each BatchNorm into the convolution or linear layer right before it, but "
-                f"{stranded[:3]} follow no such layer (in module registration order); fold them by hand or use "
+                f"DTD merges each BatchNorm (in eval mode, with running statistics and affine parameters) into "
+                f"the convolution or linear layer right before it, but {stranded[:3]} follow no such layer (in module "
+                "registration order) or cannot be merged; call model.eval(), fold them by hand, or use "
                 "gradcam/guided_backprop"
             )
         self.first_conv_name = next(
