@@ -76,14 +76,14 @@ if [ -n "${VIDEOXAI_SHARED_DATA:-}" ]; then
   cat > "$OUT/ucf101_sample_device.yaml" <<YAML
 results: $OUT/ucf101_sample
 resources: $VIDEOXAI_CACHE
-videos: {source: folder, root: $VIDEOXAI_SHARED_DATA/ucf101_sample}
+videos: {source: folder, root: $VIDEOXAI_SHARED_DATA/ucf101_sample$([ "$QUICK" = 1 ] && echo ", subset: {size: 2}")}
 model: {name: i3d_kinetics400}
 device: $DEVICE
 clips: {length: 16, max_per_video: $([ "$QUICK" = 1 ] && echo 1 || echo 4)}
-explain: {methods: [dtd, gradcam, guided_backprop, guided_gradcam], batch_size: 16, videos_per_job: 32, threads: 4}
+explain: {methods: $([ "$QUICK" = 1 ] && echo "[gradcam]" || echo "[dtd, gradcam, guided_backprop, guided_gradcam]"), batch_size: 16, videos_per_job: 32, threads: 4}
 selective: {n: [2.0, 3.0, 4.0, 5.0]}
 YAML
-  step ucf101-sample-study snakemake --cores 8 --configfile "$OUT/ucf101_sample_device.yaml"
+  step ucf101-sample-study $PYTHON -m snakemake --cores 8 --configfile "$OUT/ucf101_sample_device.yaml"
   cp "$OUT"/ucf101_sample/tables/table4.md "$OUT"/ 2>/dev/null
   grep -h "clip(s) of" "$OUT"/ucf101_sample/logs/explain/*.log > "$OUT/explain-batches.log" 2>/dev/null
 else

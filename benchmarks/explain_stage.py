@@ -200,26 +200,29 @@ def dryrun(args) -> None:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         split_dir, count = fake_ucf101_tree(folder)
-        for per_job in args.videos_per_job:
+        runs = [(REPO, per_job) for per_job in args.videos_per_job] + [(Path(c), None) for c in args.compare_with]
+        for checkout, per_job in runs:
             config = {
                 "videos": {"source": "ucf101", "root": str(folder / "videos"),
                            "ucf101": {"split_dir": str(split_dir), "split": 1, "subset": "test"}},
                 "model": {"name": "c3d", "weights": None, "options": {"random_init": True}},
-                "explain": {"videos_per_job": per_job},
                 "faithfulness": {"enabled": True},
             }
+            if per_job is not None:
+                config["explain"] = {"videos_per_job": per_job}
             (folder / "config.yaml").write_text(yaml.safe_dump(config))
             began = time.perf_counter()
             completed = subprocess.run(
-                [str(Path(sys.executable).with_name("snakemake")), "-n", "--snakefile", str(REPO / "Snakefile"),
+                [str(Path(sys.executable).with_name("snakemake")), "-n", "--snakefile", str(checkout / "Snakefile"),
                  "--directory", str(folder), "--configfile", str(folder / "config.yaml"), "--cores", "1", "--quiet", "rules"],
-                capture_output=True, text=True, cwd=REPO)
+                capture_output=True, text=True, cwd=checkout, env={**os.environ, "PYTHONPATH": str(checkout / "src")})
             seconds = time.perf_counter() - began
             if completed.returncode:
                 raise SystemExit(completed.stdout[-2000:] + completed.stderr[-2000:])
             table = completed.stdout.split("Job stats:", 1)[-1]
             jobs = {rule: int(number) for rule, number in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
-            rows.append([per_job, jobs.get("explain", 0), jobs.get("faithfulness", 0), jobs.get("decode", 0),
+            label = str(per_job) if per_job is not None else f"{checkout.name} (compared: one job per video)"
+            rows.append([label, jobs.get("explain", 0), jobs.get("faithfulness", 0), jobs.get("decode", 0),
                          jobs.get("total", 0), f"{seconds:.1f}"])
     write_table("ucf101-dryrun", "cpu", ["explain.videos_per_job", "explain jobs", "faithfulness jobs",
                                          "decode jobs", "all jobs", "dry run (s)"], rows,

@@ -181,8 +181,8 @@ def test_dtd_explicit_bounds_and_errors():
     torch.testing.assert_close(from_spec.relevance, explicit.relevance)
     with pytest.raises(VideoXAIError, match="spec= or low=/high="):
         get_explainer("dtd", model)
-    with pytest.raises(VideoXAIError, match="BatchNorm"):
-        get_explainer("dtd", nn.Sequential(nn.Conv3d(3, 2, 1), nn.BatchNorm3d(2)), spec=SPEC)
+    with pytest.raises(VideoXAIError, match="follow no such layer"):  # a BatchNorm before any convolution
+        get_explainer("dtd", nn.Sequential(nn.BatchNorm3d(3), nn.Conv3d(3, 2, 1)), spec=SPEC)
     with pytest.raises(VideoXAIError, match="does not take"):
         get_explainer("dtd", model, spec=SPEC, autocast="bf16")
 

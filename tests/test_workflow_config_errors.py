@@ -73,6 +73,8 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
          ["explain.options.gradcma: options for an unknown method"]),
         ({"explain": {"methods": ["lrp"]}}, ["'lrp' is not one of"]),
         ({"model": {"name": "no_such_model"}}, ["configuration error: model.name: unknown model 'no_such_model'"]),
+        ({"model": {"name": "torchvision:r4d_18"}},
+         ["configuration error: model.name: unknown torchvision video network 'torchvision:r4d_18'"]),
         ({"model": {"name": "workflow_models:tiny_net", "spec": TINY_SPEC, "weights": "missing.safetensors"}},
          ["configuration error: model.weights: weight file 'missing.safetensors' not found"]),
         ({"model": {"name": "workflow_models:tiny_net", "spec": {**TINY_SPEC, "sise": 32}}},
@@ -82,7 +84,7 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
         ({"faithfulness": {"enabled": True, "annotations": "boxes.txt"}},
          ["configuration error: faithfulness.annotations: annotation file 'boxes.txt' not found"]),
     ],
-    ids=["option", "options-of-unknown-method", "method", "model-name", "weights-missing", "spec-key",
+    ids=["option", "options-of-unknown-method", "method", "model-name", "torchvision-name", "weights-missing", "spec-key",
          "shipped-refusal", "annotations-missing"],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):

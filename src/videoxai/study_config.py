@@ -30,14 +30,29 @@ SPEC_KEYS: tuple[str, ...] = (
 )
 
 
+TORCHVISION_PREFIX = "torchvision:"
+
+
+def shipped_geometry(name: str) -> dict | None:
+    """The input geometry of a model the library knows by name (shipped or a torchvision video
+    network), None for anything else (a user's factory)."""
+    if name in SHIPPED_GEOMETRY:
+        return dict(SHIPPED_GEOMETRY[name])
+    if name.startswith(TORCHVISION_PREFIX):
+        from videoxai.models.torchvision_video import input_geometry  # only torchvision names pay for torch
+
+        return input_geometry(name)
+    return None
+
+
 def is_shipped(name: str) -> bool:
-    return name in SHIPPED_GEOMETRY
+    return shipped_geometry(name) is not None
 
 
 def decode_geometry(model: dict) -> dict:
     """``size`` / ``resize_short_side`` / ``resize_hw`` of the model input: the shipped model's,
     overridden key by key by ``model.spec`` (the same merge the model loader applies)."""
-    geometry = dict(SHIPPED_GEOMETRY.get(model["name"], {}))
+    geometry = shipped_geometry(model["name"]) or {}
     for key in ("size", "resize_short_side", "resize_hw"):
         if model.get("spec") and key in model["spec"]:
             geometry[key] = model["spec"][key]
@@ -53,9 +68,13 @@ def decode_geometry(model: dict) -> dict:
 def check_model(model: dict) -> None:
     """The model's name, spec keys and weight file, as far as they can be checked without torch."""
     name = model["name"]
+    if name.startswith(TORCHVISION_PREFIX) and not is_shipped(name):
+        from videoxai.models.torchvision_video import NAMES
+
+        raise ConfigurationError(f"unknown torchvision video network {name!r}: use one of {list(NAMES)}", "model.name")
     if not is_shipped(name) and ":" not in name:
-        raise ConfigurationError(f"unknown model {name!r}: use one of {sorted(SHIPPED_GEOMETRY)} "
-                                 "or 'package.module:factory'", "model.name")
+        raise ConfigurationError(f"unknown model {name!r}: use one of {sorted(SHIPPED_GEOMETRY)}, "
+                                 "torchvision:<network> or 'package.module:factory'", "model.name")
     spec = model.get("spec") or {}
     unknown = sorted(set(spec) - set(SPEC_KEYS))
     if unknown:

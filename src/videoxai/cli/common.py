@@ -28,7 +28,8 @@ def parse_option(text: str) -> tuple[str, object]:
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--model``, ``--weights``, ``--model-option`` and ``--spec`` (see :func:`load_model`)."""
     parser.add_argument("--model", default="i3d_kinetics400",
-                        help="i3d_kinetics400, c3d, or package.module:factory for your own network (default: %(default)s)")
+                        help="i3d_kinetics400, c3d, torchvision:r3d_18, torchvision:mc3_18, torchvision:r2plus1d_18, "
+                             "torchvision:s3d, or package.module:factory for your own network (default: %(default)s)")
     parser.add_argument("--weights", metavar="FILE", help="weight file (default: the model's own)")
     parser.add_argument(
         "--model-option", action="append", default=[], metavar="KEY=VALUE",

@@ -5,16 +5,26 @@ Rules (a zennit ``SpecialFirstLayerMapComposite``):
 * first convolution: z^B (``ZBox``) with bounds = the model's preprocessed input range;
 * every other convolution and linear layer: z+ (``ZPlus``);
 * ReLU (any activation): relevance passes through (``Pass``);
-* average pooling: proportional to the inputs (``Norm``);
+* average pooling (also adaptive): proportional to the inputs (``Norm``);
+* residual additions made explicit by the canonizers (zennit ``Sum``): proportional to the
+  summands (``Norm``), so the shortcut and the branch share the relevance instead of each
+  getting all of it (a negative branch gets negative relevance, and the shortcut more than
+  all of it: the sum is conserved, not the sign);
 * max pooling, concatenation, padding, flatten: no rule, so the gradient applies, which is
   winner-take-all for max pooling and a plain split/crop for the others.
+
+Canonizers (:mod:`videoxai.explain.canonizers`) run for the duration of each call: every
+BatchNorm is merged into the convolution or linear layer right before it, and the residual
+additions of torchvision's video ResNet blocks become ``Sum`` modules. Both are undone afterwards,
+also when the call fails. A BatchNorm that follows no such layer cannot be merged, and DTD
+refuses the model, naming it.
 
 The relevance entering the network is the target logit itself (one-hot ⊙ logits), so for a
 bias-free ReLU network the input relevance sums to the target logit (conservation).
 
 Biases: z+ is derived for ReLU networks whose biases are non-positive, where a neuron's
-relevance comes only from its inputs. Networks with positive biases (I3D after folding
-BatchNorm into its convolutions) would lose the bias' share to the bias if it entered the z+
+relevance comes only from its inputs. Networks with positive biases (any network once its
+BatchNorm is merged into the convolutions, I3D included) would lose the bias' share to the bias if it entered the z+
 denominator, so biases are left out of every rule (``zero_params=["bias"]``): each layer
 hands all of its relevance to its inputs. For z^B the bias cancels in the denominator anyway.
 """
@@ -27,10 +37,12 @@ import torch
 from torch import nn
 from zennit.composites import SpecialFirstLayerMapComposite
 from zennit.rules import Norm, Pass, ZBox, ZPlus
-from zennit.types import Activation, AvgPool, BatchNorm, Convolution
+from zennit.layer import Sum
+from zennit.types import Activation, AvgPool, Convolution
 
 from videoxai.errors import VideoXAIError
 from videoxai.explain.base import Explainer, one_hot, resolve_target
+from videoxai.explain.canonizers import unmergeable_batchnorms, video_canonizers
 
 
 class _Stop(Exception):
@@ -68,10 +80,13 @@ class DTD(Explainer):
             low, high = spec.value_range
         self.low, self.high = low, high
         self.stabilizer = float(stabilizer)
-        batch_norms = [name for name, module in model.named_modules() if isinstance(module, BatchNorm)]
-        if batch_norms:
+        stranded = unmergeable_batchnorms(model)
+        if stranded:
             raise VideoXAIError(
-                f"DTD needs BatchNorm folded into the convolutions (e.g. fold_batchnorm=True); found {batch_norms[:3]}"
+                f"DTD merges each BatchNorm (in eval mode, with running statistics and affine parameters) into "
+                f"the convolution or linear layer right before it, but {stranded[:3]} follow no such layer (in module "
+                "registration order) or cannot be merged; call model.eval(), fold them by hand, or use "
+                "gradcam/guided_backprop"
             )
         self.first_conv_name = next(
             (name for name, module in model.named_modules() if isinstance(module, Convolution)), None
@@ -117,11 +132,12 @@ class DTD(Explainer):
         layer_map = [
             (Activation, Pass()),
             (AvgPool, Norm(stabilizer=self.stabilizer)),
+            (Sum, Norm(stabilizer=self.stabilizer)),
             (Convolution, ZPlus(stabilizer=self.stabilizer, **ignore_bias)),
             (nn.Linear, ZPlus(stabilizer=self.stabilizer, **ignore_bias)),
         ]
         first_map = [(Convolution, ZBox(low=low, high=high, stabilizer=self.stabilizer, **ignore_bias))]
-        return SpecialFirstLayerMapComposite(layer_map=layer_map, first_map=first_map)
+        return SpecialFirstLayerMapComposite(layer_map=layer_map, first_map=first_map, canonizers=video_canonizers())
 
     def _attribute(self, inputs, target):
         low, high = self.bounds_at_first_layer(inputs)

@@ -4,6 +4,11 @@ Shipped names are listed in :data:`MODELS`. Any importable factory works too::
 
     model, spec = load("mypackage.nets:build_net", weights="net.safetensors", spec=my_spec)
 
+torchvision's video networks come by name with their input contract built in
+(:mod:`videoxai.models.torchvision_video`)::
+
+    model, spec = load("torchvision:r2plus1d_18", weights="finetuned.pth", num_classes=10)
+
 The factory is called with no arguments (or with ``factory_kwargs``) and must return an
 ``nn.Module``; ``weights`` (``.safetensors``, or a ``.pt``/``.pth`` holding only tensors) is
 loaded into it strictly, and ``spec`` describes its input.
@@ -22,6 +27,9 @@ from torch import nn
 
 from videoxai.errors import ConfigurationError, VideoXAIError
 from videoxai.models.spec import ModelSpec, spec_overrides
+from videoxai.models.torchvision_video import NAMES as TORCHVISION_NAMES
+from videoxai.models.torchvision_video import PREFIX as TORCHVISION_PREFIX
+from videoxai.models.torchvision_video import input_geometry
 
 # name -> "module:function"; the function takes (weights, **options) and returns (model, spec).
 MODELS: dict[str, str] = {
@@ -34,7 +42,7 @@ def _import_callable(path: str) -> Callable[..., Any]:
     module_name, _, attribute = path.partition(":")
     if not module_name or not attribute:
         raise VideoXAIError(
-            f"unknown model {path!r}: use one of {sorted(MODELS)} or 'package.module:factory'"
+            f"unknown model {path!r}: use one of {sorted(MODELS) + list(TORCHVISION_NAMES)} or 'package.module:factory'"
         )
     try:
         module = importlib.import_module(module_name)
@@ -56,17 +64,30 @@ def load(
     """Build a model in eval mode on ``device`` and return it with its :class:`ModelSpec`.
 
     Args:
-        name: a key of :data:`MODELS` or ``"package.module:factory"``.
+        name: a key of :data:`MODELS`, ``"torchvision:<network>"`` (``r3d_18``, ``mc3_18``,
+            ``r2plus1d_18``, ``s3d``) or ``"package.module:factory"``.
         weights: path to a weight file; shipped models fall back to their default weights.
         device: torch device for the model.
         spec: required for a user factory. For a shipped model a :class:`ModelSpec` replaces its
             spec, and a mapping (a config's ``model.spec``) overrides its fields one by one.
         options: passed to the shipped loader (e.g. ``num_classes`` for C3D,
-            ``fold_batchnorm`` for I3D) or, for a user factory, ``factory_kwargs``.
+            ``fold_batchnorm`` for I3D; ``num_classes``, ``class_names`` (a file) and
+            ``num_frames`` for torchvision networks) or, for a user factory, ``factory_kwargs``.
     """
     if name in MODELS:
         loader = _import_callable(MODELS[name])
         model, model_spec = loader(weights=weights, **options)
+        if isinstance(spec, dict):
+            model_spec = replace(model_spec, **spec_overrides(spec))
+        elif spec is not None:
+            model_spec = spec
+    elif name.startswith(TORCHVISION_PREFIX):
+        from videoxai.models.torchvision_video import load_torchvision_video
+
+        unknown = sorted(set(options) - {"num_classes", "class_names", "num_frames"})
+        if unknown:
+            raise VideoXAIError(f"model {name!r} takes the options num_classes, class_names, num_frames; got {unknown}")
+        model, model_spec = load_torchvision_video(name, weights=weights, **options)
         if isinstance(spec, dict):
             model_spec = replace(model_spec, **spec_overrides(spec))
         elif spec is not None:
@@ -89,7 +110,9 @@ def load(
             spec = spec.with_weights(sha256)
         model_spec = spec
     else:
-        raise VideoXAIError(f"unknown model {name!r}: use one of {sorted(MODELS)} or 'package.module:factory'")
+        raise VideoXAIError(
+            f"unknown model {name!r}: use one of {sorted(MODELS) + list(TORCHVISION_NAMES)} or 'package.module:factory'"
+        )
     model = model.to(device).eval()
     return model, model_spec
 
@@ -111,4 +134,4 @@ def load_configured(settings: dict, device: str | torch.device = "cpu") -> tuple
         raise ConfigurationError(str(error), "model") from error
 
 
-__all__ = ["MODELS", "ModelSpec", "load", "load_configured"]
+__all__ = ["MODELS", "TORCHVISION_NAMES", "ModelSpec", "input_geometry", "load", "load_configured"]
