@@ -268,8 +268,8 @@ def stage(args) -> None:
                                                              "s per clip"], rows,
                 [*machine_notes(args.device), f"The explain stage of config/ucf101_sample.yaml on the 25 shared clips: "
                  f"I3D, the paper's four methods, {args.stage_clips} clip(s) per video at 16x{args.size}x{args.size}, "
-                 "decoded beforehand; wall time of `snakemake --until explain` (jobs run "
-                 f"{os.cpu_count()} at a time on {os.cpu_count()} cores)."])
+                 "decoded beforehand; wall time of `snakemake --until explain`, each explain job using all "
+                 f"{os.cpu_count()} cores (explain.threads), so jobs run one after another."])
 
 
 def main() -> None:
