@@ -97,7 +97,7 @@ def benchmark_model(label, loader, options, shape, batch_sizes, args, device, ro
             per_method[method] = (result, seconds, selective_seconds)
             print(f"{label} b={batch} {method}: {statistics.fmean(seconds) / batch:.3f} s/clip", file=sys.stderr, flush=True)
         cheapest = min(statistics.fmean(seconds) / batch for _, seconds, _ in per_method.values())
-        for method, (result, seconds, selective_seconds) in per_method.items():
+        for method, (_, seconds, selective_seconds) in per_method.items():
             rows.append(row(label, shape, method, "fp32", batch, seconds, selective_seconds, cheapest, None))
         if batch != batch_sizes[0] or args.no_autocast:
             continue  # autocast error is measured once per model, at the smallest batch

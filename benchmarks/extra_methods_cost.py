@@ -148,7 +148,6 @@ def run_model(label, loader, options, frames, args, rows, smooth_rows, auc_rows)
             rows.append({"model": label, "input": f"{frames}x{spec.size}x{spec.size}", "method": "deletion+insertion (metric)",
                          "seconds_per_clip": seconds, "how": "measured", "detail": "16 steps, voxels, zeros, batch 8"})
         print(f"{label} deletion/insertion {method}: {seconds:.1f} s", file=sys.stderr, flush=True)
-    del model
 
 
 def write(rows, smooth_rows, auc_rows, args):

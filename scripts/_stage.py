@@ -12,7 +12,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 try:
     import videoxai  # noqa: F401 - installed (the project's .venv)

@@ -51,7 +51,7 @@ with logged(snakemake) as log:
         mp4, page = Path(mp4), Path(page)
         if rank >= len(best):
             placeholder_video(mp4, "no clip for this example (too few videos succeeded)")
-            atomic_write(page, lambda p: p.write_text(player(mp4, "no clip for this example"), encoding="utf-8"))
+            atomic_write(page, lambda p, m=mp4: p.write_text(player(m, "no clip for this example"), encoding="utf-8"))
             continue
         video, clip = best.loc[rank, "video"], int(best.loc[rank, "clip"])
         clips = read_shard(shard_of("clips", video))
@@ -86,5 +86,5 @@ with logged(snakemake) as log:
         factor = max(2, -(-224 // frames.clips.shape[3]))
         write_video(render_explanation(frames, factor=factor), mp4, fps=min(fps, 8.0))  # slowed down: a 16-frame clip would pass in under a second
         title = f"{video}, clip {clip}: {method_label(method)} (selective n = {n:g})"
-        atomic_write(page, lambda p, t=title: p.write_text(player(mp4, t), encoding="utf-8"))
+        atomic_write(page, lambda p, m=mp4, t=title: p.write_text(player(m, t), encoding="utf-8"))
         log.info("example video %d: %s clip %d, %s -> %s", rank + 1, video, clip, method, mp4)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -110,7 +109,10 @@ def node_sized_profile(target: Path, grouped: bool) -> Path:
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
     profile["cores"] = 2
     profile["set-threads"] = {rule: 1 for rule in profile["set-threads"]}
-    shrink = lambda expression: re.sub(r"^\d+", "500", str(expression))  # keep "* attempt"
+
+    def shrink(expression):
+        return re.sub(r"^\d+", "500", str(expression))  # keep "* attempt"
+
     profile["default-resources"]["mem_mb"] = shrink(profile["default-resources"]["mem_mb"])
     for settings in profile["set-resources"].values():
         if "mem_mb" in settings:

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from videoxai.flow import farneback, farneback_clips, flow_magnitude
 from videoxai.errors import VideoXAIError
+from videoxai.flow import farneback, farneback_clips, flow_magnitude
 
 
 def moving_square_clip(frames=8, size=64, square=16, step=1):

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_explain import SPEC, make_model  # noqa: E402  (tests/ is on sys.path under pytest)
 
 from videoxai.errors import VideoXAIError
 from videoxai.live import (
@@ -38,8 +39,6 @@ from videoxai.live import (
 )
 from videoxai.live_server import LiveServer
 from videoxai.video import read_video
-
-from test_explain import SPEC, make_model  # noqa: E402  (tests/ is on sys.path under pytest)
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_live import environment, get, live_command, moving_frames, write_clip
 
 from videoxai.live import LABEL_HEIGHT
-
-from test_live import environment, get, live_command, moving_frames, write_clip
 
 pytestmark = pytest.mark.slow
 

@@ -9,16 +9,23 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from test_explain import SPEC, make_model  # noqa: E402  (tests/ is on sys.path under pytest)
 
 from videoxai import models
 from videoxai.cli import main
-from videoxai.errors import VideoXAIError
 from videoxai.colour import SCALE_PERCENTILE, colour_table, colourise, relevance_scale
-from videoxai.overlay import (ExplainedClips, colour_bar, contact_sheet, overlay_relevance, render_explanation,
-                              side_by_side, text_band, write_video)
+from videoxai.errors import VideoXAIError
+from videoxai.overlay import (
+    ExplainedClips,
+    colour_bar,
+    contact_sheet,
+    overlay_relevance,
+    render_explanation,
+    side_by_side,
+    text_band,
+    write_video,
+)
 from videoxai.video import read_video
-
-from test_explain import SPEC, make_model  # noqa: E402  (tests/ is on sys.path under pytest)
 
 
 def test_overlay_colours_by_hand():

@@ -11,7 +11,13 @@ from videoxai import __version__
 from videoxai.dataset_listing import list_csv, list_files, list_folder, random_subset, safe_id
 from videoxai.errors import VideoXAIError
 from videoxai.shards import (
-    n_group, read_attributes, read_shard, read_table_shard, validate_shard, write_failed_shard, write_shard,
+    n_group,
+    read_attributes,
+    read_shard,
+    read_table_shard,
+    validate_shard,
+    write_failed_shard,
+    write_shard,
     write_table_shard,
 )
 

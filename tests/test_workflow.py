@@ -17,11 +17,10 @@ import time
 import zipfile
 from pathlib import Path
 
+import av
 import pandas as pd
 import pytest
 import yaml
-
-import av
 from browser import Browser, ensure_chromium
 
 from videoxai.shards import read_shard, read_table_shard, validate_shard

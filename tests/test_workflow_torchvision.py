@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 import yaml
-
 from test_workflow import snakemake
+
 from videoxai.shards import read_shard
 
 pytestmark = [pytest.mark.slow]

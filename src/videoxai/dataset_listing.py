@@ -12,9 +12,9 @@ import hashlib
 import os
 import random
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from videoxai.errors import VideoXAIError
 

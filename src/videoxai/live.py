@@ -25,9 +25,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -364,8 +364,8 @@ class LiveExplainer:
         """Explain ``window`` (frames uint8 ``(T, S, S, 3)``) with the settings of this moment."""
         import torch
 
-        from videoxai.explain import FLOW_METHODS
         from videoxai.colour import relevance_scale
+        from videoxai.explain import FLOW_METHODS
         from videoxai.overlay import overlay_relevance
         from videoxai.selective import selective_relevance
 
@@ -466,7 +466,7 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _capture_reader(capture: "cv2.VideoCapture") -> Callable[[], np.ndarray | None]:
+def _capture_reader(capture: cv2.VideoCapture) -> Callable[[], np.ndarray | None]:
     def read() -> np.ndarray | None:
         ok, frame = capture.read()
         if not ok or frame is None:
@@ -631,7 +631,7 @@ class LiveSession:
 
     # -- life cycle
 
-    def start(self) -> "LiveSession":
+    def start(self) -> LiveSession:
         for name, target in (("videoxai-reader", self._read_loop), ("videoxai-explainer", self._explain_loop)):
             thread = threading.Thread(target=self._guarded(target), name=name, daemon=True)
             self._threads.append(thread)

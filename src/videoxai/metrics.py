@@ -20,14 +20,14 @@ precision (and chance) at that ``tau``, an all-zero map has NaN precision, an em
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
 from videoxai.errors import VideoXAIError
-from videoxai.methods import EXTRA_METHODS, METHODS, method_label
+from videoxai.methods import EXTRA_METHODS, METHODS
 
 # The paper's four in its order, then the other published methods (docs/methods_extra.md), as
 # declared in videoxai.methods; the random reference row of the faithfulness metrics comes last.

@@ -15,11 +15,11 @@ and a colour bar with the scale's value.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

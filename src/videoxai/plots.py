@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,8 +21,8 @@ import torch
 from matplotlib.figure import Figure
 
 from videoxai.colour import DIVERGING_CMAP, SCALE_PERCENTILE, relevance_scale
-from videoxai.files import atomic_write
 from videoxai.errors import VideoXAIError
+from videoxai.files import atomic_write
 from videoxai.metrics import METHOD_ORDER, method_label, ordered_methods
 from videoxai.tables import headline_q, headline_tau, normalise_metrics
 

@@ -25,8 +25,8 @@ Conventions (all derivable by hand, see tests/test_selective.py):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import torch
 import torch.nn.functional as F

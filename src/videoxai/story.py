@@ -9,8 +9,8 @@ workflow's report directive (``workflow/report/workflow.rst``) includes.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

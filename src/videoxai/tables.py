@@ -14,14 +14,14 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from videoxai.files import atomic_write
 from videoxai.errors import VideoXAIError
+from videoxai.files import atomic_write
 from videoxai.metrics import (
     DEFAULT_TAU,
     DEFAULT_TOP_Q,

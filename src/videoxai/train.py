@@ -29,16 +29,16 @@ import os
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from videoxai.files import atomic_write_bytes
 from videoxai.errors import VideoXAIError
+from videoxai.files import atomic_write_bytes
 from videoxai.models.c3d import C3D, NUM_FRAMES, RESIZE_HW, SIZE, load_c3d, state_dict_for_file
 from videoxai.video import center_crop, clip_indices, read_video, resize_exact
 

@@ -6,9 +6,9 @@ All frame arrays are uint8 RGB ``(F, H, W, 3)``; clips are ``(N, T, H, W, 3)``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np

@@ -7,9 +7,9 @@ needs on the model for that one call and always removes it, also when the call f
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 from torch import nn

@@ -27,8 +27,8 @@ to any canonizer; only the torchvision video blocks below are rewritten.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 import torch
 from torch import nn
@@ -54,7 +54,7 @@ class ExactMergeBatchNorm(SequentialMergeBatchNorm):
     instead of failing on them, so that DTD can name them.
     """
 
-    def apply(self, root_module: nn.Module) -> list["ExactMergeBatchNorm"]:
+    def apply(self, root_module: nn.Module) -> list[ExactMergeBatchNorm]:
         """Merge each BatchNorm that directly follows a convolution or linear layer of its width,
         in module registration order, and that can be merged at all (see :func:`_mergeable`)."""
         instances = []
@@ -117,7 +117,7 @@ class VideoResNetBlockCanonizer(AttributeCanonizer):
             return {"forward": _residual_forward.__get__(module), "canonizer_sum": Sum()}
         return None
 
-    def copy(self) -> "VideoResNetBlockCanonizer":
+    def copy(self) -> VideoResNetBlockCanonizer:
         return VideoResNetBlockCanonizer()
 
 

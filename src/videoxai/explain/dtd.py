@@ -31,13 +31,13 @@ hands all of its relevance to its inputs. For z^B the bias cancels in the denomi
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 from zennit.composites import SpecialFirstLayerMapComposite
-from zennit.rules import Norm, Pass, ZBox, ZPlus
 from zennit.layer import Sum
+from zennit.rules import Norm, Pass, ZBox, ZPlus
 from zennit.types import Activation, AvgPool, Convolution
 
 from videoxai.errors import VideoXAIError

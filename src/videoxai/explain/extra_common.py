@@ -4,8 +4,8 @@ weights, softmax scores in batches, and getting the clip's optical flow back.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
 import torch

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -279,6 +280,6 @@ def load_c3d(
     return model.eval(), spec
 
 
-def state_dict_for_file(model: C3D) -> "OrderedDict[str, torch.Tensor]":
+def state_dict_for_file(model: C3D) -> OrderedDict[str, torch.Tensor]:
     """Contiguous CPU copies of the parameters, as safetensors and ``torch.save`` want them."""
     return OrderedDict((key, value.detach().cpu().contiguous().clone()) for key, value in model.state_dict().items())

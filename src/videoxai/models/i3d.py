@@ -295,8 +295,8 @@ def kinetics400_class_names() -> tuple[str, ...]:
 
 def _state_from_file(path: Path) -> tuple[dict[str, torch.Tensor], str]:
     """State dict + sha256 from our safetensors/.pt, or straight from DeepMind's Flax ``.ckpt``."""
-    from videoxai.models import i3d_weights
     from videoxai.files import sha256_of
+    from videoxai.models import i3d_weights
     from videoxai.models.weights import load_state_dict_file
 
     if path.suffix == ".ckpt":

@@ -180,7 +180,7 @@ def flax_to_torch_state(flat: dict[str, np.ndarray], source: str | os.PathLike) 
 
 
 def _check_sha256(path: Path, expected: str) -> str:
-    from videoxai.files import current_umask, sha256_of
+    from videoxai.files import sha256_of
 
     actual = sha256_of(path)
     if actual != expected:
@@ -258,8 +258,8 @@ def convert_checkpoint(
     first, so a file is only written when every tensor has its place. Returns the sha256 of
     the written ``.safetensors``.
     """
+    from videoxai.files import sha256_of
     from videoxai.models.i3d import InceptionI3d
-    from videoxai.files import current_umask, sha256_of
     from videoxai.models.weights import load_strict
 
     checkpoint, output = Path(checkpoint), Path(output)

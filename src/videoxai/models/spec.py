@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -59,7 +59,7 @@ class ModelSpec:
         high = (255.0 * self.scale + self.offset - mean) / std
         return torch.minimum(low, high), torch.maximum(low, high)
 
-    def with_weights(self, sha256: str | None) -> "ModelSpec":
+    def with_weights(self, sha256: str | None) -> ModelSpec:
         return replace(self, weights_sha256=sha256)
 
     def preprocess(self, clips: np.ndarray | torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
