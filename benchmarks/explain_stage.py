@@ -43,8 +43,7 @@ def write_table(name: str, device: str, header: list[str], rows: list[list], not
     RESULTS.mkdir(parents=True, exist_ok=True)
     csv_path = RESULTS / f"{device}-{name}.csv"
     csv_path.write_text("\n".join(",".join(str(cell) for cell in row) for row in [header, *rows]) + "\n")
-    lines = [f"# {name} ({device})", "", *notes, "", "| " + " | ".join(header) + " |",
-             "|" + "---|" * len(header)]
+    lines = [f"# {name} ({device})", "", *notes, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     markdown = RESULTS / f"{device}-{name}.md"
     markdown.write_text("\n".join(lines) + "\n")
@@ -58,8 +57,10 @@ def machine_notes(device: str) -> list[str]:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     cpu = f"{os.cpu_count()} CPUs, load {load:.1f} at the start"
     gpu = torch.cuda.get_device_name(0) if device == "cuda" and torch.cuda.is_available() else "no GPU"
-    return [f"Machine: {platform.machine()}, {cpu}, {gpu}; torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads; {time.strftime('%Y-%m-%d')}."]
+    return [
+        f"Machine: {platform.machine()}, {cpu}, {gpu}; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; {time.strftime('%Y-%m-%d')}."
+    ]
 
 
 def median_and_spread(values: list[float]) -> str:
@@ -86,16 +87,32 @@ def startup(args) -> None:
             seconds.append(time.perf_counter() - began)
         rows.append([label, median_and_spread(seconds)])
     for label, code in models.items():
-        timer = ("import time, torch, videoxai.stages; began = time.perf_counter(); "
-                 f"{code.format(device=args.device)}; "
-                 "torch.cuda.synchronize() if torch.cuda.is_available() else None; "
-                 "print(time.perf_counter() - began)")
-        seconds = [float(subprocess.run([sys.executable, "-c", timer], check=True, capture_output=True,
-                                        text=True).stdout.split()[-1]) for _ in range(args.repeats)]
+        timer = (
+            "import time, torch, videoxai.stages; began = time.perf_counter(); "
+            f"{code.format(device=args.device)}; "
+            "torch.cuda.synchronize() if torch.cuda.is_available() else None; "
+            "print(time.perf_counter() - began)"
+        )
+        seconds = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", timer], check=True, capture_output=True, text=True
+                ).stdout.split()[-1]
+            )
+            for _ in range(args.repeats)
+        ]
         rows.append([label, median_and_spread(seconds)])
-    write_table("job-startup", args.device, ["step (fresh process)", "seconds"], rows,
-                [*machine_notes(args.device), "Every job of a stage that loads a model pays the imports and the load "
-                 "before its first clip; a bucket job pays them once for all its videos."])
+    write_table(
+        "job-startup",
+        args.device,
+        ["step (fresh process)", "seconds"],
+        rows,
+        [
+            *machine_notes(args.device),
+            "Every job of a stage that loads a model pays the imports and the load "
+            "before its first clip; a bucket job pays them once for all its videos.",
+        ],
+    )
 
 
 def captum_zennit_maps(model, spec, inputs, target, layer):
@@ -118,8 +135,9 @@ def captum_zennit_maps(model, spec, inputs, target, layer):
     cam = LayerGradCam(model, layer).attribute(inputs, target=target, relu_attributions=True)
     maps["gradcam"] = F.interpolate(cam, size=inputs.shape[2:], mode="trilinear", align_corners=False)[:, 0]
     maps["guided_backprop"] = GuidedBackprop(model).attribute(inputs, target=target).sum(1)
-    maps["guided_gradcam"] = GuidedGradCam(model, layer).attribute(inputs, target=target,
-                                                                    interpolate_mode="trilinear").sum(1)
+    maps["guided_gradcam"] = (
+        GuidedGradCam(model, layer).attribute(inputs, target=target, interpolate_mode="trilinear").sum(1)
+    )
     return maps
 
 
@@ -166,12 +184,22 @@ def libraries(args) -> None:
         error = float((ours - theirs).abs().max() / theirs.abs().max().clamp_min(1e-30))
         rows.append([f"map {method}", f"max |ours - theirs| / max |theirs| = {error:.1e}"])
     ratio = [ours / theirs for ours, theirs in zip(project, reference)]
-    rows += [["project: explain_clips, 4 methods (s)", median_and_spread(project)],
-             ["captum + zennit directly, 4 methods (s)", median_and_spread(reference)],
-             ["project / libraries", median_and_spread(ratio)]]
-    write_table("explain-vs-libraries", args.device, ["what", "value"], rows,
-                [*machine_notes(args.device), f"I3D (BatchNorm folded), {args.clips} clip(s) of {args.frames}x{args.size}x"
-                 f"{args.size}, the same top-1 target for both; {args.repeats} timed repeats after one warm-up."])
+    rows += [
+        ["project: explain_clips, 4 methods (s)", median_and_spread(project)],
+        ["captum + zennit directly, 4 methods (s)", median_and_spread(reference)],
+        ["project / libraries", median_and_spread(ratio)],
+    ]
+    write_table(
+        "explain-vs-libraries",
+        args.device,
+        ["what", "value"],
+        rows,
+        [
+            *machine_notes(args.device),
+            f"I3D (BatchNorm folded), {args.clips} clip(s) of {args.frames}x{args.size}x"
+            f"{args.size}, the same top-1 target for both; {args.repeats} timed repeats after one warm-up.",
+        ],
+    )
 
 
 def fake_ucf101_tree(root: Path) -> tuple[Path, int]:
@@ -203,8 +231,11 @@ def dryrun(args) -> None:
         runs = [(REPO, per_job) for per_job in args.videos_per_job] + [(Path(c), None) for c in args.compare_with]
         for checkout, per_job in runs:
             config = {
-                "videos": {"source": "ucf101", "root": str(folder / "videos"),
-                           "ucf101": {"split_dir": str(split_dir), "split": 1, "subset": "test"}},
+                "videos": {
+                    "source": "ucf101",
+                    "root": str(folder / "videos"),
+                    "ucf101": {"split_dir": str(split_dir), "split": 1, "subset": "test"},
+                },
                 "model": {"name": "c3d", "weights": None, "options": {"random_init": True}},
                 "faithfulness": {"enabled": True},
             }
@@ -213,21 +244,52 @@ def dryrun(args) -> None:
             (folder / "config.yaml").write_text(yaml.safe_dump(config))
             began = time.perf_counter()
             completed = subprocess.run(
-                [str(Path(sys.executable).with_name("snakemake")), "-n", "--snakefile", str(checkout / "Snakefile"),
-                 "--directory", str(folder), "--configfile", str(folder / "config.yaml"), "--cores", "1", "--quiet", "rules"],
-                capture_output=True, text=True, cwd=checkout, env={**os.environ, "PYTHONPATH": str(checkout / "src")})
+                [
+                    str(Path(sys.executable).with_name("snakemake")),
+                    "-n",
+                    "--snakefile",
+                    str(checkout / "Snakefile"),
+                    "--directory",
+                    str(folder),
+                    "--configfile",
+                    str(folder / "config.yaml"),
+                    "--cores",
+                    "1",
+                    "--quiet",
+                    "rules",
+                ],
+                capture_output=True,
+                text=True,
+                cwd=checkout,
+                env={**os.environ, "PYTHONPATH": str(checkout / "src")},
+            )
             seconds = time.perf_counter() - began
             if completed.returncode:
                 raise SystemExit(completed.stdout[-2000:] + completed.stderr[-2000:])
             table = completed.stdout.split("Job stats:", 1)[-1]
             jobs = {rule: int(number) for rule, number in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
             label = str(per_job) if per_job is not None else f"{checkout.name} (compared: one job per video)"
-            rows.append([label, jobs.get("explain", 0), jobs.get("faithfulness", 0), jobs.get("decode", 0),
-                         jobs.get("total", 0), f"{seconds:.1f}"])
-    write_table("ucf101-dryrun", "cpu", ["explain.videos_per_job", "explain jobs", "faithfulness jobs",
-                                         "decode jobs", "all jobs", "dry run (s)"], rows,
-                [*machine_notes("cpu"), f"{count} empty files named as UCF-101 split-1's test list; "
-                 "faithfulness on; dry run wall time includes Snakemake's start-up and the listing."])
+            rows.append(
+                [
+                    label,
+                    jobs.get("explain", 0),
+                    jobs.get("faithfulness", 0),
+                    jobs.get("decode", 0),
+                    jobs.get("total", 0),
+                    f"{seconds:.1f}",
+                ]
+            )
+    write_table(
+        "ucf101-dryrun",
+        "cpu",
+        ["explain.videos_per_job", "explain jobs", "faithfulness jobs", "decode jobs", "all jobs", "dry run (s)"],
+        rows,
+        [
+            *machine_notes("cpu"),
+            f"{count} empty files named as UCF-101 split-1's test list; "
+            "faithfulness on; dry run wall time includes Snakemake's start-up and the listing.",
+        ],
+    )
 
 
 def stage(args) -> None:
@@ -249,14 +311,26 @@ def stage(args) -> None:
             config["explain"]["threads"] = os.cpu_count()
             (folder / "config.yaml").write_text(yaml.safe_dump(config))
             environment = {**os.environ, "PYTHONPATH": str(checkout / "src")}
-            command = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(checkout / "Snakefile"),
-                       "--directory", str(folder), "--configfile", str(folder / "config.yaml"), "--cores",
-                       str(os.cpu_count()), "--quiet", "rules"]
-            subprocess.run([*command, "--until", "decode"], check=True, env=environment, cwd=checkout,
-                           capture_output=True)
+            command = [
+                str(Path(sys.executable).with_name("snakemake")),
+                "--snakefile",
+                str(checkout / "Snakefile"),
+                "--directory",
+                str(folder),
+                "--configfile",
+                str(folder / "config.yaml"),
+                "--cores",
+                str(os.cpu_count()),
+                "--quiet",
+                "rules",
+            ]
+            subprocess.run(
+                [*command, "--until", "decode"], check=True, env=environment, cwd=checkout, capture_output=True
+            )
             began = time.perf_counter()
-            done = subprocess.run([*command, "--until", "explain"], env=environment, cwd=checkout,
-                                  capture_output=True, text=True)
+            done = subprocess.run(
+                [*command, "--until", "explain"], env=environment, cwd=checkout, capture_output=True, text=True
+            )
             seconds = time.perf_counter() - began
             if done.returncode:
                 raise SystemExit(done.stdout[-3000:] + done.stderr[-3000:])
@@ -264,12 +338,19 @@ def stage(args) -> None:
             clips = 25 * args.stage_clips
             label = "this checkout" if checkout == REPO.resolve() else f"{checkout.name} (compared)"
             rows.append([label, jobs, f"{seconds:.0f}", f"{seconds / clips:.2f}"])
-    write_table("ucf101-sample-explain-stage", args.device, ["checkout", "explain jobs", "wall time (s)",
-                                                             "s per clip"], rows,
-                [*machine_notes(args.device), f"The explain stage of config/ucf101_sample.yaml on the 25 shared clips: "
-                 f"I3D, the paper's four methods, {args.stage_clips} clip(s) per video at 16x{args.size}x{args.size}, "
-                 "decoded beforehand; wall time of `snakemake --until explain`, each explain job using all "
-                 f"{os.cpu_count()} cores (explain.threads), so jobs run one after another."])
+    write_table(
+        "ucf101-sample-explain-stage",
+        args.device,
+        ["checkout", "explain jobs", "wall time (s)", "s per clip"],
+        rows,
+        [
+            *machine_notes(args.device),
+            f"The explain stage of config/ucf101_sample.yaml on the 25 shared clips: "
+            f"I3D, the paper's four methods, {args.stage_clips} clip(s) per video at 16x{args.size}x{args.size}, "
+            "decoded beforehand; wall time of `snakemake --until explain`, each explain job using all "
+            f"{os.cpu_count()} cores (explain.threads), so jobs run one after another.",
+        ],
+    )
 
 
 def main() -> None:

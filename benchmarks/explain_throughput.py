@@ -95,7 +95,11 @@ def benchmark_model(label, loader, options, shape, batch_sizes, args, device, ro
                 lambda: selective_relevance(result.relevance, n=[4.0]), device, 3, args.selective_repeats
             )
             per_method[method] = (result, seconds, selective_seconds)
-            print(f"{label} b={batch} {method}: {statistics.fmean(seconds) / batch:.3f} s/clip", file=sys.stderr, flush=True)
+            print(
+                f"{label} b={batch} {method}: {statistics.fmean(seconds) / batch:.3f} s/clip",
+                file=sys.stderr,
+                flush=True,
+            )
         cheapest = min(statistics.fmean(seconds) / batch for _, seconds, _ in per_method.values())
         for method, (_, seconds, selective_seconds) in per_method.items():
             rows.append(row(label, shape, method, "fp32", batch, seconds, selective_seconds, cheapest, None))
@@ -105,7 +109,9 @@ def benchmark_model(label, loader, options, shape, batch_sizes, args, device, ro
             for method in AUTOCAST_METHODS:
                 explainer = get_explainer(method, model, spec=spec, autocast=mode)
                 reference = per_method[method][0]
-                result, seconds = timed(lambda: explainer.attribute(inputs, target=reference.target), device, 1, args.repeats)
+                result, seconds = timed(
+                    lambda: explainer.attribute(inputs, target=reference.target), device, 1, args.repeats
+                )
                 _, selective_seconds = timed(
                     lambda: selective_relevance(result.relevance, n=[4.0]), device, 3, args.selective_repeats
                 )
@@ -149,7 +155,9 @@ def write_markdown(rows, path: Path, device_description: str, args) -> None:
         f"`selective_relevance(relevance, n=[4])` (mean of {args.selective_repeats} runs). "
         "Seconds per clip at batch size 1, as in the paper's Table 4.",
         "",
-        "| Method | " + " | ".join(f"{m} ({next(r['input'] for r in fp32 if r['model'] == m)}) | + selective" for m in models) + " |",
+        "| Method | "
+        + " | ".join(f"{m} ({next(r['input'] for r in fp32 if r['model'] == m)}) | + selective" for m in models)
+        + " |",
         "|---|" + "---:|---:|" * len(models),
     ]
     for method in METHODS:
@@ -182,7 +190,13 @@ def write_markdown(rows, path: Path, device_description: str, args) -> None:
                 f"| {model} | {batch} | {cheapest['method_s_per_clip_mean']:.3f} ({cheapest['method']}) "
                 f"| {selective_ms:.2f} | {share:.3f} % |"
             )
-    lines += ["", "## Throughput (clips/s)", "", "| Model | Batch | " + " | ".join(METHODS) + " |", "|---|---:|" + "---:|" * len(METHODS)]
+    lines += [
+        "",
+        "## Throughput (clips/s)",
+        "",
+        "| Model | Batch | " + " | ".join(METHODS) + " |",
+        "|---|---:|" + "---:|" * len(METHODS),
+    ]
     for model in models:
         for batch in sorted({r["batch_size"] for r in fp32 if r["model"] == model}):
             cells = []
@@ -217,7 +231,8 @@ def main(argv=None) -> int:
     parser.add_argument("--selective-repeats", type=int, default=20)
     parser.add_argument("--no-autocast", action="store_true")
     parser.add_argument(
-        "--threads", type=int,
+        "--threads",
+        type=int,
         help="torch CPU threads (default: torch's). On a shared, oversubscribed CPU, spinning OpenMP "
         "threads inflate small element-wise steps such as the selective one many times over; 1 avoids that",
     )
@@ -249,7 +264,9 @@ def main(argv=None) -> int:
         writer = csv.DictWriter(handle, fieldnames=["device"] + list(rows[0]))
         writer.writeheader()
         for r in rows:
-            writer.writerow({"device": description, **{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()}})
+            writer.writerow(
+                {"device": description, **{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()}}
+            )
     write_markdown(rows, stem.with_suffix(".md"), description, args)
     print(stem.with_suffix(".md").read_text())
     return 0

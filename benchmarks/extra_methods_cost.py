@@ -40,12 +40,27 @@ from videoxai.flow import farneback_clips
 from videoxai.models import load
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "ucf101_sample" / "CliffDiving" / "v_CliffDiving_g03_c02.mp4"
+SAMPLE = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "ucf101_sample"
+    / "CliffDiving"
+    / "v_CliffDiving_g03_c02.mp4"
+)
 MODELS = {
     "c3d_w0.25": ("c3d", {"random_init": True, "width": 0.25, "num_classes": 101}, 16),
     "i3d": ("i3d_kinetics400", {"fetch": False}, 16),
 }
-METHODS = ("saliency_tubes", "cfp", "flow_occlusion_approx", "flow_occlusion", "occlusion", "extremal_perturbation", "fep")
+METHODS = (
+    "saliency_tubes",
+    "cfp",
+    "flow_occlusion_approx",
+    "flow_occlusion",
+    "occlusion",
+    "extremal_perturbation",
+    "fep",
+)
 ESTIMATED = ("occlusion", "flow_occlusion")
 ITERATIVE = ("extremal_perturbation", "fep")
 
@@ -95,8 +110,16 @@ def run_model(label, loader, options, frames, args, rows, smooth_rows, auc_rows)
     clip = clip_for(spec, frames)
     inputs = spec.preprocess(clip)
     flow, flow_seconds = seconds_of(lambda: farneback_clips(clip))
-    rows.append({"model": label, "input": f"{frames}x{spec.size}x{spec.size}", "method": "farneback_flow (stage)",
-                 "seconds_per_clip": flow_seconds, "how": "measured", "detail": "flow of the clip, OpenCV"})
+    rows.append(
+        {
+            "model": label,
+            "input": f"{frames}x{spec.size}x{spec.size}",
+            "method": "farneback_flow (stage)",
+            "seconds_per_clip": flow_seconds,
+            "how": "measured",
+            "detail": "flow of the clip, OpenCV",
+        }
+    )
     with torch.no_grad():
         logits = model(inputs)  # warm-up
     target = int(logits.argmax())
@@ -106,19 +129,41 @@ def run_model(label, loader, options, frames, args, rows, smooth_rows, auc_rows)
         if method in ITERATIVE and label != "c3d_w0.25":
             method_options["iterations"] = args.iterations
         explainer = get_explainer(method, model, spec=spec, **method_options)
-        call = (lambda: explainer.attribute(inputs, target, flow=flow)) if "flow" in method else (lambda: explainer.attribute(inputs, target))
+        call = (
+            (lambda: explainer.attribute(inputs, target, flow=flow))
+            if "flow" in method
+            else (lambda: explainer.attribute(inputs, target))
+        )
         shape = f"{frames}x{spec.size}x{spec.size}"
         try:
             if method in ESTIMATED and not args.full:
-                seconds, count, detail = estimate_occlusion(explainer, inputs, flow if "flow" in method else None, target)
-                rows.append({"model": label, "input": shape, "method": method, "seconds_per_clip": seconds,
-                             "how": "estimated", "detail": detail})
+                seconds, count, detail = estimate_occlusion(
+                    explainer, inputs, flow if "flow" in method else None, target
+                )
+                rows.append(
+                    {
+                        "model": label,
+                        "input": shape,
+                        "method": method,
+                        "seconds_per_clip": seconds,
+                        "how": "estimated",
+                        "detail": detail,
+                    }
+                )
                 print(f"{label} {method}: ~{seconds:.1f} s ({detail})", file=sys.stderr, flush=True)
                 continue
             result, seconds = seconds_of(call)
         except VideoXAIError as error:
-            rows.append({"model": label, "input": shape, "method": method, "seconds_per_clip": float("nan"),
-                         "how": "refused", "detail": str(error).split(";")[0]})
+            rows.append(
+                {
+                    "model": label,
+                    "input": shape,
+                    "method": method,
+                    "seconds_per_clip": float("nan"),
+                    "how": "refused",
+                    "detail": str(error).split(";")[0],
+                }
+            )
             print(f"{label} {method}: refused", file=sys.stderr, flush=True)
             continue
         maps[method] = result.relevance
@@ -127,26 +172,60 @@ def run_model(label, loader, options, frames, args, rows, smooth_rows, auc_rows)
             iterations = explainer.iterations
             detail = f"{iterations} iterations"
             if iterations != 30:
-                rows.append({"model": label, "input": shape, "method": method, "seconds_per_clip": seconds * 30 / iterations,
-                             "how": "estimated", "detail": f"default 30 iterations, scaled from {iterations}"})
+                rows.append(
+                    {
+                        "model": label,
+                        "input": shape,
+                        "method": method,
+                        "seconds_per_clip": seconds * 30 / iterations,
+                        "how": "estimated",
+                        "detail": f"default 30 iterations, scaled from {iterations}",
+                    }
+                )
         if method == "flow_occlusion_approx":
             detail = "one gradient; masks built from the given flow"
-        rows.append({"model": label, "input": shape, "method": method, "seconds_per_clip": seconds,
-                     "how": "measured", "detail": detail})
+        rows.append(
+            {
+                "model": label,
+                "input": shape,
+                "method": method,
+                "seconds_per_clip": seconds,
+                "how": "measured",
+                "detail": detail,
+            }
+        )
         print(f"{label} {method}: {seconds:.2f} s", file=sys.stderr, flush=True)
     maps["random"] = random_relevance(maps[next(iter(maps))].shape, seed=0)
     for method, relevance in maps.items():
         temporal, spatial = spatiotemporal_smoothness(relevance)
-        smooth_rows.append({"model": label, "method": method, "temporal": float(temporal[0]), "spatial": float(spatial[0])})
+        smooth_rows.append(
+            {"model": label, "method": method, "temporal": float(temporal[0]), "spatial": float(spatial[0])}
+        )
     for method in args.auc_methods:
         if method not in maps or label not in args.auc_models:
             continue
-        result, seconds = seconds_of(lambda: deletion_insertion(model, inputs, maps[method], target, steps=16, batch_size=8))
-        auc_rows.append({"model": label, "method": method, "deletion_auc": float(result["deletion_auc"][0]),
-                         "insertion_auc": float(result["insertion_auc"][0])})
+        result, seconds = seconds_of(
+            lambda: deletion_insertion(model, inputs, maps[method], target, steps=16, batch_size=8)
+        )
+        auc_rows.append(
+            {
+                "model": label,
+                "method": method,
+                "deletion_auc": float(result["deletion_auc"][0]),
+                "insertion_auc": float(result["insertion_auc"][0]),
+            }
+        )
         if method == "random":
-            rows.append({"model": label, "input": f"{frames}x{spec.size}x{spec.size}", "method": "deletion+insertion (metric)",
-                         "seconds_per_clip": seconds, "how": "measured", "detail": "16 steps, voxels, zeros, batch 8"})
+            rows.append(
+                {
+                    "model": label,
+                    "input": f"{frames}x{spec.size}x{spec.size}",
+                    "method": "deletion+insertion (metric)",
+                    "seconds_per_clip": seconds,
+                    "how": "measured",
+                    "detail": "16 steps, voxels, zeros, batch 8",
+                }
+            )
         print(f"{label} deletion/insertion {method}: {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
@@ -154,8 +233,22 @@ def write(rows, smooth_rows, auc_rows, args):
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = RESULTS / "cpu-extra-methods"
     with open(stem.with_suffix(".csv"), "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["table", "model", "input", "method", "seconds_per_clip", "how", "detail",
-                                                    "temporal", "spatial", "deletion_auc", "insertion_auc"])
+        writer = csv.DictWriter(
+            handle,
+            fieldnames=[
+                "table",
+                "model",
+                "input",
+                "method",
+                "seconds_per_clip",
+                "how",
+                "detail",
+                "temporal",
+                "spatial",
+                "deletion_auc",
+                "insertion_auc",
+            ],
+        )
         writer.writeheader()
         for table, entries in (("cost", rows), ("smoothness", smooth_rows), ("auc", auc_rows)):
             for entry in entries:
@@ -175,18 +268,34 @@ def write(rows, smooth_rows, auc_rows, args):
     for entry in rows:
         value = entry["seconds_per_clip"]
         shown = "—" if value != value else f"{value:.2f}"
-        lines.append(f"| {entry['model']} | {entry['input']} | {entry['method']} | {shown} | {entry['how']} | {entry['detail']} |")
-    lines += ["", "## Smoothness of the maps (max-normalised; lower = smoother)", "",
-              "Mean |R[t+1] − R[t]| (temporal) and mean |R[y+1] − R[y]|, |R[x+1] − R[x]| (spatial) on the same clip.", "",
-              "| Model | Method | Temporal | Spatial |", "|---|---|---:|---:|"]
+        lines.append(
+            f"| {entry['model']} | {entry['input']} | {entry['method']} | {shown} | {entry['how']} | {entry['detail']} |"
+        )
+    lines += [
+        "",
+        "## Smoothness of the maps (max-normalised; lower = smoother)",
+        "",
+        "Mean |R[t+1] − R[t]| (temporal) and mean |R[y+1] − R[y]|, |R[x+1] − R[x]| (spatial) on the same clip.",
+        "",
+        "| Model | Method | Temporal | Spatial |",
+        "|---|---|---:|---:|",
+    ]
     for entry in smooth_rows:
         lines.append(f"| {entry['model']} | {entry['method']} | {entry['temporal']:.4f} | {entry['spatial']:.4f} |")
     if auc_rows:
-        lines += ["", "## Deletion / insertion on the same clip (16 steps, voxels, zeros baseline)", "",
-                  "One clip only: a sanity check, not a result.", "",
-                  "| Model | Method | Deletion AUC (lower better) | Insertion AUC (higher better) |", "|---|---|---:|---:|"]
+        lines += [
+            "",
+            "## Deletion / insertion on the same clip (16 steps, voxels, zeros baseline)",
+            "",
+            "One clip only: a sanity check, not a result.",
+            "",
+            "| Model | Method | Deletion AUC (lower better) | Insertion AUC (higher better) |",
+            "|---|---|---:|---:|",
+        ]
         for entry in auc_rows:
-            lines.append(f"| {entry['model']} | {entry['method']} | {entry['deletion_auc']:.4f} | {entry['insertion_auc']:.4f} |")
+            lines.append(
+                f"| {entry['model']} | {entry['method']} | {entry['deletion_auc']:.4f} | {entry['insertion_auc']:.4f} |"
+            )
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print(stem.with_suffix(".md").read_text())
 

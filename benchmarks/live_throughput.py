@@ -134,8 +134,12 @@ def write_markdown(rows, path: Path, description: str, video: str, args) -> None
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seconds", type=float, default=25.0, help="measured time per model and method (default: %(default)s)")
-    parser.add_argument("--video", type=Path, help="a 25 fps video (default: a UCF-101 sample clip, else a generated one)")
+    parser.add_argument(
+        "--seconds", type=float, default=25.0, help="measured time per model and method (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--video", type=Path, help="a 25 fps video (default: a UCF-101 sample clip, else a generated one)"
+    )
     parser.add_argument("--models", help="comma-separated subset of " + ",".join(MODELS))
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
@@ -149,7 +153,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as work:
         video, video_description = (args.video, args.video.name) if args.video else default_video(Path(work))
         rows = []
-        for label in (args.models.split(",") if args.models else MODELS):
+        for label in args.models.split(",") if args.models else MODELS:
             name, options, clip_length = MODELS[label]
             model, spec = load(name, device=args.device, **options)
             for method in args.methods.split(","):
@@ -163,7 +167,9 @@ def main(argv=None) -> int:
         writer = csv.DictWriter(handle, fieldnames=["device"] + list(rows[0]))
         writer.writeheader()
         for r in rows:
-            writer.writerow({"device": description, **{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()}})
+            writer.writerow(
+                {"device": description, **{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()}}
+            )
     write_markdown(rows, stem.with_suffix(".md"), description, video_description, args)
     print(stem.with_suffix(".md").read_text())
     return 0

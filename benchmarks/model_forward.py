@@ -86,8 +86,17 @@ def main(argv: list[str] | None = None) -> int:
         clip = f"{shape[2]}x{shape[3]}x{shape[4]}"
         mean = statistics.mean(seconds)
         std = statistics.stdev(seconds) if len(seconds) > 1 else 0.0
-        rows.append({"model": name, "clip_TxHxW": clip, "weights": weights, "mean_s": f"{mean:.3f}",
-                     "std_s": f"{std:.3f}", "repeats": len(seconds), "warmup": args.warmup})
+        rows.append(
+            {
+                "model": name,
+                "clip_TxHxW": clip,
+                "weights": weights,
+                "mean_s": f"{mean:.3f}",
+                "std_s": f"{std:.3f}",
+                "repeats": len(seconds),
+                "warmup": args.warmup,
+            }
+        )
         print(f"{name:16s} {clip:12s} {mean:7.3f} ± {std:.3f} s  ({weights})", file=sys.stderr)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -95,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["model"])
         writer.writeheader()
         writer.writerows(rows)
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
-               f"torch {torch.__version__} with {torch.get_num_threads()} threads")
+    machine = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
+        f"torch {torch.__version__} with {torch.get_num_threads()} threads"
+    )
     lines = [
         "# CPU forward time per clip",
         "",

@@ -46,7 +46,11 @@ def main(results: str, config: str, out: str) -> None:
         clips = explained["clips"].get(method, 0)
         per_map = faithfulness.get(method, [])
         di = f"{sum(per_map) / len(per_map):.1f}" if per_map else "–"
-        explain = "–" if pd.isna(explain_mean) else (f"{explain_mean:.1f}" + ("" if pd.isna(explain_std) else f" ± {explain_std:.1f}"))
+        explain = (
+            "–"
+            if pd.isna(explain_mean)
+            else (f"{explain_mean:.1f}" + ("" if pd.isna(explain_std) else f" ± {explain_std:.1f}"))
+        )
         rows.append(f"| {method_label(method)} (`{method}`) | {explain} | {int(clips)} | {di} | {len(per_map)} |")
     failed = (results_dir / "failed_videos.csv").read_text().strip().splitlines()[1:]
     text = [

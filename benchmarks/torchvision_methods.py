@@ -87,15 +87,28 @@ def main() -> int:
         inputs = torch.rand((1,) + shape) * 2 - 1
         with torch.no_grad():
             seconds, _ = timed(lambda: model(inputs), args.repeats)
-        rows.append({"arch": arch, "method": "forward", "input": f"{frames}x{size}x{size}", "status": "runs",
-                     "conservation_error": "", "seconds_per_clip": f"{seconds:.2f}"})
+        rows.append(
+            {
+                "arch": arch,
+                "method": "forward",
+                "input": f"{frames}x{size}x{size}",
+                "status": "runs",
+                "conservation_error": "",
+                "seconds_per_clip": f"{seconds:.2f}",
+            }
+        )
         print(rows[-1], flush=True)
         for method in ALL_METHODS:
             perturbation = method in PERTURBATION
             small_frames, small_size = SMALL[arch]
             clip = torch.rand((1, 3, small_frames, small_size, small_size)) * 2 - 1 if perturbation else inputs
-            row = {"arch": arch, "method": method, "input": "x".join(map(str, clip.shape[2:])),
-                   "conservation_error": "", "seconds_per_clip": ""}
+            row = {
+                "arch": arch,
+                "method": method,
+                "input": "x".join(map(str, clip.shape[2:])),
+                "conservation_error": "",
+                "seconds_per_clip": "",
+            }
             try:
                 explainer = get_explainer(method, model, spec=spec, **(CHEAP.get(method, {}) if perturbation else {}))
                 if perturbation:
@@ -131,8 +144,10 @@ def main() -> int:
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        lines.append(f"| {row['arch']} | {row['method']} | {row['input']} | {row['status']} | "
-                     f"{row['conservation_error']} | {row['seconds_per_clip']} |")
+        lines.append(
+            f"| {row['arch']} | {row['method']} | {row['input']} | {row['status']} | "
+            f"{row['conservation_error']} | {row['seconds_per_clip']} |"
+        )
     (RESULTS / "cpu-torchvision-methods.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0
 

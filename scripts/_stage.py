@@ -53,13 +53,16 @@ def inherit(upstream: list[str], attributes: dict | None = None) -> tuple[dict, 
             if key in upstream_attributes and key not in inherited:
                 inherited[key] = upstream_attributes[key]
         if failure is None and upstream_attributes.get("status") == "failed":
-            failure = {"reason": upstream_attributes.get("failure_reason", "failed upstream"),
-                       "failed_stage": upstream_attributes.get("failed_stage", upstream_attributes.get("stage"))}
+            failure = {
+                "reason": upstream_attributes.get("failure_reason", "failed upstream"),
+                "failed_stage": upstream_attributes.get("failed_stage", upstream_attributes.get("stage")),
+            }
     return inherited, failure
 
 
-def write_failure(output: str, stage: str, video_id: str, reason: str, failed_stage: str, config: dict,
-                  inherited: dict) -> None:
+def write_failure(
+    output: str, stage: str, video_id: str, reason: str, failed_stage: str, config: dict, inherited: dict
+) -> None:
     """A failed shard for ``video_id``: its own failure (``failed_stage == stage``) is also
     printed on the terminal; an upstream one is only logged as passed on."""
     log = logging.getLogger("videoxai.workflow")
@@ -68,8 +71,9 @@ def write_failure(output: str, stage: str, video_id: str, reason: str, failed_st
         print(f"videoxai: {video_id}: {stage} failed: {reason}", file=sys.__stderr__)
     else:
         log.info("%s: %s failed at %s (%s); passing the failure on", video_id, stage, failed_stage, reason)
-    write_failed_shard(output, stage, reason, video_id=video_id, config=config,
-                       attributes={**inherited, "failed_stage": failed_stage})
+    write_failed_shard(
+        output, stage, reason, video_id=video_id, config=config, attributes={**inherited, "failed_stage": failed_stage}
+    )
 
 
 def failure_reason(error: BaseException) -> str:

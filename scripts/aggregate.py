@@ -19,8 +19,13 @@ with logged(snakemake) as log:
     metrics = pd.concat(frames, ignore_index=True) if frames else empty_metrics()
     videos = metrics["video"].nunique() if len(metrics) else 0
     log.info("%d metric rows from %d of %d videos", len(metrics), videos, len(snakemake.input.metrics))
-    written = write_tables(metrics, Path(snakemake.output.metrics).parent, tau=snakemake.params.headline_tau,
-                           html_dir=snakemake.output.html, reasons=snakemake.params.absent_reasons)
+    written = write_tables(
+        metrics,
+        Path(snakemake.output.metrics).parent,
+        tau=snakemake.params.headline_tau,
+        html_dir=snakemake.output.html,
+        reasons=snakemake.params.absent_reasons,
+    )
     Path(snakemake.output.html).mkdir(parents=True, exist_ok=True)  # declared even when no table has rows
     log.info("wrote %s", ", ".join(map(str, written)))
     for name, reason in json.loads(Path(snakemake.output.status).read_text())["absent"].items():

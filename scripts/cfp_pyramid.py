@@ -14,7 +14,9 @@ with logged(snakemake) as log:
         explained = read_shard(explain_path)
         if explained.failed or "cfp/pyramid/layers" not in explained.arrays:
             continue
-        pyramid = pyramid_from_arrays(explained.arrays, explained.arrays["cfp/relevance"], explained.arrays["cfp/target"])
+        pyramid = pyramid_from_arrays(
+            explained.arrays, explained.arrays["cfp/relevance"], explained.arrays["cfp/target"]
+        )
         frames = read_shard(clips_path, names=["clips"]).arrays["clips"][0]
         figure = plot_pyramid(pyramid, clip=0, frames=frames)
         figure.suptitle(f"Class feature pyramid of {explained.attributes['video_id']}, clip 0", fontsize=10)

@@ -22,18 +22,29 @@ spec = SimpleNamespace(
 
 def compute():
     try:
-        decoded = decode_clips(video["path"], spec, clip_length=clips["length"], stride=clips["stride"],
-                               max_clips=clips["max_per_video"])
+        decoded = decode_clips(
+            video["path"], spec, clip_length=clips["length"], stride=clips["stride"], max_clips=clips["max_per_video"]
+        )
     except VideoXAIError:
         raise
     except Exception as error:  # noqa: BLE001 - whatever breaks while reading one file is that file's problem
         raise VideoXAIError(f"cannot decode ({type(error).__name__}: {error})", video["path"]) from error
     arrays = {"clips": decoded.clips, "frame_indices": decoded.frame_indices}
-    attributes = {"fps": decoded.fps, "source_height": decoded.source_size[0], "source_width": decoded.source_size[1],
-                  "source_num_frames": decoded.num_frames}
+    attributes = {
+        "fps": decoded.fps,
+        "source_height": decoded.source_size[0],
+        "source_width": decoded.source_size[1],
+        "source_num_frames": decoded.num_frames,
+    }
     return arrays, attributes
 
 
 with logged(snakemake):
-    run_stage(snakemake, "clips", compute, upstream=[], config=config,
-              attributes={"video_path": video["path"], "label": video["label"] or ""})
+    run_stage(
+        snakemake,
+        "clips",
+        compute,
+        upstream=[],
+        config=config,
+        attributes={"video_path": video["path"], "label": video["label"] or ""},
+    )

@@ -29,7 +29,11 @@ def placeholder(path, message):
 
 with logged(snakemake) as log:
     metrics = pd.read_csv(snakemake.input.metrics)
-    best = top_clips(metrics, count=len(snakemake.output), tau=snakemake.params.headline_tau) if len(metrics) else pd.DataFrame(columns=["video", "clip"])
+    best = (
+        top_clips(metrics, count=len(snakemake.output), tau=snakemake.params.headline_tau)
+        if len(metrics)
+        else pd.DataFrame(columns=["video", "clip"])
+    )
     for rank, output in enumerate(snakemake.output):
         if rank >= len(best):
             placeholder(output, "no clip for this example (too few videos succeeded)")

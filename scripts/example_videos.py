@@ -46,7 +46,11 @@ def placeholder_video(mp4: Path, message: str) -> None:
 with logged(snakemake) as log:
     metrics = pd.read_csv(snakemake.input.metrics)
     count = len(snakemake.output.mp4)
-    best = top_clips(metrics, count=count, tau=snakemake.params.headline_tau) if len(metrics) else pd.DataFrame(columns=["video", "clip"])
+    best = (
+        top_clips(metrics, count=count, tau=snakemake.params.headline_tau)
+        if len(metrics)
+        else pd.DataFrame(columns=["video", "clip"])
+    )
     for rank, (mp4, page) in enumerate(zip(snakemake.output.mp4, snakemake.output.html)):
         mp4, page = Path(mp4), Path(page)
         if rank >= len(best):
@@ -57,18 +61,30 @@ with logged(snakemake) as log:
         clips = read_shard(shard_of("clips", video))
         explained = read_shard(shard_of("explain", video))
         selected = read_shard(shard_of("selective", video))
-        methods = [name.split("/")[0] for name in explained.arrays if name.endswith("/relevance")
-                   and f"{name.split('/')[0]}/{n_group(n)}/map" in selected.arrays]
+        methods = [
+            name.split("/")[0]
+            for name in explained.arrays
+            if name.endswith("/relevance") and f"{name.split('/')[0]}/{n_group(n)}/map" in selected.arrays
+        ]
         # the method whose baseline puts the most relevance on motion in this clip
-        rows = metrics[(metrics["video"] == video) & (metrics["clip"] == clip) & (metrics["variant"] == "baseline")
-                       & (metrics["metric"] == "weighted_precision") & np.isclose(metrics["tau"], snakemake.params.headline_tau)]
+        rows = metrics[
+            (metrics["video"] == video)
+            & (metrics["clip"] == clip)
+            & (metrics["variant"] == "baseline")
+            & (metrics["metric"] == "weighted_precision")
+            & np.isclose(metrics["tau"], snakemake.params.headline_tau)
+        ]
         scores = rows.groupby("method")["value"].mean().reindex(methods)
         method = scores.idxmax() if scores.notna().any() else methods[0]
         logits = explained.arrays[f"{method}/logits"][clip]
         target = int(explained.arrays[f"{method}/target"][clip])
         probability = float(np.exp(logits[target] - logits.max()) / np.exp(logits - logits.max()).sum())
         names = list(explained.attributes.get("class_names") or [])
-        mask = selected.arrays[f"{method}/{n_group(n)}/mask"][clip] if f"{method}/{n_group(n)}/mask" in selected.arrays else None
+        mask = (
+            selected.arrays[f"{method}/{n_group(n)}/mask"][clip]
+            if f"{method}/{n_group(n)}/mask" in selected.arrays
+            else None
+        )
         selective_map = selected.arrays[f"{method}/{n_group(n)}/map"][clip]
         fps = float(clips.attributes.get("fps") or 25.0)
         frames = ExplainedClips(
@@ -84,7 +100,9 @@ with logged(snakemake) as log:
         )
         # panels at least 224 px wide, so the text on the frames stays readable for small clips
         factor = max(2, -(-224 // frames.clips.shape[3]))
-        write_video(render_explanation(frames, factor=factor), mp4, fps=min(fps, 8.0))  # slowed down: a 16-frame clip would pass in under a second
+        write_video(
+            render_explanation(frames, factor=factor), mp4, fps=min(fps, 8.0)
+        )  # slowed down: a 16-frame clip would pass in under a second
         title = f"{video}, clip {clip}: {method_label(method)} (selective n = {n:g})"
         atomic_write(page, lambda p, m=mp4, t=title: p.write_text(player(m, t), encoding="utf-8"))
         log.info("example video %d: %s clip %d, %s -> %s", rank + 1, video, clip, method, mp4)

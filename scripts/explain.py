@@ -35,8 +35,15 @@ def readable_videos():
         upstream = [clips_path] + ([flow_path] if flow_path else [])
         inherited[video_id], failure = inherit(upstream)
         if failure:
-            write_failure(output_of(video_id), "explain", video_id, failure["reason"], failure["failed_stage"],
-                          config, inherited[video_id])
+            write_failure(
+                output_of(video_id),
+                "explain",
+                video_id,
+                failure["reason"],
+                failure["failed_stage"],
+                config,
+                inherited[video_id],
+            )
             continue
         clips = read_shard(clips_path, names=["clips"]).arrays["clips"]
         flow = read_shard(flow_path, names=["flow"]).arrays["flow"] if flow_path else None
@@ -47,18 +54,36 @@ with logged(snakemake) as log:
     torch.set_num_threads(max(1, snakemake.threads))
     folder.mkdir(parents=True, exist_ok=True)
     model, spec = load_configured(params.model, device=device)
-    attributes = {"model_name": spec.name, "model_weights_sha256": spec.weights_sha256 or "",
-                  "class_names": list(spec.class_names), "device": device}
-    results = explain_videos(model, spec, prefetched(readable_videos()), config["methods"], config["method_options"],
-                             batch_size=snakemake.config["explain"]["batch_size"], device=device,
-                             progress=log_to_stderr)
+    attributes = {
+        "model_name": spec.name,
+        "model_weights_sha256": spec.weights_sha256 or "",
+        "class_names": list(spec.class_names),
+        "device": device,
+    }
+    results = explain_videos(
+        model,
+        spec,
+        prefetched(readable_videos()),
+        config["methods"],
+        config["method_options"],
+        batch_size=snakemake.config["explain"]["batch_size"],
+        device=device,
+        progress=log_to_stderr,
+    )
     for video_id, result in results:
         if isinstance(result, Exception):
-            write_failure(output_of(video_id), "explain", video_id, failure_reason(result), "explain", config,
-                          inherited[video_id])
+            write_failure(
+                output_of(video_id), "explain", video_id, failure_reason(result), "explain", config, inherited[video_id]
+            )
             continue
-        write_shard(output_of(video_id), "explain", result, video_id=video_id, config=config,
-                    attributes={**inherited[video_id], **attributes})
+        write_shard(
+            output_of(video_id),
+            "explain",
+            result,
+            video_id=video_id,
+            config=config,
+            attributes={**inherited[video_id], **attributes},
+        )
         log.info("%s: wrote %s", video_id, output_of(video_id))
     missing = [video for video in videos if not output_of(video).is_file()]
     if missing:

@@ -23,8 +23,21 @@ params = snakemake.params
 methods = list(params.methods)
 n_values = [float(n) for n in params.n]
 device = torch_device(snakemake.config["device"])
-config = {key: getattr(params, key) for key in ("model", "methods", "n", "variants", "steps", "baseline", "grid",
-                                                "random_seed", "tolerance", "annotations")}
+config = {
+    key: getattr(params, key)
+    for key in (
+        "model",
+        "methods",
+        "n",
+        "variants",
+        "steps",
+        "baseline",
+        "grid",
+        "random_seed",
+        "tolerance",
+        "annotations",
+    )
+}
 folder = Path(snakemake.output[0])
 
 
@@ -44,10 +57,21 @@ def score(video_id, clips_shard, explained, selected, model, spec, annotations):
         if "selective" in params.variants:
             maps += [(method, "selective", n, selected.arrays[f"{method}/{n_group(n)}/map"], target) for n in n_values]
     return faithfulness_table(
-        model, spec, video_id, clips_shard.arrays["clips"], maps, steps=int(params.steps), baseline=params.baseline,
-        grid=tuple(params.grid) if params.grid else None, batch_size=int(snakemake.config["faithfulness"]["batch_size"]),
-        random_seed=params.random_seed, pointing_targets=pointing_targets, tolerance=float(params.tolerance),
-        device=device, progress=log_to_stderr)
+        model,
+        spec,
+        video_id,
+        clips_shard.arrays["clips"],
+        maps,
+        steps=int(params.steps),
+        baseline=params.baseline,
+        grid=tuple(params.grid) if params.grid else None,
+        batch_size=int(snakemake.config["faithfulness"]["batch_size"]),
+        random_seed=params.random_seed,
+        pointing_targets=pointing_targets,
+        tolerance=float(params.tolerance),
+        device=device,
+        progress=log_to_stderr,
+    )
 
 
 with logged(snakemake) as log:
@@ -61,7 +85,9 @@ with logged(snakemake) as log:
         output = folder / f"{video_id}.h5"
         inherited, failure = inherit([clips_path, explain_path, selective_path])
         if failure:
-            write_failure(output, "faithfulness", video_id, failure["reason"], failure["failed_stage"], config, inherited)
+            write_failure(
+                output, "faithfulness", video_id, failure["reason"], failure["failed_stage"], config, inherited
+            )
             continue
         clips_shard = read_shard(clips_path, names=["clips", "frame_indices"])
         explained = read_shard(explain_path, names=[f"{m}/{name}" for m in methods for name in ("relevance", "target")])

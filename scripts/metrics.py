@@ -45,5 +45,11 @@ def write_table(path, stage, table, **keywords):
 
 
 with logged(snakemake):
-    run_stage(snakemake, "metrics", compute, writer=write_table,
-              upstream=[snakemake.input.flow, snakemake.params.explain_shard, snakemake.input.selective], config=config)
+    run_stage(
+        snakemake,
+        "metrics",
+        compute,
+        writer=write_table,
+        upstream=[snakemake.input.flow, snakemake.params.explain_shard, snakemake.input.selective],
+        config=config,
+    )

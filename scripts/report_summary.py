@@ -19,9 +19,17 @@ with logged(snakemake) as log:
     q = headline_q(metrics)
     tables = build_tables(metrics, tau=params.headline_tau, q=q)
     run = StudyRun(
-        videos_listed=params.videos, videos_studied=params.videos - failed, failed=failed, source=params.source,
-        model=params.model, methods=params.methods, n=params.n, tau=params.tau, headline_tau=params.headline_tau,
-        clips=len(metrics[["video", "clip"]].drop_duplicates()), clip_length=params.clip_length,
+        videos_listed=params.videos,
+        videos_studied=params.videos - failed,
+        failed=failed,
+        source=params.source,
+        model=params.model,
+        methods=params.methods,
+        n=params.n,
+        tau=params.tau,
+        headline_tau=params.headline_tau,
+        clips=len(metrics[["video", "clip"]].drop_duplicates()),
+        clip_length=params.clip_length,
     )
     text = front_page(tables, absent, run, tau=params.headline_tau, q=q)
     atomic_write(snakemake.output[0], lambda path: path.write_text(text, encoding="utf-8"))

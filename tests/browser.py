@@ -46,11 +46,24 @@ class Browser:
             os.dup2(from_browser_write, 4)
 
         self._process = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
-             "--autoplay-policy=no-user-gesture-required", "--mute-audio", "--no-first-run",
-             f"--user-data-dir={self._profile}", f"--window-size={width},{height}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=plumbing, pass_fds=(3, 4),  # kept open in the child after plumbing() placed the pipes there
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--remote-debugging-pipe",
+                "--autoplay-policy=no-user-gesture-required",
+                "--mute-audio",
+                "--no-first-run",
+                f"--user-data-dir={self._profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=plumbing,
+            pass_fds=(3, 4),  # kept open in the child after plumbing() placed the pipes there
         )
         os.close(to_browser_read)
         os.close(from_browser_write)
@@ -59,8 +72,11 @@ class Browser:
         target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
         self._session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         self._call("Page.enable", session=True)
-        self._call("Emulation.setDeviceMetricsOverride",
-                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=True)
+        self._call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session=True,
+        )
 
     def _call(self, method: str, params: dict | None = None, session: bool = False, timeout: float = 60.0) -> dict:
         self._next_id += 1
@@ -89,8 +105,9 @@ class Browser:
 
     def evaluate(self, expression: str):
         """Value of a JavaScript expression in the page (JSON-serialisable results only)."""
-        result = self._call("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                 "awaitPromise": True}, session=True)
+        result = self._call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, session=True
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -116,10 +133,16 @@ class Browser:
             box = self.evaluate(
                 f"(() => {{ const rs = [...document.querySelectorAll({json.dumps(selector)})]"
                 ".map(e => e.getBoundingClientRect()); return [Math.min(...rs.map(r => r.left)), "
-                "Math.min(...rs.map(r => r.top)), Math.max(...rs.map(r => r.right)), Math.max(...rs.map(r => r.bottom))]; })()")
+                "Math.min(...rs.map(r => r.top)), Math.max(...rs.map(r => r.right)), Math.max(...rs.map(r => r.bottom))]; })()"
+            )
             left, top = max(box[0] - margin, 0), max(box[1] - margin, 0)
-            params["clip"] = {"x": left, "y": top, "width": box[2] + margin - left, "height": box[3] + margin - top,
-                              "scale": 1}
+            params["clip"] = {
+                "x": left,
+                "y": top,
+                "width": box[2] + margin - left,
+                "height": box[3] + margin - top,
+                "scale": 1,
+            }
         data = self._call("Page.captureScreenshot", params, session=True)["data"]
         path = Path(path)
         path.write_bytes(base64.b64decode(data))

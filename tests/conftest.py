@@ -54,8 +54,9 @@ def i3d_model(i3d_weights_path):
     return load_i3d_kinetics400(weights=i3d_weights_path)
 
 
-def write_generated_video(path: Path, seed: int, frames: int = 40, height: int = 240, width: int = 320,
-                          fps: float = 25.0) -> Path:
+def write_generated_video(
+    path: Path, seed: int, frames: int = 40, height: int = 240, width: int = 320, fps: float = 25.0
+) -> Path:
     """A real MP4 (mp4v) of a textured scene with a bright square moving across it.
 
     Deterministic for a seed: a random static texture, a square of side height/4 that moves
@@ -65,8 +66,11 @@ def write_generated_video(path: Path, seed: int, frames: int = 40, height: int =
     import numpy as np
 
     generator = np.random.default_rng(seed)
-    texture = cv2.resize(generator.integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8), (width, height),
-                         interpolation=cv2.INTER_CUBIC)
+    texture = cv2.resize(
+        generator.integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8),
+        (width, height),
+        interpolation=cv2.INTER_CUBIC,
+    )
     side = height // 4
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
@@ -92,5 +96,6 @@ def workflow_videos(tmp_path_factory) -> dict[str, Path]:
     if shared:
         return {name: next(path for path in shared if name in path.name) for name in classes}
     folder = tmp_path_factory.mktemp("generated_videos")
-    return {name: write_generated_video(folder / f"v_{name}_g01_c01.mp4", seed=index)
-            for index, name in enumerate(classes)}
+    return {
+        name: write_generated_video(folder / f"v_{name}_g01_c01.mp4", seed=index) for index, name in enumerate(classes)
+    }

@@ -36,9 +36,12 @@ def test_parameter_count_of_the_sports1m_network_by_hand():
     by_hand = (
         conv(3, 64)  # conv1: 5,248
         + conv(64, 128)  # conv2: 221,312
-        + conv(128, 256) + conv(256, 256)  # conv3a/b: 884,992 + 1,769,728
-        + conv(256, 512) + conv(512, 512)  # conv4a/b: 3,539,456 + 7,078,400
-        + conv(512, 512) + conv(512, 512)  # conv5a/b: 2 x 7,078,400
+        + conv(128, 256)
+        + conv(256, 256)  # conv3a/b: 884,992 + 1,769,728
+        + conv(256, 512)
+        + conv(512, 512)  # conv4a/b: 3,539,456 + 7,078,400
+        + conv(512, 512)
+        + conv(512, 512)  # conv5a/b: 2 x 7,078,400
         + linear(512 * 1 * 4 * 4, 4096)  # fc6: 33,558,528
         + linear(4096, 4096)  # fc7: 16,781,312
         + linear(4096, 487)  # fc8: 1,995,239

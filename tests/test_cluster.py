@@ -89,8 +89,14 @@ def study_dir(root: Path) -> Path:
         "videos": {"source": "folder", "root": "videos"},
         "model": {
             "name": "workflow_models:tiny_net",
-            "spec": {"num_frames": 8, "size": 32, "resize_short_side": 36, "scale": 1 / 127.5,
-                     "offset": -1.0, "num_classes": 3},
+            "spec": {
+                "num_frames": 8,
+                "size": 32,
+                "resize_short_side": 36,
+                "scale": 1 / 127.5,
+                "offset": -1.0,
+                "num_classes": 3,
+            },
         },
         "device": "cpu",
         "clips": {"length": 8, "max_per_video": 2},
@@ -127,9 +133,20 @@ def node_sized_profile(target: Path, grouped: bool) -> Path:
 
 def run_snakemake(workdir: Path, environment: dict, *arguments: str) -> subprocess.CompletedProcess:
     completed = subprocess.run(
-        [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(workdir / "config.yaml"), *arguments],
-        capture_output=True, text=True, env=environment, timeout=1200,
+        [
+            str(SNAKEMAKE),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(workdir / "config.yaml"),
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=1200,
     )
     output = completed.stdout + completed.stderr
     (workdir / "snakemake-output.txt").write_text(output)
@@ -139,9 +156,17 @@ def run_snakemake(workdir: Path, environment: dict, *arguments: str) -> subproce
 
 def run_on_slurm(workdir: Path, environment: dict, profile: Path, *extra: str) -> str:
     completed = run_snakemake(
-        workdir, environment, "--workflow-profile", str(profile),
-        "--slurm-no-account", "--slurm-status-command", "squeue",
-        "--slurm-init-seconds-before-status-checks", "1", "--verbose", *extra,
+        workdir,
+        environment,
+        "--workflow-profile",
+        str(profile),
+        "--slurm-no-account",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--verbose",
+        *extra,
     )
     return completed.stdout + completed.stderr
 
@@ -170,8 +195,9 @@ def comparable_tables(results: Path) -> dict[str, pd.DataFrame]:
 def cancel_first_running(rule_marker: str, environment: dict, cancelled: list[str], stop: threading.Event) -> None:
     """Play the scheduler preempting a job: scancel the first running SLURM job of a rule/group."""
     while not stop.is_set() and not cancelled:
-        listing = subprocess.run(["squeue", "-h", "-o", "%i %T %k"], capture_output=True, text=True,
-                                 env=environment).stdout
+        listing = subprocess.run(
+            ["squeue", "-h", "-o", "%i %T %k"], capture_output=True, text=True, env=environment
+        ).stdout
         for line in listing.splitlines():
             job_id, state, comment = (line.split(None, 2) + ["", ""])[:3]
             if state == "RUNNING" and rule_marker in comment:
@@ -184,8 +210,7 @@ def cancel_first_running(rule_marker: str, environment: dict, cancelled: list[st
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory):
     workdir = study_dir(tmp_path_factory.mktemp("local") / "study")
-    environment = {**os.environ,
-                   "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
     run_snakemake(workdir, environment, "--cores", "2")
     return workdir
 
@@ -235,8 +260,9 @@ def test_cluster_tables_equal_local_tables(local_run, ungrouped_run, grouped_run
     for workdir in (ungrouped_run[0], grouped_run[0]):
         cluster = comparable_tables(workdir / "results")
         for name, table in local.items():
-            pd.testing.assert_frame_equal(cluster[name], table, check_exact=False, rtol=1e-6, atol=1e-9,
-                                          obj=f"{name} ({workdir.parent.name})")
+            pd.testing.assert_frame_equal(
+                cluster[name], table, check_exact=False, rtol=1e-6, atol=1e-9, obj=f"{name} ({workdir.parent.name})"
+            )
         assert (workdir / "results" / "failed_videos.csv").read_text().count("\n") <= 1  # header only
 
 
@@ -246,7 +272,9 @@ def test_a_job_killed_by_slurm_is_resubmitted_with_more_memory(grouped_run):
     jobs = submitted_jobs(output)
     explain_jobs = [job for job, folder in jobs.items() if "explain" in rule_of(folder)]
     assert cancelled[0] in explain_jobs and len(explain_jobs) == 2, f"explain SLURM jobs: {explain_jobs}"
-    memory = [int(value) for value in re.findall(r"sbatch call: sbatch .*?--comment \S*explain\S* .*?--mem (\d+)", output)]
+    memory = [
+        int(value) for value in re.findall(r"sbatch call: sbatch .*?--comment \S*explain\S* .*?--mem (\d+)", output)
+    ]
     assert len(memory) == 2 and memory[1] == 2 * memory[0], f"explain --mem per attempt: {memory}"
     assert (workdir / "results" / "tables" / "table1.csv").is_file()
 

@@ -37,11 +37,18 @@ def tiny_ucf(tmp_path):
     splits = tmp_path / "splits"
     splits.mkdir()
     _write(splits / "classInd.txt", ["1 Archery", "2 HandstandPushups", "3 YoYo"])
-    _write(splits / "trainlist02.txt", ["Archery/v_Archery_g08_c01.avi 1", "HandstandPushups/v_HandStandPushups_g08_c01.avi 2"])
+    _write(
+        splits / "trainlist02.txt",
+        ["Archery/v_Archery_g08_c01.avi 1", "HandstandPushups/v_HandStandPushups_g08_c01.avi 2"],
+    )
     _write(splits / "testlist02.txt", ["YoYo/v_YoYo_g01_c01.avi", "Archery/v_Archery_g01_c01.avi"])
     root = tmp_path / "videos"
-    for relative in ("Archery/v_Archery_g08_c01.mp4", "HandstandPushups/v_HandStandPushups_g08_c01.avi",
-                     "YoYo/v_YoYo_g01_c01.mkv", "YoYo/notes.txt"):
+    for relative in (
+        "Archery/v_Archery_g08_c01.mp4",
+        "HandstandPushups/v_HandStandPushups_g08_c01.avi",
+        "YoYo/v_YoYo_g01_c01.mkv",
+        "YoYo/notes.txt",
+    ):
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_bytes(b"x")
     return root, splits

@@ -202,8 +202,13 @@ def test_gradcam_matches_captum():
 def test_gradcam_default_layer_for_a_generic_model():
     torch.manual_seed(0)
     model = nn.Sequential(
-        nn.Conv3d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv3d(4, 4, 3, padding=1), nn.ReLU(),
-        nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, CLASSES),
+        nn.Conv3d(3, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv3d(4, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool3d(1),
+        nn.Flatten(),
+        nn.Linear(4, CLASSES),
     ).eval()
     explainer = get_explainer("gradcam", model)
     assert explainer.layer_name == "3"  # the ReLU after the last Conv3d
@@ -227,9 +232,9 @@ def test_guided_gradcam_matches_captum():
     model = make_model()
     inputs = make_inputs()
     result = get_explainer("guided_gradcam", model).attribute(inputs, target=1)
-    reference = captum_attr.GuidedGradCam(model, model.relu3).attribute(
-        inputs, target=1, interpolate_mode="trilinear"
-    ).sum(1)
+    reference = (
+        captum_attr.GuidedGradCam(model, model.relu3).attribute(inputs, target=1, interpolate_mode="trilinear").sum(1)
+    )
     assert reference.abs().max() > 0
     assert relative_error(result.relevance, reference) < 1e-5
 

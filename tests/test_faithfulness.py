@@ -156,8 +156,11 @@ def test_smoothness_by_hand():
 
 def test_tidy_rows_match_the_metrics_schema():
     rows = faithfulness_rows(
-        "v_a", "occlusion", deletion_insertion_result={"deletion_auc": [0.1, 0.2], "insertion_auc": [0.8, 0.9]},
-        pointing=([3, 0], [1, 0]), smoothness=([0.1, 0.2], [0.3, 0.4]),
+        "v_a",
+        "occlusion",
+        deletion_insertion_result={"deletion_auc": [0.1, 0.2], "insertion_auc": [0.8, 0.9]},
+        pointing=([3, 0], [1, 0]),
+        smoothness=([0.1, 0.2], [0.3, 0.4]),
     )
     assert tuple(rows.columns) == TIDY_COLUMNS and len(rows) == 14
     accuracy = rows[rows.metric == "pointing_accuracy"]["value"].tolist()

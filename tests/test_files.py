@@ -34,8 +34,9 @@ def test_tables_figures_shards_and_checkpoints_are_0644(tmp_path, umask_022):
     from videoxai.shards import write_shard
     from videoxai.tables import write_tables
 
-    rows = pd.DataFrame([["v", 0, "gradcam", "baseline", np.nan, 1.0, np.nan, "", "precision", 0.5]],
-                        columns=list(TIDY_COLUMNS))
+    rows = pd.DataFrame(
+        [["v", 0, "gradcam", "baseline", np.nan, 1.0, np.nan, "", "precision", 0.5]], columns=list(TIDY_COLUMNS)
+    )
     for path in write_tables(rows, tmp_path / "tables", tau=1.0):
         assert mode(path) == 0o644, path
     shard = write_shard(tmp_path / "clips.h5", "clips", {}, video_id="v", config={}, failure_reason="empty")

@@ -71,7 +71,9 @@ def test_same_max_pool_never_picks_padding():
 def test_shapes_at_16_frames_and_small_crop():
     model = InceptionI3d().eval()
     activations = {}
-    handle = model.get_submodule(model.cam_layer).register_forward_hook(lambda m, i, o: activations.setdefault("cam", o))
+    handle = model.get_submodule(model.cam_layer).register_forward_hook(
+        lambda m, i, o: activations.setdefault("cam", o)
+    )
     with torch.no_grad():
         logits = model(torch.zeros(2, 3, 16, 112, 112))
     handle.remove()
@@ -135,7 +137,9 @@ def test_class_names_shipped_as_package_data():
 
 @pytest.mark.shared_data
 def test_class_names_equal_the_shared_label_map(shared_data):
-    shared = [line.strip() for line in (shared_data / "kinetics400_labels.txt").read_text().splitlines() if line.strip()]
+    shared = [
+        line.strip() for line in (shared_data / "kinetics400_labels.txt").read_text().splitlines() if line.strip()
+    ]
     assert list(kinetics400_class_names()) == shared
 
 
@@ -179,7 +183,9 @@ def test_unpickler_reads_plain_numpy_trees(tmp_path, protocol):
     path.write_bytes(pickle.dumps(tree, protocol=protocol))
     flat = i3d_weights.read_flax_checkpoint(path)
     assert list(flat) == ["params/Conv3d_1a_7x7/Conv_0/kernel"]
-    np.testing.assert_array_equal(flat["params/Conv3d_1a_7x7/Conv_0/kernel"], tree["params"]["Conv3d_1a_7x7"]["Conv_0"]["kernel"])
+    np.testing.assert_array_equal(
+        flat["params/Conv3d_1a_7x7/Conv_0/kernel"], tree["params"]["Conv3d_1a_7x7"]["Conv_0"]["kernel"]
+    )
 
 
 def test_truncated_empty_and_missing_checkpoints_give_clear_errors(tmp_path):

@@ -43,8 +43,16 @@ from videoxai.video import read_video
 REPO = Path(__file__).resolve().parents[1]
 
 # a real shipped model, small enough for a 2-core CPU: C3D at an eighth of its width, random weights
-SMALL_C3D = ["--model", "c3d", "--model-option", "random_init=true", "--model-option", "width=0.125",
-             "--model-option", "num_classes=10"]
+SMALL_C3D = [
+    "--model",
+    "c3d",
+    "--model-option",
+    "random_init=true",
+    "--model-option",
+    "width=0.125",
+    "--model-option",
+    "num_classes=10",
+]
 
 
 class FakeClock:
@@ -251,7 +259,9 @@ def test_explainer_draws_both_overlays_and_the_top5():
     from videoxai.explain import get_explainer
     from videoxai.overlay import overlay_relevance
 
-    relevance = get_explainer("gradcam", explainer.model, spec=SPEC).attribute(SPEC.preprocess(taken.frames)).relevance[0]
+    relevance = (
+        get_explainer("gradcam", explainer.model, spec=SPEC).attribute(SPEC.preprocess(taken.frames)).relevance[0]
+    )
     expected = overlay_relevance(taken.frames, relevance.numpy(), relevance_scale(relevance))
     assert np.abs(result.baseline.astype(int) - expected.astype(int)).max() <= 1
 
@@ -310,8 +320,9 @@ def test_file_is_played_at_its_frame_rate_on_the_session_clock(tmp_path):
     clip = write_clip(tmp_path / "clip.mp4", moving_frames(30, 16, 16), fps=10.0)
     clock = FakeClock(0.0)
     explainer = LiveExplainer(make_model(), SPEC, LiveSettings("gradcam", n=1.0), clock=clock)
-    session = LiveSession(open_source(str(clip)), explainer, clock=clock, sleep=clock.sleep,
-                          record=tmp_path / "shown.mp4").start()
+    session = LiveSession(
+        open_source(str(clip)), explainer, clock=clock, sleep=clock.sleep, record=tmp_path / "shown.mp4"
+    ).start()
     assert session.wait(timeout=120)
     assert not session.errors
     figures = session.stats.figures()
@@ -360,12 +371,18 @@ def test_server_serves_page_frames_state_and_controls(tmp_path):
         state = json.loads(get(server.url + "state.json")[2])
         assert state["ended"] and state["figures"]["frames_read"] == 40
         assert len(state["top5"]) == 5 and state["settings"] == {
-            "method": "gradcam", "n": 1.0, "target": None, "target_name": None}
+            "method": "gradcam",
+            "n": 1.0,
+            "target": None,
+            "target_name": None,
+        }
         options = json.loads(get(server.url + "options.json")[2])
         assert options["class_names"] == list("abcde") and "guided_backprop" in options["methods"]
 
         assert post(server.url + "control", {"method": "guided_backprop", "n": 3, "target": "b"}) == (
-            200, {"method": "guided_backprop", "n": 3.0, "target": 1})
+            200,
+            {"method": "guided_backprop", "n": 3.0, "target": 1},
+        )
         assert post(server.url + "control", {"target": "top1"})[1]["target"] is None
         status, answer = post(server.url + "control", {"method": "nope"})
         assert status == 400 and "unknown method 'nope'" in answer["error"]
@@ -414,8 +431,13 @@ def clip_112(tmp_path) -> Path:
 @pytest.mark.slow
 def test_command_ends_cleanly_at_the_end_of_a_file(clip_112, tmp_path):
     out = tmp_path / "shown.mp4"
-    done = subprocess.run(live_command("--source", str(clip_112), "--out", str(out)), capture_output=True,
-                          text=True, env=environment(), timeout=300)
+    done = subprocess.run(
+        live_command("--source", str(clip_112), "--out", str(out)),
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "source ended; 50 frames read" in done.stdout
@@ -427,8 +449,13 @@ def test_command_ends_cleanly_at_the_end_of_a_file(clip_112, tmp_path):
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
 def test_command_stops_cleanly_on_ctrl_c_and_kill(clip_112, tmp_path, signal_number):
     out = tmp_path / "shown.mp4"
-    process = subprocess.Popen(live_command("--source", str(clip_112), "--loop", "--out", str(out)),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+    process = subprocess.Popen(
+        live_command("--source", str(clip_112), "--loop", "--out", str(out)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    )
     try:
         first_line = process.stdout.readline()
         assert "http://127.0.0.1:" in first_line, process.stderr.read() if process.poll() is not None else first_line
@@ -459,8 +486,13 @@ def test_command_stops_cleanly_on_ctrl_c_and_kill(clip_112, tmp_path, signal_num
 @pytest.mark.slow
 def test_command_reads_raw_frames_from_standard_input(tmp_path):
     frames = moving_frames(20, 120, 160)
-    done = subprocess.run(live_command("--source", "-", "--size", "160x120"), input=frames.tobytes(),
-                          capture_output=True, env=environment(), timeout=300)
+    done = subprocess.run(
+        live_command("--source", "-", "--size", "160x120"),
+        input=frames.tobytes(),
+        capture_output=True,
+        env=environment(),
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr.decode()
     assert "source ended; 20 frames read" in done.stdout.decode()
     assert "windows explained" in done.stdout.decode()

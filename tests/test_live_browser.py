@@ -33,8 +33,11 @@ def chromium_binary() -> str:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         pytest.skip("Chromium is not installed and installing it needs root and apt-get")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "install", "-y", "chromium"], ["apt-get", "update"],
-                    ["apt-get", "install", "-y", "chromium"]):
+    for command in (
+        ["apt-get", "install", "-y", "chromium"],
+        ["apt-get", "update"],
+        ["apt-get", "install", "-y", "chromium"],
+    ):
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
         if command[1] == "install" and done.returncode == 0:
             break
@@ -53,12 +56,22 @@ class DevTools:
     def __init__(self, binary: str, profile: Path):
         to_browser_read, self._to_browser = os.pipe()
         self._from_browser, from_browser_write = os.pipe()
-        arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
-                     "--window-size=1280,900", f"--user-data-dir={profile}", "--no-first-run", "about:blank"]
+        arguments = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--remote-debugging-pipe",
+            "--window-size=1280,900",
+            f"--user-data-dir={profile}",
+            "--no-first-run",
+            "about:blank",
+        ]
         # the shell moves the two pipe ends onto the descriptors Chromium expects
         self.process = subprocess.Popen(
             ["bash", "-c", f'exec "$0" "$@" 3<&{to_browser_read} 4>&{from_browser_write}', binary, *arguments],
-            pass_fds=(to_browser_read, from_browser_write), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            pass_fds=(to_browser_read, from_browser_write),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         os.close(to_browser_read)
         os.close(from_browser_write)
@@ -107,8 +120,9 @@ class Page:
         self.session = devtools.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
 
     def evaluate(self, expression: str):
-        answer = self.devtools.call("Runtime.evaluate", self.session, expression=expression,
-                                    returnByValue=True, awaitPromise=True)
+        answer = self.devtools.call(
+            "Runtime.evaluate", self.session, expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in answer:
             raise RuntimeError(f"page script failed: {answer['exceptionDetails']}")
         return answer["result"].get("value")
@@ -151,8 +165,13 @@ def browser(tmp_path):
 
 def test_page_shows_a_moving_stream_its_top5_and_figures_and_takes_controls(browser, tmp_path):
     clip = write_clip(tmp_path / "stream.mp4", moving_frames(100, 120, 160))
-    process = subprocess.Popen(live_command("--source", str(clip), "--loop", "--method", "guided_backprop", "--n", "4"),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+    process = subprocess.Popen(
+        live_command("--source", str(clip), "--loop", "--method", "guided_backprop", "--n", "4"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    )
     try:
         first_line = process.stdout.readline()
         assert "http://127.0.0.1:" in first_line, first_line
@@ -182,9 +201,11 @@ def test_page_shows_a_moving_stream_its_top5_and_figures_and_takes_controls(brow
 
         # change the method and n with the page's own controls (Grad-CAM's coarse maps make a readable screenshot)
         page.wait_for('document.getElementById("method").options.length > 4')
-        page.evaluate('document.getElementById("method").value = "gradcam";'
-                      'document.getElementById("n").value = "1";'
-                      'document.getElementById("apply").click(); true')
+        page.evaluate(
+            'document.getElementById("method").value = "gradcam";'
+            'document.getElementById("n").value = "1";'
+            'document.getElementById("apply").click(); true'
+        )
         while True:
             state = json.loads(get(url + "state.json")[2])
             if state["explained_method"] == "gradcam":

@@ -43,8 +43,11 @@ class PathModel(nn.Module):
         return slice(self.top, self.top + self.side), slice(left, left + self.side)
 
     def forward(self, inputs):
-        value = sum(inputs[:, :, t, rows, cols].sum(dim=(1, 2, 3)) for t in range(inputs.shape[2])
-                    for rows, cols in [self.square(t)])
+        value = sum(
+            inputs[:, :, t, rows, cols].sum(dim=(1, 2, 3))
+            for t in range(inputs.shape[2])
+            for rows, cols in [self.square(t)]
+        )
         value = value * self.scale
         return torch.stack([value, torch.zeros_like(value)], dim=1)
 
@@ -71,13 +74,23 @@ class TinyGAP(nn.Module):
 
 
 def no_hooks_left(model):
-    return all(not module._forward_hooks and not module._backward_hooks and not module._forward_pre_hooks
-               for module in model.modules())
+    return all(
+        not module._forward_hooks and not module._backward_hooks and not module._forward_pre_hooks
+        for module in model.modules()
+    )
 
 
 def test_registry_keeps_the_papers_four_and_adds_the_rest():
     assert METHODS == ("dtd", "gradcam", "guided_backprop", "guided_gradcam")
-    for name in ("saliency_tubes", "occlusion", "flow_occlusion", "flow_occlusion_approx", "fep", "extremal_perturbation", "cfp"):
+    for name in (
+        "saliency_tubes",
+        "occlusion",
+        "flow_occlusion",
+        "flow_occlusion_approx",
+        "fep",
+        "extremal_perturbation",
+        "cfp",
+    ):
         assert name in ALL_METHODS
     assert set(FLOW_METHODS) <= set(ALL_METHODS)
     with pytest.raises(VideoXAIError, match="does not take option"):
@@ -154,8 +167,15 @@ def test_mask_sums_and_painting_by_inclusion_exclusion_equal_the_dense_masks():
     frames, height, width = 3, 12, 10
     top = rng.integers(0, height, (7, 3, frames))
     left = rng.integers(0, width, (7, 3, frames))
-    boxes = np.stack([top, np.minimum(top + rng.integers(0, 8, top.shape), height),
-                      left, np.minimum(left + rng.integers(0, 8, left.shape), width)], axis=-1)
+    boxes = np.stack(
+        [
+            top,
+            np.minimum(top + rng.integers(0, 8, top.shape), height),
+            left,
+            np.minimum(left + rng.integers(0, 8, left.shape), width),
+        ],
+        axis=-1,
+    )
     boxes[0, 1, 0] = 0  # an absent member
     masks = MaskSet(boxes)
     dense = masks.dense(0, 7, height, width).double()  # (7, T, H, W), overlapping members
@@ -173,7 +193,9 @@ def test_occlusion_maximum_lies_in_the_only_region_that_matters(method):
     inputs = torch.ones(2, 3, 8, 32, 32)
     explainer = get_explainer(method, model, size=8, stride=4, temporal_size=8, temporal_stride=4, batch_size=16)
     flow = np.zeros((2, 8, 32, 32, 2), np.float32)
-    result = explainer.attribute(inputs, target=0, flow=flow) if method in FLOW_METHODS else explainer.attribute(inputs, 0)
+    result = (
+        explainer.attribute(inputs, target=0, flow=flow) if method in FLOW_METHODS else explainer.attribute(inputs, 0)
+    )
     assert result.relevance.shape == (2, 8, 32, 32)
     for clip in range(2):
         t, y, x = np.unravel_index(int(result.relevance[clip].argmax()), (8, 32, 32))
@@ -268,8 +290,11 @@ def test_extremal_perturbation_preserves_the_region_that_drives_the_logit():
 
 def test_fep_with_only_the_dc_component_moves_the_mask_uniformly():
     model = RegionModel((slice(0, 2), slice(0, 8), slice(0, 8)), scale=0.01)
-    mask = get_explainer("fep", model, cutoff=0.0, iterations=5, mask_stride=(2, 4, 4)).attribute(
-        torch.ones(1, 3, 4, 16, 16), 0).relevance
+    mask = (
+        get_explainer("fep", model, cutoff=0.0, iterations=5, mask_stride=(2, 4, 4))
+        .attribute(torch.ones(1, 3, 4, 16, 16), 0)
+        .relevance
+    )
     assert mask.max() - mask.min() < 1e-6 and mask.max() != 0.5
     with pytest.raises(VideoXAIError, match="area must lie in"):
         get_explainer("fep", model, area=1.5)
@@ -296,7 +321,9 @@ class Chain(nn.Module):
         with torch.no_grad():
             # on a clip of ones, conv1's channels are the row sums: pooled = [1, 2, 1, 1]
             self.conv1.weight.copy_(torch.tensor([[1.0, 0, 0], [2, 0, 0], [0, 1, 0], [0, 0, 1]])[..., None, None, None])
-            self.conv2.weight.copy_(torch.tensor([[1.0, 0.2, 0, 0.7], [0, 0, 1, 0], [0, 1, 0, 0]])[..., None, None, None])
+            self.conv2.weight.copy_(
+                torch.tensor([[1.0, 0.2, 0, 0.7], [0, 0, 1, 0], [0, 1, 0, 0]])[..., None, None, None]
+            )
             self.fc.weight.copy_(torch.tensor([[1.0, 0, 0.5], [0, 1, 0]]))
 
     def forward(self, inputs):
@@ -378,8 +405,11 @@ def test_every_extra_method_has_a_selective_variant(method):
     from videoxai.selective import selective_relevance
 
     model = TinyGAP().eval()
-    options = {"occlusion": dict(size=4, stride=4, temporal_size=2, temporal_stride=2),
-               "fep": dict(iterations=3, mask_stride=(2, 2, 2)), "cfp": dict(layers=("conv",), depth=0)}.get(method, {})
+    options = {
+        "occlusion": dict(size=4, stride=4, temporal_size=2, temporal_stride=2),
+        "fep": dict(iterations=3, mask_stride=(2, 2, 2)),
+        "cfp": dict(layers=("conv",), depth=0),
+    }.get(method, {})
     result = get_explainer(method, model, **options).attribute(torch.randn(1, 3, 4, 8, 8))
     selective = selective_relevance(result.relevance, n=[1, 4])
     assert selective.maps.shape == (2, 1, 4, 8, 8)

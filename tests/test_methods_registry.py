@@ -54,8 +54,9 @@ def test_declared_options_are_taken_by_the_explainer(name):
     assert cls.name == name
     # extremal_perturbation's class also takes FEP's low-pass settings, which it ignores: not declared
     assert set(REGISTRY[name].options) <= _keyword_parameters(cls)
-    assert set(REGISTRY[name].options) | ({"cutoff", "attenuation"} if name == "extremal_perturbation" else set()) \
-        == _keyword_parameters(cls)
+    assert set(REGISTRY[name].options) | (
+        {"cutoff", "attenuation"} if name == "extremal_perturbation" else set()
+    ) == _keyword_parameters(cls)
     assert REGISTRY[name].needs_flow == (name in FLOW_METHODS)
 
 

@@ -40,8 +40,11 @@ def hand_flow() -> np.ndarray:
 def value(frame: pd.DataFrame, metric: str, **keys) -> float:
     selected = frame[frame["metric"] == metric]
     for key, wanted in keys.items():
-        selected = selected[selected[key].isna()] if isinstance(wanted, float) and math.isnan(wanted) \
+        selected = (
+            selected[selected[key].isna()]
+            if isinstance(wanted, float) and math.isnan(wanted)
             else selected[selected[key] == wanted]
+        )
     assert len(selected) == 1, (metric, keys, selected)
     return float(selected["value"].iloc[0])
 
@@ -84,8 +87,12 @@ def test_hand_derived_precision_selectivity_and_agreement():
     # Selective map keeps R >= 1: (0,1,1)=2 and (1,0,0)=1, neither moving.
     selective = np.where(RELEVANCE >= 1, RELEVANCE, 0)
     frame = compute_clip_metrics(
-        video="v_hand", relevance={"gradcam": np.ones_like(RELEVANCE), "dtd": torch.from_numpy(RELEVANCE)},
-        selective={("dtd", 1): selective}, flow=hand_flow(), taus=[1.0], top_q=[0.25],
+        video="v_hand",
+        relevance={"gradcam": np.ones_like(RELEVANCE), "dtd": torch.from_numpy(RELEVANCE)},
+        selective={("dtd", 1): selective},
+        flow=hand_flow(),
+        taus=[1.0],
+        top_q=[0.25],
     )
     assert list(frame.columns) == list(TIDY_COLUMNS)
     nan = math.nan
@@ -118,8 +125,12 @@ def test_undefined_ratios_are_nan():
     flow = np.concatenate([hand_flow(), np.zeros_like(hand_flow())])  # clip 1: nothing moves
     still = np.concatenate([np.zeros_like(hand_flow()), np.zeros_like(hand_flow())])
     frame = compute_clip_metrics(
-        video="v", relevance={"dtd": relevance}, selective={("dtd", 2.0): np.zeros_like(relevance)},
-        flow=flow, taus=[1.0], top_q=[0.25],
+        video="v",
+        relevance={"dtd": relevance},
+        selective={("dtd", 2.0): np.zeros_like(relevance)},
+        flow=flow,
+        taus=[1.0],
+        top_q=[0.25],
     )
     precision = frame[(frame["metric"] == "precision") & (frame["variant"] == "baseline")]
     assert precision["value"].iloc[0] == pytest.approx(0.25) and math.isnan(precision["value"].iloc[1])
@@ -130,8 +141,9 @@ def test_undefined_ratios_are_nan():
     assert selective[("selectivity_voxels", 0)] == 0.0  # it kept nothing of a non-empty baseline
     assert math.isnan(selective[("selectivity_voxels", 1)])  # baseline empty too
     # No moving voxel at all: every precision is NaN, even of a non-empty map.
-    frame = compute_clip_metrics(video="v", relevance={"dtd": RELEVANCE}, selective={}, flow=still[:1],
-                                 taus=[1.0], top_q=[0.25])
+    frame = compute_clip_metrics(
+        video="v", relevance={"dtd": RELEVANCE}, selective={}, flow=still[:1], taus=[1.0], top_q=[0.25]
+    )
     assert frame[frame["metric"].str.contains("precision|chance")]["value"].isna().all()
 
 
@@ -139,10 +151,16 @@ def test_timing_accuracy_and_several_taus():
     relevance = np.stack([RELEVANCE[0], RELEVANCE[0]])
     flow = np.concatenate([hand_flow(), hand_flow()])
     frame = compute_clip_metrics(
-        video="v", relevance={"dtd": relevance}, selective={("dtd", 1.0): relevance},
-        flow=flow, taus=[0.4, 1.0, 3.0], top_q=[0.25],
-        seconds={"dtd": np.array([2.0, 4.0])}, selective_seconds={"dtd": np.array([0.5, 1.0])},
-        labels=np.array([3, -1]), predicted=np.array([3, 0]),
+        video="v",
+        relevance={"dtd": relevance},
+        selective={("dtd", 1.0): relevance},
+        flow=flow,
+        taus=[0.4, 1.0, 3.0],
+        top_q=[0.25],
+        seconds={"dtd": np.array([2.0, 4.0])},
+        selective_seconds={"dtd": np.array([0.5, 1.0])},
+        labels=np.array([3, -1]),
+        predicted=np.array([3, 0]),
     )
     base = dict(method="dtd", variant="baseline")
     # tau 0.4: (0,1,1)=0.5 now moves too -> 2 of 4 positives; tau 3: only (0,0,0).
@@ -157,17 +175,32 @@ def test_timing_accuracy_and_several_taus():
 
 def test_rejects_mismatched_inputs_with_named_reason():
     with pytest.raises(VideoXAIError, match=r"relevance\[dtd\].*differs"):
-        compute_clip_metrics(video="v", relevance={"dtd": RELEVANCE[:, :1]}, selective={}, flow=hand_flow(),
-                             taus=[1.0], top_q=[0.05])
+        compute_clip_metrics(
+            video="v", relevance={"dtd": RELEVANCE[:, :1]}, selective={}, flow=hand_flow(), taus=[1.0], top_q=[0.05]
+        )
     with pytest.raises(VideoXAIError, match="without its baseline"):
-        compute_clip_metrics(video="v", relevance={"dtd": RELEVANCE}, selective={("gradcam", 1.0): RELEVANCE},
-                             flow=hand_flow(), taus=[1.0], top_q=[0.05])
+        compute_clip_metrics(
+            video="v",
+            relevance={"dtd": RELEVANCE},
+            selective={("gradcam", 1.0): RELEVANCE},
+            flow=hand_flow(),
+            taus=[1.0],
+            top_q=[0.05],
+        )
     with pytest.raises(VideoXAIError, match="NaN"):
-        compute_clip_metrics(video="v", relevance={"dtd": RELEVANCE * np.nan}, selective={}, flow=hand_flow(),
-                             taus=[1.0], top_q=[0.05])
+        compute_clip_metrics(
+            video="v", relevance={"dtd": RELEVANCE * np.nan}, selective={}, flow=hand_flow(), taus=[1.0], top_q=[0.05]
+        )
     with pytest.raises(VideoXAIError, match=r"seconds\[dtd\].*per clip"):
-        compute_clip_metrics(video="v", relevance={"dtd": RELEVANCE}, selective={}, flow=hand_flow(),
-                             taus=[1.0], top_q=[0.05], seconds={"dtd": np.ones(3)})
+        compute_clip_metrics(
+            video="v",
+            relevance={"dtd": RELEVANCE},
+            selective={},
+            flow=hand_flow(),
+            taus=[1.0],
+            top_q=[0.05],
+            seconds={"dtd": np.ones(3)},
+        )
 
 
 def test_tau_scales_with_resolution():
@@ -178,7 +211,12 @@ def test_tau_scales_with_resolution():
 
 def test_paper_method_order():
     assert ordered_methods(["zeta", "guided_gradcam", "dtd", "alpha", "gradcam"]) == [
-        "dtd", "gradcam", "guided_gradcam", "alpha", "zeta"]
+        "dtd",
+        "gradcam",
+        "guided_gradcam",
+        "alpha",
+        "zeta",
+    ]
 
 
 def test_a_video_of_ten_clips_is_fast_and_matches_a_direct_computation():
@@ -187,11 +225,15 @@ def test_a_video_of_ten_clips_is_fast_and_matches_a_direct_computation():
     flow = rng.normal(0, 1.5, (*shape, 2)).astype(np.float16)
     methods = ["dtd", "gradcam", "guided_backprop", "guided_gradcam"]
     relevance = {m: rng.normal(size=shape).astype(np.float32) for m in methods}
-    selective = {(m, n): np.where(rng.random(shape) < 0.1, relevance[m], 0).astype(np.float32)
-                 for m in methods for n in (1.0, 2.0, 3.0)}
+    selective = {
+        (m, n): np.where(rng.random(shape) < 0.1, relevance[m], 0).astype(np.float32)
+        for m in methods
+        for n in (1.0, 2.0, 3.0)
+    }
     start = time.perf_counter()
-    frame = compute_clip_metrics(video="v", relevance=relevance, selective=selective, flow=flow,
-                                 taus=[0.5, 1.0, 2.0], top_q=[0.05])
+    frame = compute_clip_metrics(
+        video="v", relevance=relevance, selective=selective, flow=flow, taus=[0.5, 1.0, 2.0], top_q=[0.05]
+    )
     elapsed = time.perf_counter() - start
     # Well under a second on an idle 2-core machine; the bound leaves room for a busy one.
     assert elapsed < 5.0, elapsed

@@ -97,22 +97,39 @@ def test_rendered_frames_carry_method_class_time_and_colour_bar():
     rng = np.random.default_rng(1)
     clips = rng.integers(0, 255, (2, 3, 16, 16, 3), dtype=np.uint8)
     baseline = rng.normal(size=(2, 3, 16, 16)).astype(np.float32)
-    explained = ExplainedClips(clips=clips, baseline=baseline, selective=baseline * (np.abs(baseline) > 1.5),
-                               method="Grad-CAM", classes=["a", "b"], probabilities=[0.5, 0.25], n=2.0,
-                               kept=[0.1, 0.2], times=np.arange(6).reshape(2, 3) / 10)
+    explained = ExplainedClips(
+        clips=clips,
+        baseline=baseline,
+        selective=baseline * (np.abs(baseline) > 1.5),
+        method="Grad-CAM",
+        classes=["a", "b"],
+        probabilities=[0.5, 0.25],
+        n=2.0,
+        kept=[0.1, 0.2],
+        times=np.arange(6).reshape(2, 3) / 10,
+    )
     frames = render_explanation(explained, factor=8)
     assert frames.shape[0] == 6 and frames.shape[2] == 2 * 16 * 8 + 4
     header = text_band(["x", "y"], frames.shape[2]).shape[0]
     # the header differs between frames (their times) and the colour bar at the bottom is red to blue
     assert not np.array_equal(frames[0, :header], frames[1, :header])
-    bar = frames[0, -colour_bar(frames.shape[2], 1.0).shape[0]:]
+    bar = frames[0, -colour_bar(frames.shape[2], 1.0).shape[0] :]
     row = bar[8]
     assert row[20, 2] > row[20, 0] and row[-20, 0] > row[-20, 2]
     sheet = contact_sheet(explained, count=4)
     assert sheet.ndim == 3 and sheet.shape[1] == 120 + 4 * 16 + 3 * 4
     with pytest.raises(VideoXAIError, match="times"):
-        ExplainedClips(clips=clips, baseline=baseline, selective=baseline, method="m", classes=["a", "b"],
-                       probabilities=[1, 1], n=1, kept=[0, 0], times=np.zeros(6))
+        ExplainedClips(
+            clips=clips,
+            baseline=baseline,
+            selective=baseline,
+            method="m",
+            classes=["a", "b"],
+            probabilities=[1, 1],
+            n=1,
+            kept=[0, 0],
+            times=np.zeros(6),
+        )
 
 
 @pytest.fixture
@@ -145,11 +162,30 @@ def tiny_model(monkeypatch):
 def test_cli_writes_side_by_side_video(synthetic_video, tiny_model, tmp_path, capsys, method, suffix):
     out = tmp_path / f"explained{suffix}"
     sheet = tmp_path / "sheet.png"
-    code = main([
-        "explain", str(synthetic_video), "--model", "tiny", "--model-option", "width=0.25",
-        "--method", method, "--n", "1", "--clips", "2", "--scale", "10", "--out", str(out),
-        "--sheet", str(sheet), "--sheet-frames", "5",
-    ])
+    code = main(
+        [
+            "explain",
+            str(synthetic_video),
+            "--model",
+            "tiny",
+            "--model-option",
+            "width=0.25",
+            "--method",
+            method,
+            "--n",
+            "1",
+            "--clips",
+            "2",
+            "--scale",
+            "10",
+            "--out",
+            str(out),
+            "--sheet",
+            str(sheet),
+            "--sheet-frames",
+            "5",
+        ]
+    )
     assert code == 0
     assert "keeps" in capsys.readouterr().out
     frames_expected = 2 * SPEC.num_frames
@@ -165,15 +201,30 @@ def test_cli_writes_side_by_side_video(synthetic_video, tiny_model, tmp_path, ca
         assert image.size[0] == 120 + 5 * SPEC.size + 4 * 4  # 5 frames spread over 2 clips of 6
 
 
-@pytest.mark.parametrize("method, options", [
-    ("flow_occlusion_approx", ["size=8", "stride=8"]),  # Farnebäck flow of the clip's own frames
-    ("occlusion", ["size=16", "stride=16", "temporal_stride=8"]),
-    ("fep", ["iterations=2"]),
-])
+@pytest.mark.parametrize(
+    "method, options",
+    [
+        ("flow_occlusion_approx", ["size=8", "stride=8"]),  # Farnebäck flow of the clip's own frames
+        ("occlusion", ["size=16", "stride=16", "temporal_stride=8"]),
+        ("fep", ["iterations=2"]),
+    ],
+)
 def test_cli_takes_every_method_and_its_options(synthetic_video, tiny_model, tmp_path, capsys, method, options):
     out = tmp_path / "explained.gif"
-    arguments = ["explain", str(synthetic_video), "--model", "tiny", "--model-option", "width=0.25",
-                 "--method", method, "--clips", "1", "--out", str(out)]
+    arguments = [
+        "explain",
+        str(synthetic_video),
+        "--model",
+        "tiny",
+        "--model-option",
+        "width=0.25",
+        "--method",
+        method,
+        "--clips",
+        "1",
+        "--out",
+        str(out),
+    ]
     for option in options:
         arguments += ["--method-option", option]
     assert main(arguments) == 0
@@ -181,16 +232,57 @@ def test_cli_takes_every_method_and_its_options(synthetic_video, tiny_model, tmp
 
 
 def test_cli_reports_errors_without_traceback(synthetic_video, tiny_model, tmp_path, capsys):
-    assert main(["explain", str(tmp_path / "missing.mp4"), "--model", "tiny", "--model-option", "width=0.25",
-                 "--out", str(tmp_path / "x.mp4")]) == 1
+    assert (
+        main(
+            [
+                "explain",
+                str(tmp_path / "missing.mp4"),
+                "--model",
+                "tiny",
+                "--model-option",
+                "width=0.25",
+                "--out",
+                str(tmp_path / "x.mp4"),
+            ]
+        )
+        == 1
+    )
     assert "video file not found" in capsys.readouterr().err
     assert main(["explain", str(synthetic_video), "--model", "tiny", "--out", str(tmp_path / "x.avi")]) == 1
     assert ".mp4 or .gif" in capsys.readouterr().err
-    assert main(["explain", str(synthetic_video), "--model", "tiny", "--model-option", "width=0.25",
-                 "--target", "zebra", "--out", str(tmp_path / "x.gif")]) == 1
+    assert (
+        main(
+            [
+                "explain",
+                str(synthetic_video),
+                "--model",
+                "tiny",
+                "--model-option",
+                "width=0.25",
+                "--target",
+                "zebra",
+                "--out",
+                str(tmp_path / "x.gif"),
+            ]
+        )
+        == 1
+    )
     assert "zebra" in capsys.readouterr().err
-    assert main(["explain", str(synthetic_video), "--model", "tiny", "--out", str(tmp_path / "x.gif"),
-                 "--sheet", str(tmp_path / "s.jpg")]) == 1
+    assert (
+        main(
+            [
+                "explain",
+                str(synthetic_video),
+                "--model",
+                "tiny",
+                "--out",
+                str(tmp_path / "x.gif"),
+                "--sheet",
+                str(tmp_path / "s.jpg"),
+            ]
+        )
+        == 1
+    )
     assert "--sheet must end in .png" in capsys.readouterr().err
 
 
@@ -199,11 +291,28 @@ def test_cli_on_quarter_width_c3d(synthetic_video, tmp_path):
     if not hasattr(c3d, "load_c3d"):
         pytest.skip("C3D loader not available yet")
     out = tmp_path / "c3d.gif"
-    code = main([
-        "explain", str(synthetic_video), "--model", "c3d", "--model-option", "random_init=true",
-        "--model-option", "width=0.25", "--model-option", "num_classes=7",
-        "--method", "gradcam", "--n", "2", "--scale", "1", "--out", str(out),
-    ])
+    code = main(
+        [
+            "explain",
+            str(synthetic_video),
+            "--model",
+            "c3d",
+            "--model-option",
+            "random_init=true",
+            "--model-option",
+            "width=0.25",
+            "--model-option",
+            "num_classes=7",
+            "--method",
+            "gradcam",
+            "--n",
+            "2",
+            "--scale",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     with Image.open(out) as image:
         assert image.n_frames == 16
@@ -213,16 +322,37 @@ def test_cli_loads_your_own_factory_with_a_spec_file(synthetic_video, tmp_path, 
     # no monkeypatching of the loader: the factory is imported and built from its spec file
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     spec = tmp_path / "spec.yaml"
-    spec.write_text("num_frames: 8\nsize: 32\nresize_short_side: 36\nscale: 0.00784313725\noffset: -1.0\n"
-                    "class_names: [left, right, still]\n")
-    assert main(["predict", str(synthetic_video), "--model", "workflow_models:tiny_net", "--spec", str(spec),
-                 "--top", "3"]) == 0
+    spec.write_text(
+        "num_frames: 8\nsize: 32\nresize_short_side: 36\nscale: 0.00784313725\noffset: -1.0\n"
+        "class_names: [left, right, still]\n"
+    )
+    assert (
+        main(
+            ["predict", str(synthetic_video), "--model", "workflow_models:tiny_net", "--spec", str(spec), "--top", "3"]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "(8 of 20 frames, 32x32, workflow_models:tiny_net)" in printed
     assert {"left", "right", "still"} <= set(printed.split())
     out = tmp_path / "x.gif"
-    assert main(["explain", str(synthetic_video), "--model", "workflow_models:tiny_net", "--spec", str(spec),
-                 "--method", "gradcam", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "explain",
+                str(synthetic_video),
+                "--model",
+                "workflow_models:tiny_net",
+                "--spec",
+                str(spec),
+                "--method",
+                "gradcam",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert out.stat().st_size > 1000
     assert main(["predict", str(synthetic_video), "--model", "workflow_models:tiny_net"]) == 1
     assert "pass spec=ModelSpec" in capsys.readouterr().err

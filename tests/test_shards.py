@@ -25,8 +25,14 @@ from videoxai.shards import (
 def test_clips_round_trip_with_attributes_chunks_and_compression(tmp_path):
     clips = np.random.default_rng(0).integers(0, 255, (3, 4, 8, 8, 3), dtype=np.uint8)
     indices = np.arange(12, dtype=np.int64).reshape(3, 4)
-    path = write_shard(tmp_path / "v.h5", "clips", {"clips": clips, "frame_indices": indices}, video_id="v",
-                       config={"clips": {"length": 4}}, attributes={"fps": 25.0, "model_weights_sha256": "ab"})
+    path = write_shard(
+        tmp_path / "v.h5",
+        "clips",
+        {"clips": clips, "frame_indices": indices},
+        video_id="v",
+        config={"clips": {"length": 4}},
+        attributes={"fps": 25.0, "model_weights_sha256": "ab"},
+    )
     shard = read_shard(path)
     validate_shard(shard)
     np.testing.assert_array_equal(shard.arrays["clips"], clips)
@@ -42,9 +48,13 @@ def test_clips_round_trip_with_attributes_chunks_and_compression(tmp_path):
 
 def test_grouped_datasets_and_schema_violations(tmp_path):
     relevance = np.ones((2, 4, 8, 8), np.float32)
-    arrays = {"dtd/relevance": relevance, "dtd/logits": np.zeros((2, 5), np.float32),
-              "dtd/target": np.zeros(2, np.int64), "dtd/predicted": np.zeros(2, np.int64),
-              "dtd/seconds_per_clip": np.zeros(2)}
+    arrays = {
+        "dtd/relevance": relevance,
+        "dtd/logits": np.zeros((2, 5), np.float32),
+        "dtd/target": np.zeros(2, np.int64),
+        "dtd/predicted": np.zeros(2, np.int64),
+        "dtd/seconds_per_clip": np.zeros(2),
+    }
     validate_shard(read_shard(write_shard(tmp_path / "e.h5", "explain", arrays, video_id="v", config={})))
     arrays["dtd/relevance"] = relevance.astype(np.float64)
     with pytest.raises(VideoXAIError, match="schema says float32"):
@@ -65,8 +75,13 @@ def test_write_is_atomic_nothing_half_written_remains(tmp_path):
     write_shard(target, "flow", {"flow": np.zeros((1, 2, 4, 4, 2), np.float16)}, video_id="x", config={"a": 1})
 
     with pytest.raises(TypeError):
-        write_shard(target, "flow", {"flow": np.zeros((1, 2, 4, 4, 2), np.float16), "bad": object()},
-                    video_id="x", config={"a": 2})
+        write_shard(
+            target,
+            "flow",
+            {"flow": np.zeros((1, 2, 4, 4, 2), np.float16), "bad": object()},
+            video_id="x",
+            config={"a": 2},
+        )
     # The old complete file is intact and no temporary file is left behind.
     assert read_shard(target).config == {"a": 1}
     assert sorted(os.listdir(tmp_path)) == ["x.h5"]
@@ -78,8 +93,15 @@ def test_write_is_atomic_nothing_half_written_remains(tmp_path):
 
 
 def test_table_shard_round_trip(tmp_path):
-    table = pd.DataFrame({"video": ["a", "a"], "clip": [0, 1], "n": [np.nan, 4.0], "metric": ["precision", "chance"],
-                          "value": [0.5, 0.25]})
+    table = pd.DataFrame(
+        {
+            "video": ["a", "a"],
+            "clip": [0, 1],
+            "n": [np.nan, 4.0],
+            "metric": ["precision", "chance"],
+            "value": [0.5, 0.25],
+        }
+    )
     path = write_table_shard(tmp_path / "m.h5", table, video_id="a", config={"tau": [1.0]})
     back, shard = read_table_shard(path)
     pd.testing.assert_frame_equal(back, table, check_dtype=False)
@@ -87,7 +109,7 @@ def test_table_shard_round_trip(tmp_path):
 
 
 def test_video_ids_are_safe_unique_and_stable(tmp_path):
-    for name in ["Class A/it's \"q\" é.mp4", "Class A/plain.mp4", "Class A/plain.avi", "loose.mp4"]:
+    for name in ['Class A/it\'s "q" é.mp4', "Class A/plain.mp4", "Class A/plain.avi", "loose.mp4"]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "notes.txt").write_text("not a video")

@@ -9,8 +9,12 @@ from videoxai.explain import get_explainer
 from videoxai.models import load_configured
 from videoxai.stages import explain_clips, faithfulness_table, preflight
 
-TINY = {"name": "workflow_models:tiny_net", "weights": None, "options": {},
-        "spec": {"num_frames": 8, "size": 16, "scale": 1 / 127.5, "offset": -1.0, "num_classes": 3}}
+TINY = {
+    "name": "workflow_models:tiny_net",
+    "weights": None,
+    "options": {},
+    "spec": {"num_frames": 8, "size": 16, "scale": 1 / 127.5, "offset": -1.0, "num_classes": 3},
+}
 
 
 @pytest.fixture()
@@ -62,8 +66,12 @@ def test_faithfulness_table_scores_every_map_and_the_random_reference(tiny):
 
 def test_preflight_summarises_a_good_config_and_names_bad_keys(monkeypatch):
     monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
-    config = {"model": TINY, "clips": {"length": 8}, "explain": {"methods": ["gradcam", "saliency_tubes"], "options": {}},
-              "faithfulness": {"enabled": False, "annotations": None}}
+    config = {
+        "model": TINY,
+        "clips": {"length": 8},
+        "explain": {"methods": ["gradcam", "saliency_tubes"], "options": {}},
+        "faithfulness": {"enabled": False, "annotations": None},
+    }
     summary = preflight(config)
     assert summary["classes"] == 3 and summary["input"] == [1, 3, 8, 16, 16]
     bad = {**config, "model": {**TINY, "name": "workflow_models:tiny_fc_net"}}
@@ -117,7 +125,9 @@ def test_guided_gradcam_reuses_the_configured_maps_exactly(tiny):
     direct = get_explainer("guided_gradcam", model, spec=spec).attribute(spec.preprocess(data))
     expected = direct.relevance.numpy()
     # 1e-6 of the map's scale: batches of 2 and of 3 clips round the last bits differently
-    np.testing.assert_allclose(arrays["guided_gradcam/relevance"], expected, rtol=1e-6, atol=1e-6 * np.abs(expected).max())
+    np.testing.assert_allclose(
+        arrays["guided_gradcam/relevance"], expected, rtol=1e-6, atol=1e-6 * np.abs(expected).max()
+    )
     np.testing.assert_array_equal(arrays["guided_gradcam/target"], direct.target.numpy())
     # its time is what its two passes cost, so Table 4 still compares like with like
     shared = arrays["guided_gradcam/seconds_per_clip"]
@@ -137,8 +147,9 @@ def test_one_bad_video_in_a_batch_fails_alone(tiny):
     assert isinstance(results["blank"], VideoXAIError) and "a blank clip" in str(results["blank"])
     for video in (videos[0], videos[2]):
         alone = explain_clips(net, spec, video.clips, ["gradcam"], batch_size=1)
-        np.testing.assert_allclose(results[video.video_id]["gradcam/relevance"], alone["gradcam/relevance"],
-                                   rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(
+            results[video.video_id]["gradcam/relevance"], alone["gradcam/relevance"], rtol=1e-6, atol=1e-7
+        )
 
 
 def test_prefetched_keeps_order_and_raises_where_the_producer_failed():

@@ -20,8 +20,18 @@ NAN = math.nan
 
 
 def row(video, clip, metric, value, method="", variant="", n=NAN, tau=NAN, q=NAN, other_method=""):
-    return dict(video=video, clip=clip, method=method, variant=variant, n=n, tau=tau, q=q,
-                other_method=other_method, metric=metric, value=value)
+    return dict(
+        video=video,
+        clip=clip,
+        method=method,
+        variant=variant,
+        n=n,
+        tau=tau,
+        q=q,
+        other_method=other_method,
+        metric=metric,
+        value=value,
+    )
 
 
 def hand_metrics() -> pd.DataFrame:
@@ -39,27 +49,42 @@ def hand_metrics() -> pd.DataFrame:
     # DTD baseline: b/0 has an all-zero map (NaN); a different tau must not leak in.
     for (video, clip), (p, w, t) in zip(clips, [(0.2, 0.4, 0.6), (0.4, 0.6, 0.8), (NAN, NAN, NAN)]):
         base = dict(method="dtd", variant="baseline")
-        rows += [row(video, clip, "precision", p, tau=1.0, **base),
-                 row(video, clip, "weighted_precision", w, tau=1.0, **base),
-                 row(video, clip, "topq_precision", t, tau=1.0, q=0.05, **base),
-                 row(video, clip, "topq_precision", 0.99, tau=1.0, q=0.10, **base),
-                 row(video, clip, "precision", 0.9, tau=2.0, **base)]
+        rows += [
+            row(video, clip, "precision", p, tau=1.0, **base),
+            row(video, clip, "weighted_precision", w, tau=1.0, **base),
+            row(video, clip, "topq_precision", t, tau=1.0, q=0.05, **base),
+            row(video, clip, "topq_precision", 0.99, tau=1.0, q=0.10, **base),
+            row(video, clip, "precision", 0.9, tau=2.0, **base),
+        ]
     sel = dict(method="dtd", variant="selective", n=1.0)
-    rows += [row("a", 0, "precision", 0.5, tau=1.0, **sel), row("a", 0, "weighted_precision", 0.5, tau=1.0, **sel),
-             row("a", 0, "topq_precision", 0.5, tau=1.0, q=0.05, **sel)]
+    rows += [
+        row("a", 0, "precision", 0.5, tau=1.0, **sel),
+        row("a", 0, "weighted_precision", 0.5, tau=1.0, **sel),
+        row("a", 0, "topq_precision", 0.5, tau=1.0, q=0.05, **sel),
+    ]
     # Agreement DTD / Grad-CAM.
     pair = dict(method="dtd", other_method="gradcam", variant="baseline")
-    rows += [row("a", 0, "iou", 0.2, **pair), row("a", 1, "iou", 0.4, **pair),
-             row("a", 0, "topq_iou", 0.1, q=0.05, **pair), row("a", 1, "topq_iou", 0.3, q=0.05, **pair)]
+    rows += [
+        row("a", 0, "iou", 0.2, **pair),
+        row("a", 1, "iou", 0.4, **pair),
+        row("a", 0, "topq_iou", 0.1, q=0.05, **pair),
+        row("a", 1, "topq_iou", 0.3, q=0.05, **pair),
+    ]
     # Selectivity.
-    rows += [row("a", 0, "selectivity_voxels", 0.5, **sel), row("a", 1, "selectivity_voxels", 0.25, **sel),
-             row("a", 0, "selectivity_relevance", 0.8, **sel), row("a", 1, "selectivity_relevance", 0.6, **sel),
-             row("a", 0, "selectivity_voxels", 0.1, method="dtd", variant="selective", n=2.0)]
+    rows += [
+        row("a", 0, "selectivity_voxels", 0.5, **sel),
+        row("a", 1, "selectivity_voxels", 0.25, **sel),
+        row("a", 0, "selectivity_relevance", 0.8, **sel),
+        row("a", 1, "selectivity_relevance", 0.6, **sel),
+        row("a", 0, "selectivity_voxels", 0.1, method="dtd", variant="selective", n=2.0),
+    ]
     # Timing: 2 s and 4 s alone, +25 % for the selection.
     for clip, seconds in ((0, 2.0), (1, 4.0)):
-        rows += [row("a", clip, "seconds", seconds, method="dtd", variant="baseline"),
-                 row("a", clip, "seconds", seconds * 1.25, method="dtd", variant="selective"),
-                 row("a", clip, "overhead", 0.25, method="dtd", variant="selective")]
+        rows += [
+            row("a", clip, "seconds", seconds, method="dtd", variant="baseline"),
+            row("a", clip, "seconds", seconds * 1.25, method="dtd", variant="selective"),
+            row("a", clip, "overhead", 0.25, method="dtd", variant="selective"),
+        ]
     rows += [row(video, clip, "correct", value) for (video, clip), value in zip(clips, [1.0, 0.0, 1.0])]
     return pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
 
@@ -67,7 +92,10 @@ def hand_metrics() -> pd.DataFrame:
 def test_table1_means_stds_counts_and_layout():
     table = build_tables(hand_metrics())["table1"]
     assert list(zip(table["method"], table["variant"])) == [
-        ("dtd", "baseline"), ("dtd", "selective"), ("gradcam", "baseline")]
+        ("dtd", "baseline"),
+        ("dtd", "selective"),
+        ("gradcam", "baseline"),
+    ]
     dtd, selective, gradcam = (table.iloc[index] for index in range(3))
     assert dtd["tau"] == 1.0 and dtd["q"] == 0.05 and math.isnan(dtd["n"])
     assert dtd["precision_mean"] == pytest.approx(0.3)
@@ -126,16 +154,20 @@ def test_rejects_duplicates_and_missing_columns():
 
 
 def body_first_cells(text: str, prefix: str, separator: str) -> list[str]:
-    return [line[len(prefix):].split(separator)[0].strip() for line in text.splitlines()
-            if line.startswith(prefix) and "---" not in line]
+    return [
+        line[len(prefix) :].split(separator)[0].strip()
+        for line in text.splitlines()
+        if line.startswith(prefix) and "---" not in line
+    ]
 
 
 def test_write_tables_files_and_method_order(tmp_path):
     paths = write_tables(hand_metrics(), tmp_path / "tables", html_dir=tmp_path / "tables" / "html")
     names = {path.name for path in paths}
     present = [table for table in TABLE_NAMES if table != "faithfulness"]  # hand_metrics has no faithfulness rows
-    assert names == ({f"{table}.{ext}" for table in present for ext in ("csv", "md", "tex", "html")}
-                     | {"metrics.csv", "status.json"})
+    assert names == (
+        {f"{table}.{ext}" for table in present for ext in ("csv", "md", "tex", "html")} | {"metrics.csv", "status.json"}
+    )
     assert all(path.stat().st_size > 0 for path in paths)
     assert not list((tmp_path / "tables").glob(".*"))  # no temporary files left behind
     markdown = (tmp_path / "tables" / "table1.md").read_text()
@@ -174,8 +206,16 @@ def test_figure3_grid_size_and_input_checks(tmp_path):
     frames = np.zeros((6, 8, 10, 3), dtype=np.uint8)
     relevance = {"gradcam": np.ones((6, 8, 10)), "dtd": np.linspace(-1, 1, 480).reshape(6, 8, 10)}
     selective = {"dtd": np.zeros((6, 8, 10))}
-    path = figure3_grid(frames, relevance, selective, tmp_path / "fig3.png", title="v_x clip 0",
-                        frame_indices=[0, 5], panel_inches=1.0, dpi=100)
+    path = figure3_grid(
+        frames,
+        relevance,
+        selective,
+        tmp_path / "fig3.png",
+        title="v_x clip 0",
+        frame_indices=[0, 5],
+        panel_inches=1.0,
+        dpi=100,
+    )
     with Image.open(path) as image:
         # 5 columns (input + 2 methods x 2) of 1 in; 2 rows of 1 in + 0.5 in header + 0.3 in title.
         assert image.size == (500, 280)
@@ -196,8 +236,11 @@ def hand_faithfulness() -> pd.DataFrame:
     clips = [("a", 0), ("a", 1), ("b", 0)]
     pointing = [(3, 1), (1, 3), (0, 0)]
     for index, (video, clip) in enumerate(clips):
-        for method, variant, n, shift in (("fep", "baseline", NAN, 0.0), ("fep", "selective", 4.0, 0.05),
-                                          ("random", "baseline", NAN, 0.3)):
+        for method, variant, n, shift in (
+            ("fep", "baseline", NAN, 0.0),
+            ("fep", "selective", 4.0, 0.05),
+            ("random", "baseline", NAN, 0.3),
+        ):
             keys = dict(method=method, variant=variant, n=n)
             rows.append(row(video, clip, "deletion_auc", 0.1 * (index + 1) + shift, **keys))
             rows.append(row(video, clip, "insertion_auc", 0.5 + 0.2 * index - shift, **keys))
@@ -241,8 +284,10 @@ def test_faithfulness_table_and_curves_are_written(tmp_path):
     write_tables(hand_metrics(), tmp_path / "none", reasons={"faithfulness": "faithfulness is off"})
     assert not list((tmp_path / "none").glob("faithfulness.*"))
     status = json.loads((tmp_path / "none" / "status.json").read_text())
-    assert status == {"written": ["table1", "table2", "table3", "table4", "accuracy"],
-                      "absent": {"faithfulness": "faithfulness is off"}}
+    assert status == {
+        "written": ["table1", "table2", "table3", "table4", "accuracy"],
+        "absent": {"faithfulness": "faithfulness is off"},
+    }
     paths = write_figures(hand_faithfulness(), tmp_path / "figures")
     assert (tmp_path / "figures" / "deletion_insertion.png") in paths
     assert (tmp_path / "figures" / "deletion_insertion.png").stat().st_size > 1000
@@ -264,8 +309,19 @@ def test_html_tables_and_front_page_carry_the_numbers():
     assert "averaged over 2 methods and the 3 clips (of 2 videos) with positive relevance (chance" in sentences
     absent = absent_tables(tables, {"faithfulness": "faithfulness is off (faithfulness.enabled: false)"})
     assert absent == {"faithfulness": "faithfulness is off (faithfulness.enabled: false)"}
-    run = StudyRun(videos_listed=3, videos_studied=2, failed=1, source="folder", model="tiny", methods=["gradcam", "dtd"],
-                   n=[1.0, 2.0], tau=[1.0, 2.0], headline_tau=1.0, clips=3, clip_length=8)
+    run = StudyRun(
+        videos_listed=3,
+        videos_studied=2,
+        failed=1,
+        source="folder",
+        model="tiny",
+        methods=["gradcam", "dtd"],
+        n=[1.0, 2.0],
+        tau=[1.0, 2.0],
+        headline_tau=1.0,
+        clips=3,
+        clip_length=8,
+    )
     text = front_page(tables, absent, run, tau=1.0, q=0.05)
     assert "* **Videos**: 2 of 3 listed (folder) studied; 1 failed" in text
     assert "* **Methods**: Grad-CAM, DTD" in text and "n = 1, 2" in text
@@ -273,9 +329,10 @@ def test_html_tables_and_front_page_carry_the_numbers():
     assert "*Faithfulness: not written.* Faithfulness is off (faithfulness.enabled: false)." in text
     from docutils.core import publish_parts  # the report renders it with docutils
 
-    rendered = publish_parts("Title\n=====\n\n" + text, writer="html",
-                             settings_overrides={"report_level": 2, "halt_level": 2})["body"]
-    assert rendered.count("<table class=\"videoxai\"") == 5 and "What was run" in rendered
+    rendered = publish_parts(
+        "Title\n=====\n\n" + text, writer="html", settings_overrides={"report_level": 2, "halt_level": 2}
+    )["body"]
+    assert rendered.count('<table class="videoxai"') == 5 and "What was run" in rendered
     empty = build_tables(metrics.iloc[:0], tau=1.0)
     assert headline(empty, tau=1.0).startswith("No clip produced motion-precision values")
     assert set(absent_tables(empty)) == set(TABLE_NAMES)

@@ -56,8 +56,13 @@ def network(arch: str, seed: int = 0):
 
 
 def hook_count(model: nn.Module) -> int:
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               + len(getattr(m, "_backward_pre_hooks", {})) for m in model.modules())
+    return sum(
+        len(m._forward_hooks)
+        + len(m._forward_pre_hooks)
+        + len(m._backward_hooks)
+        + len(getattr(m, "_backward_pre_hooks", {}))
+        for m in model.modules()
+    )
 
 
 def snapshot(model: nn.Module) -> dict:
@@ -157,8 +162,9 @@ def test_gradcam_and_guided_backprop_match_captum(arch):
     gradcam = get_explainer("gradcam", model, spec=spec)
     assert gradcam.layer_name == "layer4"
     result = gradcam.attribute(inputs)
-    reference = captum_attr.LayerGradCam(model, model.layer4).attribute(inputs, target=result.target,
-                                                                         relu_attributions=True)
+    reference = captum_attr.LayerGradCam(model, model.layer4).attribute(
+        inputs, target=result.target, relu_attributions=True
+    )
     reference = F.interpolate(reference, size=shape[2:], mode="trilinear", align_corners=False)[:, 0]
     assert reference.abs().max() > 0
     assert ((result.relevance - reference).abs().max() / reference.abs().max()).item() < 1e-5
@@ -237,7 +243,10 @@ def test_loader_weights_classes_and_geometry(tmp_path):
         _, arch_spec = load(f"torchvision:{arch}", num_classes=2)
         geometry = input_geometry(f"torchvision:{arch}")
         assert (geometry["size"], tuple(geometry["resize_hw"]), geometry["resize_short_side"]) == (
-            arch_spec.size, arch_spec.resize_hw, arch_spec.resize_short_side)
+            arch_spec.size,
+            arch_spec.resize_hw,
+            arch_spec.resize_short_side,
+        )
     assert input_geometry("c3d") is None
 
 
@@ -282,8 +291,20 @@ def test_cli_explains_with_a_saved_r2plus1d_18(tmp_path, capsys):
     weights = tmp_path / "w.pth"
     torch.save(load("torchvision:r2plus1d_18", num_classes=4)[0].state_dict(), weights)
     out = tmp_path / "x.mp4"
-    code = main(["explain", str(video), "--model", "torchvision:r2plus1d_18", "--weights", str(weights),
-                 "--method", "dtd", "--out", str(out)])
+    code = main(
+        [
+            "explain",
+            str(video),
+            "--model",
+            "torchvision:r2plus1d_18",
+            "--weights",
+            str(weights),
+            "--method",
+            "dtd",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert "1 clip(s) x 16 frames, method dtd" in capsys.readouterr().out
     capture = cv2.VideoCapture(str(out))
@@ -316,5 +337,6 @@ def test_dtd_merging_batchnorm_equals_dtd_on_the_folded_i3d():
     merged = get_explainer("dtd", unfolded, low=-1.0, high=1.0).attribute(inputs, target=1)
     reference = get_explainer("dtd", folded, low=-1.0, high=1.0).attribute(inputs, target=1)
     assert ((merged.relevance - reference.relevance).abs().max() / reference.relevance.abs().max()).item() < 1e-3
-    assert hook_count(unfolded) == 0 and all(module.eps == 1e-3 for module in unfolded.modules()
-                                             if isinstance(module, nn.BatchNorm3d))
+    assert hook_count(unfolded) == 0 and all(
+        module.eps == 1e-3 for module in unfolded.modules() if isinstance(module, nn.BatchNorm3d)
+    )

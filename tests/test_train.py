@@ -93,7 +93,9 @@ def uninterrupted(dataset, tmp_path_factory):
 
 def _eval_loss(model, train, mean, cache):
     """Mean cross-entropy (eval mode) of the centre clip of every training video."""
-    clips = np.stack([center_crop(cache.frames(path)[np.arange(16) % len(cache.frames(path))], 112) for path, _ in train])
+    clips = np.stack(
+        [center_crop(cache.frames(path)[np.arange(16) % len(cache.frames(path))], 112) for path, _ in train]
+    )
     labels = torch.tensor([label for _, label in train])
     with torch.no_grad():
         return float(torch.nn.functional.cross_entropy(model.eval()(to_input(clips, mean)), labels))
@@ -102,7 +104,13 @@ def _eval_loss(model, train, mean, cache):
 def test_training_lowers_the_loss_and_writes_every_output(dataset, uninterrupted):
     train, test, names, cache, kind = dataset
     out, metrics = uninterrupted
-    assert {path.name for path in out.iterdir()} >= {"checkpoint.pth", "log.csv", "model.safetensors", "model.json", "metrics.json"}
+    assert {path.name for path in out.iterdir()} >= {
+        "checkpoint.pth",
+        "log.csv",
+        "model.safetensors",
+        "model.json",
+        "metrics.json",
+    }
     rows = read_log(out / "log.csv")
     per_epoch = math.ceil(len(train) / 4)
     assert [int(row["iteration"]) for row in rows if row["complete"] == "1"] == list(range(per_epoch, 11, per_epoch))
@@ -122,8 +130,10 @@ def test_training_lowers_the_loss_and_writes_every_output(dataset, uninterrupted
     assert saved == json.loads(json.dumps(metrics))
     assert saved["iterations"] == 10 and saved["test_videos"] == len(test) and saved["test_clips"] == len(test)
     assert 0.0 <= saved["test_video_accuracy"] <= 1.0 and saved["seconds_per_iteration"] > 0
-    print(f"\n[{kind}] loss {rows[0]['train_loss']} -> {rows[-1]['train_loss']}, "
-          f"{saved['seconds_per_iteration']:.2f} s/iteration, test accuracy {saved['test_video_accuracy']:.3f}")
+    print(
+        f"\n[{kind}] loss {rows[0]['train_loss']} -> {rows[-1]['train_loss']}, "
+        f"{saved['seconds_per_iteration']:.2f} s/iteration, test accuracy {saved['test_video_accuracy']:.3f}"
+    )
 
 
 class Interrupted(Exception):
@@ -139,15 +149,19 @@ def test_interrupted_and_resumed_equals_uninterrupted(dataset, uninterrupted, tm
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        train_c3d(train, test, tmp_path, names, TrainConfig(**CONFIG), cache=cache, progress=False,
-                  on_iteration=stop_at_four)
+        train_c3d(
+            train, test, tmp_path, names, TrainConfig(**CONFIG), cache=cache, progress=False, on_iteration=stop_at_four
+        )
     assert torch.load(tmp_path / "checkpoint.pth", weights_only=True)["progress"]["iteration"] == 3
     assert not (tmp_path / "model.safetensors").exists()
     metrics = train_c3d(train, test, tmp_path, names, TrainConfig(**CONFIG), cache=cache, progress=False)
 
     from safetensors.torch import load_file
 
-    resumed, uninterrupted_weights = load_file(tmp_path / "model.safetensors"), load_file(reference / "model.safetensors")
+    resumed, uninterrupted_weights = (
+        load_file(tmp_path / "model.safetensors"),
+        load_file(reference / "model.safetensors"),
+    )
     assert resumed.keys() == uninterrupted_weights.keys()
     for key in resumed:
         assert torch.equal(resumed[key], uninterrupted_weights[key]), key
@@ -155,7 +169,9 @@ def test_interrupted_and_resumed_equals_uninterrupted(dataset, uninterrupted, tm
     for key in ("test_video_accuracy", "test_clip_accuracy", "final_train_loss", "iterations", "mean"):
         assert metrics[key] == reference_metrics[key], key
 
-    with pytest.raises(VideoXAIError, match=r"checkpoint.pth: checkpoint was made with different settings \(lr: 0.001 vs 0.01\)"):
+    with pytest.raises(
+        VideoXAIError, match=r"checkpoint.pth: checkpoint was made with different settings \(lr: 0.001 vs 0.01\)"
+    ):
         train_c3d(train, test, tmp_path, names, TrainConfig(**dict(CONFIG, lr=0.01)), cache=cache, progress=False)
 
 
@@ -175,9 +191,28 @@ def test_init_from_sports1m_replaces_fc8(tmp_path):
 def test_cli_trains_on_generated_videos(generated_ucf, tmp_path, capsys):
     root, splits = generated_ucf
     out = tmp_path / "run"
-    arguments = ["train", "--root", str(root), "--splits", str(splits), "--split", "1", "--out", str(out),
-                 "--width", "0.25", "--iterations", "2", "--batch-size", "3", "--checkpoint-every", "1",
-                 "--test-max-clips", "2", "--no-progress"]
+    arguments = [
+        "train",
+        "--root",
+        str(root),
+        "--splits",
+        str(splits),
+        "--split",
+        "1",
+        "--out",
+        str(out),
+        "--width",
+        "0.25",
+        "--iterations",
+        "2",
+        "--batch-size",
+        "3",
+        "--checkpoint-every",
+        "1",
+        "--test-max-clips",
+        "2",
+        "--no-progress",
+    ]
     assert main(arguments) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["iterations"] == 2 and 0.0 <= summary["test_video_accuracy"] <= 1.0
@@ -191,8 +226,21 @@ def test_cli_trains_on_generated_videos(generated_ucf, tmp_path, capsys):
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    assert main(["train", "--root", str(tmp_path / "none"), "--splits", str(tmp_path), "--out", str(tmp_path / "o"),
-                 "--no-progress"]) == 1
+    assert (
+        main(
+            [
+                "train",
+                "--root",
+                str(tmp_path / "none"),
+                "--splits",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "o"),
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
     error = capsys.readouterr().err
     assert error.startswith("videoxai: error: ") and "classInd.txt: split file not found" in error
     assert "Traceback" not in error

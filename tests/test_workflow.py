@@ -32,19 +32,41 @@ pytestmark = [pytest.mark.slow]
 
 TINY_MODEL = {
     "name": "workflow_models:tiny_net",
-    "spec": {"num_frames": 8, "size": 32, "resize_short_side": 36, "scale": 1 / 127.5, "offset": -1.0, "num_classes": 3},
+    "spec": {
+        "num_frames": 8,
+        "size": 32,
+        "resize_short_side": 36,
+        "scale": 1 / 127.5,
+        "offset": -1.0,
+        "num_classes": 3,
+    },
 }
 
 
 def snakemake(workdir: Path, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
     completed = subprocess.run(
-        [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(workdir / "config.yaml"), "--cores", "2", *arguments],
-        capture_output=True, text=True, env=environment, timeout=600,
+        [
+            str(SNAKEMAKE),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(workdir / "config.yaml"),
+            "--cores",
+            "2",
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
     )
     if check and completed.returncode != 0:
-        raise AssertionError(f"snakemake failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n{completed.stderr[-5000:]}")
+        raise AssertionError(
+            f"snakemake failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n{completed.stderr[-5000:]}"
+        )
     return completed
 
 
@@ -78,7 +100,7 @@ def study(tmp_path_factory, workflow_videos):
     (videos / "Knitting").mkdir(parents=True)
     (videos / "CliffDiving").mkdir()
     knitting, cliff = workflow_videos["Knitting"], workflow_videos["CliffDiving"]
-    shutil.copy(knitting, videos / "Knitting" / "it's a \"knitting\" clip é.mp4")
+    shutil.copy(knitting, videos / "Knitting" / 'it\'s a "knitting" clip é.mp4')
     shutil.copy(cliff, videos / "CliffDiving" / cliff.name)
     (videos / "CliffDiving" / "empty.mp4").write_bytes(b"")
     write_config(workdir)
@@ -101,11 +123,15 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
     assert len(good) == 2
     quoted = next(path for path in good if "knitting" in path.name)
     (explain_path,) = results.glob(f"explain/b*/{quoted.name}")  # in its bucket's folder
-    for path in (results / "clips" / quoted.name, results / "flow" / quoted.name, explain_path,
-                 results / "selective" / quoted.name):
+    for path in (
+        results / "clips" / quoted.name,
+        results / "flow" / quoted.name,
+        explain_path,
+        results / "selective" / quoted.name,
+    ):
         shard = read_shard(path)
         validate_shard(shard)
-        assert shard.attributes["video_path"].endswith("it's a \"knitting\" clip é.mp4")
+        assert shard.attributes["video_path"].endswith('it\'s a "knitting" clip é.mp4')
     clips = read_shard(results / "clips" / quoted.name)
     assert clips.arrays["clips"].shape == (2, 8, 32, 32, 3)
     assert clips.attributes["source_height"] == 240 and clips.attributes["fps"] == pytest.approx(25.0)
@@ -125,8 +151,10 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
     # The tiny model has no class names, so no clip is labelled; faithfulness is off: neither
     # table is written, and the log, the run's summary and the front page say why in one line.
     status = json.loads((results / "tables" / "status.json").read_text())
-    assert status["absent"] == {"accuracy": "no clip has a label among the model's classes",
-                                "faithfulness": "faithfulness is off (faithfulness.enabled: false)"}
+    assert status["absent"] == {
+        "accuracy": "no clip has a label among the model's classes",
+        "faithfulness": "faithfulness is off (faithfulness.enabled: false)",
+    }
     assert not list((results / "tables").glob("accuracy.*")) and not list((results / "tables").glob("faithfulness.*"))
     assert "table faithfulness not written: faithfulness is off" in (results / "logs" / "aggregate.log").read_text()
     assert "videoxai: table accuracy not written: no clip has a label" in run.stderr
@@ -141,7 +169,10 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
     from videoxai.plots import top_clips
 
     best = top_clips(all_rows, count=1, tau=0.5).iloc[0]
-    assert f"example 1: {best['video']} clip {int(best['clip'])} ->" in (results / "logs" / "example_figures.log").read_text()
+    assert (
+        f"example 1: {best['video']} clip {int(best['clip'])} ->"
+        in (results / "logs" / "example_figures.log").read_text()
+    )
     with av.open(str(results / "figures" / "example_1.mp4")) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264" and stream.frames == 8  # one clip of 8 frames
@@ -185,8 +216,13 @@ def test_adding_a_video_runs_only_its_jobs(study, workflow_videos):
 
 
 def test_lint_is_clean():
-    completed = subprocess.run([str(SNAKEMAKE), "--lint", "--snakefile", str(REPO / "Snakefile")], cwd=REPO,
-                               capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [str(SNAKEMAKE), "--lint", "--snakefile", str(REPO / "Snakefile")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     output = completed.stdout + completed.stderr
     assert "Error" not in output, output
     assert "Lints for" not in output, output
@@ -200,9 +236,21 @@ def test_killed_run_restarts_to_the_same_tables(study, tmp_path):
         shutil.rmtree(copy / "results" / stage)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
     process = subprocess.Popen(
-        [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(copy),
-         "--configfile", str(copy / "config.yaml"), "--cores", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment, start_new_session=True,
+        [
+            str(SNAKEMAKE),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(copy),
+            "--configfile",
+            str(copy / "config.yaml"),
+            "--cores",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=environment,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 300
@@ -221,8 +269,9 @@ def test_killed_run_restarts_to_the_same_tables(study, tmp_path):
         rows = rows[~rows["metric"].isin(["seconds", "overhead"])]  # wall-clock timings differ run to run
         return rows.sort_values(list(rows.columns[:-1])).reset_index(drop=True)
 
-    pd.testing.assert_frame_equal(comparable(copy / "results/tables/metrics.csv"),
-                                  comparable(workdir / "results/tables/metrics.csv"))
+    pd.testing.assert_frame_equal(
+        comparable(copy / "results/tables/metrics.csv"), comparable(workdir / "results/tables/metrics.csv")
+    )
     assert not list((copy / "results").rglob(".*.tmp"))  # no half-written shard left behind
 
 
@@ -242,9 +291,16 @@ def write_extra_config(workdir: Path, steps: int = 4) -> None:
         workdir,
         videos={"source": "folder", "root": "videos"},
         clips={"length": 8, "max_per_video": 2},
-        explain={"methods": EXTRA_METHODS, "batch_size": 2, "threads": 1,
-                 "options": {"cfp": {"depth": 1}, "occlusion": {"size": 16, "stride": 16, "temporal_stride": 8},
-                             "fep": {"iterations": 3}}},
+        explain={
+            "methods": EXTRA_METHODS,
+            "batch_size": 2,
+            "threads": 1,
+            "options": {
+                "cfp": {"depth": 1},
+                "occlusion": {"size": 16, "stride": 16, "temporal_stride": 8},
+                "fep": {"iterations": 3},
+            },
+        },
         faithfulness={"enabled": True, "steps": steps, "grid": [4, 4], "annotations": "boxes.csv"},
     )
 
@@ -270,7 +326,9 @@ def test_extra_methods_and_faithfulness_reach_the_tables(extra_study):
     explain_shard = next((results / "explain").glob("b*/*.h5"))
     explained = read_shard(explain_shard)
     validate_shard(explained)
-    assert explained.arrays["cfp/pyramid/kept_0"].shape == (2, 6) and explained.arrays["cfp/pyramid/kept_0"].dtype == bool
+    assert (
+        explained.arrays["cfp/pyramid/kept_0"].shape == (2, 6) and explained.arrays["cfp/pyramid/kept_0"].dtype == bool
+    )
     assert explained.arrays["occlusion/relevance"].shape == (2, 8, 32, 32)
     faithfulness = read_shard(results / "faithfulness" / explain_shard.parent.name / explain_shard.name)
     validate_shard(faithfulness)
@@ -322,8 +380,15 @@ def test_report_front_page_tables_and_video_in_a_browser(study, tmp_path):
         browser.open(page.as_uri())
         text = browser.wait_for("document.body.innerText.includes('What was run') && document.body.innerText")
         assert text, "the report's front page did not render"
-        for expected in ("What was run", "Result", "Table 1: Motion precision", "Table 3: Selectivity",
-                         "Clip accuracy: not written.", "Faithfulness: not written.", "Guided Grad-CAM"):
+        for expected in (
+            "What was run",
+            "Result",
+            "Table 1: Motion precision",
+            "Table 3: Selectivity",
+            "Clip accuracy: not written.",
+            "Faithfulness: not written.",
+            "Guided Grad-CAM",
+        ):
             assert expected in text, expected
         rows = browser.evaluate("document.querySelectorAll('table.videoxai tbody tr').length")
         assert rows >= 8  # Table 1 alone: 4 methods x (baseline, selective)
@@ -331,12 +396,15 @@ def test_report_front_page_tables_and_video_in_a_browser(study, tmp_path):
 
         # the page the report shows under "Example videos", with the H.264 overlay inside it
         browser.open((workdir / "results" / "report" / "example_1.html").as_uri())
-        duration = browser.wait_for("document.getElementById('overlay').readyState >= 1 "
-                                    "&& document.getElementById('overlay').duration")
+        duration = browser.wait_for(
+            "document.getElementById('overlay').readyState >= 1 && document.getElementById('overlay').duration"
+        )
         assert duration == pytest.approx(1.0, abs=0.05)  # 8 frames at 8 frames per second
         browser.evaluate("document.getElementById('overlay').play()")
-        played = browser.wait_for("(() => { const v = document.getElementById('overlay'); "
-                                  "return v.currentTime > 0.3 && !v.paused && [v.videoWidth, v.videoHeight]; })()")
+        played = browser.wait_for(
+            "(() => { const v = document.getElementById('overlay'); "
+            "return v.currentTime > 0.3 && !v.paused && [v.videoWidth, v.videoHeight]; })()"
+        )
         assert played and played[0] >= 2 * 224, played  # two panels, enlarged to at least 224 px
         browser.evaluate("document.getElementById('overlay').removeAttribute('controls')")  # a clean picture
         browser.screenshot(shots / "overlay_in_browser.png", selector="#overlay")

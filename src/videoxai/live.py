@@ -136,6 +136,7 @@ class SlidingWindow:
         window is closed) and returns ``(None, 0)`` when none is ready.
         """
         with self._condition:
+
             def ready() -> bool:
                 end = self._newest_eligible_end()
                 return self._closed or (end is not None and (after is None or end > after))
@@ -305,8 +306,15 @@ class LiveExplainer:
     Explainers are built once per method and kept, so switching back and forth is free.
     """
 
-    def __init__(self, model, spec, settings: LiveSettings, device: str = "cpu", clock: Clock = time.monotonic,
-                 padding: str = "replicate"):
+    def __init__(
+        self,
+        model,
+        spec,
+        settings: LiveSettings,
+        device: str = "cpu",
+        clock: Clock = time.monotonic,
+        padding: str = "replicate",
+    ):
         self.model = model
         self.spec = spec
         self.device = device
@@ -334,8 +342,9 @@ class LiveExplainer:
             raise VideoXAIError(f"target: class {target} is not in 0..{self.spec.num_classes - 1}")
         return LiveSettings(settings.method, n, None if target is None else int(target))
 
-    def update(self, method: str | None = None, n: float | None = None, target: int | str | None = None,
-               top1: bool = False) -> LiveSettings:
+    def update(
+        self, method: str | None = None, n: float | None = None, target: int | str | None = None, top1: bool = False
+    ) -> LiveSettings:
         """Change what the next window gets; ``target`` is a class index or name, ``top1`` resets it."""
         with self._lock:
             current = self._settings
@@ -344,11 +353,13 @@ class LiveExplainer:
             resolved = None
         elif target is not None:
             resolved = resolve_class(target, self.spec.class_names)
-        new = self.validate(LiveSettings(
-            method=current.method if method is None else method,
-            n=current.n if n is None else n,
-            target=resolved,
-        ))
+        new = self.validate(
+            LiveSettings(
+                method=current.method if method is None else method,
+                n=current.n if n is None else n,
+                target=resolved,
+            )
+        )
         with self._lock:
             self._settings = new
         return new
@@ -508,7 +519,9 @@ def open_source(source: str, size: str | None = None, loop: bool = False, stdin=
     if not (is_camera_index or is_url or is_device):
         path = Path(source)
         if not path.exists():
-            raise VideoXAIError("no such file (give a video file, a camera index, a /dev/video device, a URL or -)", path)
+            raise VideoXAIError(
+                "no such file (give a video file, a camera index, a /dev/video device, a URL or -)", path
+            )
         if path.is_dir():
             raise VideoXAIError("is a directory, not a video file", path)
     capture = cv2.VideoCapture(int(source) if is_camera_index else source)
@@ -586,8 +599,16 @@ class LiveSession:
         clock, sleep: time source and waiting (files are paced with them).
     """
 
-    def __init__(self, source: FrameSource, explainer: LiveExplainer, every: int = 1, record: str | os.PathLike | None = None,
-                 clock: Clock = time.monotonic, sleep: Callable[[float], None] = time.sleep, clip_length: int | None = None):
+    def __init__(
+        self,
+        source: FrameSource,
+        explainer: LiveExplainer,
+        every: int = 1,
+        record: str | os.PathLike | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        clip_length: int | None = None,
+    ):
         self.source = source
         self.explainer = explainer
         self.spec = explainer.spec
@@ -710,8 +731,12 @@ class LiveSession:
             self.record_path.parent.mkdir(parents=True, exist_ok=True)
             height, width = shown.shape[:2]
             fps = self.source.fps or 25.0
-            self._writer = cv2.VideoWriter(str(self.record_path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps),
-                                           (width + width % 2, height + height % 2))
+            self._writer = cv2.VideoWriter(
+                str(self.record_path),
+                cv2.VideoWriter_fourcc(*"mp4v"),
+                float(fps),
+                (width + width % 2, height + height % 2),
+            )
             if not self._writer.isOpened():
                 self._writer = None
                 raise VideoXAIError("OpenCV cannot open an 'mp4v' writer for this file", self.record_path)

@@ -167,15 +167,19 @@ def state_of(session: LiveSession) -> dict:
         "source": session.source.description,
         "ended": not session.running,
         "figures": session.stats.figures().as_dict(),
-        "top5": [] if result is None else [
-            {"index": index, "name": name, "probability": probability} for index, name, probability in result.top5
-        ],
+        "top5": []
+        if result is None
+        else [{"index": index, "name": name, "probability": probability} for index, name, probability in result.top5],
         "explained_target": None if result is None else result.target_name,
         "explained_end": None if result is None else result.end,
         "explained_method": None if result is None else result.settings.method,
         "kept": None if result is None else result.kept,
-        "settings": {"method": settings.method, "n": settings.n, "target": settings.target,
-                     "target_name": None if settings.target is None else names[settings.target]},
+        "settings": {
+            "method": settings.method,
+            "n": settings.n,
+            "target": settings.target,
+            "target_name": None if settings.target is None else names[settings.target],
+        },
         "explain_error": session.explain_error(),
         "errors": [str(error) for error in session.errors],
     }
@@ -193,9 +197,7 @@ def apply_control(session: LiveSession, request: dict) -> dict:
     n = request.get("n")
     if n is not None and not isinstance(n, (int, float)):
         raise VideoXAIError(f"n: must be a number, got {n!r}")
-    settings = session.explainer.update(
-        method=request.get("method"), n=n, target=None if top1 else target, top1=top1
-    )
+    settings = session.explainer.update(method=request.get("method"), n=n, target=None if top1 else target, top1=top1)
     return {"method": settings.method, "n": settings.n, "target": settings.target}
 
 
@@ -218,8 +220,9 @@ def make_handler(session: LiveSession):
                 if frame is None:  # before the first frame: the same layout, black
                     black = np.zeros((session.spec.size, session.spec.size, 3), dtype=np.uint8)
                     frame = compose(black, None, 0, session.explainer.settings)
-                ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
-                                           [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+                ok, encoded = cv2.imencode(
+                    ".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+                )
                 cache.index, cache.data = index, encoded.tobytes() if ok else b""
             return cache.index, cache.data
 
@@ -255,11 +258,14 @@ def make_handler(session: LiveSession):
                 from videoxai.explain import ALL_METHODS
 
                 settings = session.explainer.settings
-                self._json(HTTPStatus.OK, {
-                    "methods": list(ALL_METHODS),
-                    "class_names": list(session.spec.class_names),
-                    "settings": {"method": settings.method, "n": settings.n, "target": settings.target},
-                })
+                self._json(
+                    HTTPStatus.OK,
+                    {
+                        "methods": list(ALL_METHODS),
+                        "class_names": list(session.spec.class_names),
+                        "settings": {"method": settings.method, "n": settings.n, "target": settings.target},
+                    },
+                )
             else:
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {path}"})
 

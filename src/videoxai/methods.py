@@ -51,29 +51,92 @@ _SALIENCY_TUBES_C3D = (
 
 # Order matters: it is the order of the tables' rows and the CLI's choices.
 _DECLARED = (
-    MethodInfo("dtd", "DTD", "videoxai.explain.dtd:DTD", ("low", "high", "stabilizer"), paper=True,
-               cost="one forward and one modified backward pass"),
-    MethodInfo("gradcam", "Grad-CAM", "videoxai.explain.gradcam:GradCAM", ("layer", "autocast"), paper=True,
-               cost="one forward and one backward pass"),
-    MethodInfo("guided_backprop", "Guided BP", "videoxai.explain.guided_backprop:GuidedBackprop", ("autocast",),
-               paper=True, cost="one forward and one modified backward pass"),
-    MethodInfo("guided_gradcam", "Guided Grad-CAM", "videoxai.explain.guided_gradcam:GuidedGradCAM",
-               ("layer", "autocast"), paper=True, cost="Guided BP and Grad-CAM"),
-    MethodInfo("saliency_tubes", "Saliency Tubes", "videoxai.explain.saliency_tubes:SaliencyTubes",
-               ("layer", "classifier"), refuses={"c3d": _SALIENCY_TUBES_C3D}, probe=True, cost="one forward pass, no gradient"),
-    MethodInfo("cfp", "CFP", "videoxai.explain.cfp:ClassFeaturePyramid", ("layers", "depth", "theta", "classifier"),
-               probe=True, cost="one forward pass (and one backward for C3D's class weights)"),
-    MethodInfo("occlusion", "Occlusion", "videoxai.explain.occlusion:Occlusion", _OCCLUSION_OPTIONS,
-               cost="one forward pass per occluded cuboid"),
-    MethodInfo("flow_occlusion", "Flow occlusion", "videoxai.explain.occlusion:FlowOcclusion",
-               (*_OCCLUSION_OPTIONS, "merge"), needs_flow=True, cost="one forward pass per flow-following mask"),
-    MethodInfo("flow_occlusion_approx", "Flow occlusion (1st order)",
-               "videoxai.explain.occlusion:FlowOcclusionApprox", (*_OCCLUSION_OPTIONS, "merge"), needs_flow=True,
-               cost="one forward and one backward pass"),
-    MethodInfo("extremal_perturbation", "Extremal perturbation", "videoxai.explain.extremal:ExtremalPerturbation",
-               _EXTREMAL_OPTIONS, cost="forward and backward per optimisation step"),
-    MethodInfo("fep", "FEP", "videoxai.explain.extremal:FrequencyExtremalPerturbation",
-               (*_EXTREMAL_OPTIONS, "cutoff", "attenuation"), cost="forward and backward per optimisation step"),
+    MethodInfo(
+        "dtd",
+        "DTD",
+        "videoxai.explain.dtd:DTD",
+        ("low", "high", "stabilizer"),
+        paper=True,
+        cost="one forward and one modified backward pass",
+    ),
+    MethodInfo(
+        "gradcam",
+        "Grad-CAM",
+        "videoxai.explain.gradcam:GradCAM",
+        ("layer", "autocast"),
+        paper=True,
+        cost="one forward and one backward pass",
+    ),
+    MethodInfo(
+        "guided_backprop",
+        "Guided BP",
+        "videoxai.explain.guided_backprop:GuidedBackprop",
+        ("autocast",),
+        paper=True,
+        cost="one forward and one modified backward pass",
+    ),
+    MethodInfo(
+        "guided_gradcam",
+        "Guided Grad-CAM",
+        "videoxai.explain.guided_gradcam:GuidedGradCAM",
+        ("layer", "autocast"),
+        paper=True,
+        cost="Guided BP and Grad-CAM",
+    ),
+    MethodInfo(
+        "saliency_tubes",
+        "Saliency Tubes",
+        "videoxai.explain.saliency_tubes:SaliencyTubes",
+        ("layer", "classifier"),
+        refuses={"c3d": _SALIENCY_TUBES_C3D},
+        probe=True,
+        cost="one forward pass, no gradient",
+    ),
+    MethodInfo(
+        "cfp",
+        "CFP",
+        "videoxai.explain.cfp:ClassFeaturePyramid",
+        ("layers", "depth", "theta", "classifier"),
+        probe=True,
+        cost="one forward pass (and one backward for C3D's class weights)",
+    ),
+    MethodInfo(
+        "occlusion",
+        "Occlusion",
+        "videoxai.explain.occlusion:Occlusion",
+        _OCCLUSION_OPTIONS,
+        cost="one forward pass per occluded cuboid",
+    ),
+    MethodInfo(
+        "flow_occlusion",
+        "Flow occlusion",
+        "videoxai.explain.occlusion:FlowOcclusion",
+        (*_OCCLUSION_OPTIONS, "merge"),
+        needs_flow=True,
+        cost="one forward pass per flow-following mask",
+    ),
+    MethodInfo(
+        "flow_occlusion_approx",
+        "Flow occlusion (1st order)",
+        "videoxai.explain.occlusion:FlowOcclusionApprox",
+        (*_OCCLUSION_OPTIONS, "merge"),
+        needs_flow=True,
+        cost="one forward and one backward pass",
+    ),
+    MethodInfo(
+        "extremal_perturbation",
+        "Extremal perturbation",
+        "videoxai.explain.extremal:ExtremalPerturbation",
+        _EXTREMAL_OPTIONS,
+        cost="forward and backward per optimisation step",
+    ),
+    MethodInfo(
+        "fep",
+        "FEP",
+        "videoxai.explain.extremal:FrequencyExtremalPerturbation",
+        (*_EXTREMAL_OPTIONS, "cutoff", "attenuation"),
+        cost="forward and backward per optimisation step",
+    ),
 )
 
 REGISTRY: dict[str, MethodInfo] = {info.name: info for info in _DECLARED}
@@ -106,24 +169,30 @@ def check_methods(methods, options: dict | None = None, model_name: str | None =
     methods = list(methods)
     for name in methods:
         if name not in REGISTRY:
-            raise ConfigurationError(f"unknown explanation method {name!r}: use one of {list(ALL_METHODS)}",
-                                     f"{where}.methods")
+            raise ConfigurationError(
+                f"unknown explanation method {name!r}: use one of {list(ALL_METHODS)}", f"{where}.methods"
+            )
     for name, given in (options or {}).items():
         if name not in REGISTRY:
-            raise ConfigurationError(f"options for an unknown method {name!r}: use one of {list(ALL_METHODS)}",
-                                     f"{where}.options.{name}")
+            raise ConfigurationError(
+                f"options for an unknown method {name!r}: use one of {list(ALL_METHODS)}", f"{where}.options.{name}"
+            )
         if not isinstance(given, dict):
-            raise ConfigurationError(f"must be a mapping of option names to values, got {given!r}",
-                                     f"{where}.options.{name}")
+            raise ConfigurationError(
+                f"must be a mapping of option names to values, got {given!r}", f"{where}.options.{name}"
+            )
         unknown = sorted(set(given) - set(REGISTRY[name].options))
         if unknown:
-            raise ConfigurationError(f"method {name!r} does not take option {unknown[0]!r}: it takes "
-                                     f"{list(REGISTRY[name].options)}", f"{where}.options.{name}.{unknown[0]}")
+            raise ConfigurationError(
+                f"method {name!r} does not take option {unknown[0]!r}: it takes {list(REGISTRY[name].options)}",
+                f"{where}.options.{name}.{unknown[0]}",
+            )
     for name in methods:
         reason = REGISTRY[name].refuses.get(model_name or "")
         if reason:
-            raise ConfigurationError(f"method {name!r} cannot explain model {model_name!r}: {reason}",
-                                     f"{where}.methods")
+            raise ConfigurationError(
+                f"method {name!r} cannot explain model {model_name!r}: {reason}", f"{where}.methods"
+            )
 
 
 def method_label(method: str) -> str:

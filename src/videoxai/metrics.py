@@ -43,7 +43,16 @@ DEFAULT_TAUS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 DEFAULT_TOP_Q: tuple[float, ...] = (0.05,)
 
 TIDY_COLUMNS: tuple[str, ...] = (
-    "video", "clip", "method", "variant", "n", "tau", "q", "other_method", "metric", "value",
+    "video",
+    "clip",
+    "method",
+    "variant",
+    "n",
+    "tau",
+    "q",
+    "other_method",
+    "metric",
+    "value",
 )
 
 PRECISION_METRICS: tuple[str, ...] = ("precision", "weighted_precision", "topq_precision")
@@ -180,8 +189,15 @@ class _Rows:
 
     def add(self, metric, values, *, method="", variant="", n=np.nan, tau=np.nan, q=np.nan, other_method=""):
         values = np.asarray(values, dtype=np.float64).reshape(self.clips)
-        keys = dict(method=method, variant=variant, n=float(n), tau=float(tau), q=float(q),
-                    other_method=other_method, metric=metric)
+        keys = dict(
+            method=method,
+            variant=variant,
+            n=float(n),
+            tau=float(tau),
+            q=float(q),
+            other_method=other_method,
+            metric=metric,
+        )
         self.blocks.append((keys, values))
 
     def frame(self) -> pd.DataFrame:
@@ -203,13 +219,20 @@ class _Rows:
 
 def empty_metrics() -> pd.DataFrame:
     """A tidy metrics frame with no rows and the right columns and dtypes."""
-    return pd.DataFrame({
-        "video": pd.Series(dtype=object), "clip": pd.Series(dtype=np.int64),
-        "method": pd.Series(dtype=object), "variant": pd.Series(dtype=object),
-        "n": pd.Series(dtype=np.float64), "tau": pd.Series(dtype=np.float64),
-        "q": pd.Series(dtype=np.float64), "other_method": pd.Series(dtype=object),
-        "metric": pd.Series(dtype=object), "value": pd.Series(dtype=np.float64),
-    })
+    return pd.DataFrame(
+        {
+            "video": pd.Series(dtype=object),
+            "clip": pd.Series(dtype=np.int64),
+            "method": pd.Series(dtype=object),
+            "variant": pd.Series(dtype=object),
+            "n": pd.Series(dtype=np.float64),
+            "tau": pd.Series(dtype=np.float64),
+            "q": pd.Series(dtype=np.float64),
+            "other_method": pd.Series(dtype=object),
+            "metric": pd.Series(dtype=object),
+            "value": pd.Series(dtype=np.float64),
+        }
+    )
 
 
 def _relevance_array(array, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -286,16 +309,23 @@ def compute_clip_metrics(
     rows = _Rows(str(video), clips)
 
     # All taus at once as (N, K, V) 0/1 matrices, so each map needs one batched product.
-    moving = np.stack([_moving(flow, tau).reshape(clips, -1) for tau in taus], axis=1).astype(np.float32) \
-        if taus else np.zeros((clips, 0, voxels), np.float32)
+    moving = (
+        np.stack([_moving(flow, tau).reshape(clips, -1) for tau in taus], axis=1).astype(np.float32)
+        if taus
+        else np.zeros((clips, 0, voxels), np.float32)
+    )
     moving_count = moving.sum(axis=2, dtype=np.float64)  # (N, K)
     has_motion = moving_count > 0
     for index, tau in enumerate(taus):
         rows.add("chance", np.where(has_motion[:, index], moving_count[:, index] / voxels, np.nan), tau=tau)
 
-    baselines = {method: _relevance_array(relevance[method], f"relevance[{method}]", shape)
-                 for method in ordered_methods(relevance)}
-    order = {method: index for index, method in enumerate(ordered_methods([*relevance, *(key[0] for key in selective)]))}
+    baselines = {
+        method: _relevance_array(relevance[method], f"relevance[{method}]", shape)
+        for method in ordered_methods(relevance)
+    }
+    order = {
+        method: index for index, method in enumerate(ordered_methods([*relevance, *(key[0] for key in selective)]))
+    }
     selective_maps: dict[tuple[str, float], np.ndarray] = {}
     for key in sorted(selective, key=lambda key: (order[str(key[0])], float(key[1]))):
         method, n = str(key[0]), float(key[1])
@@ -332,16 +362,27 @@ def compute_clip_metrics(
         positive_sets[(method, n)] = precision_rows(flat, method=method, variant="selective", n=n)
         selective_totals = positive_sets[(method, n)][2]
         baseline_totals = _lookup(positive_sets, method, math.nan)[2]
-        rows.add("selectivity_voxels", _ratio(selective_totals[:, 0], baseline_totals[:, 0]),
-                 method=method, variant="selective", n=n)
-        rows.add("selectivity_relevance", _ratio(selective_totals[:, 1], baseline_totals[:, 1]),
-                 method=method, variant="selective", n=n)
+        rows.add(
+            "selectivity_voxels",
+            _ratio(selective_totals[:, 0], baseline_totals[:, 0]),
+            method=method,
+            variant="selective",
+            n=n,
+        )
+        rows.add(
+            "selectivity_relevance",
+            _ratio(selective_totals[:, 1], baseline_totals[:, 1]),
+            method=method,
+            variant="selective",
+            n=n,
+        )
 
     # Agreement: each unordered pair once, method before other_method in paper order.
     variants = [("baseline", math.nan)] + sorted({("selective", n) for _, n in selective_maps}, key=lambda v: v[1])
     for variant, n in variants:
-        present = [method for method in baselines
-                   if any(key[0] == method and _same_n(key[1], n) for key in positive_sets)]
+        present = [
+            method for method in baselines if any(key[0] == method and _same_n(key[1], n) for key in positive_sets)
+        ]
         for first_index, first in enumerate(present):
             for second in present[first_index + 1 :]:
                 first_positive, first_tops, _ = _lookup(positive_sets, first, n)
@@ -357,14 +398,20 @@ def compute_clip_metrics(
     for key, extra in (selective_seconds or {}).items():
         method, n = (str(key[0]), float(key[1])) if isinstance(key, tuple) else (str(key), math.nan)
         if method not in seconds:
-            raise VideoXAIError("selective_seconds given without the baseline seconds of the method",
-                                f"selective_seconds[{method}]")
+            raise VideoXAIError(
+                "selective_seconds given without the baseline seconds of the method", f"selective_seconds[{method}]"
+            )
         base = _per_clip(seconds[method], f"seconds[{method}]", clips)
         extra = _per_clip(extra, f"selective_seconds[{method}]", clips)
         rows.add("seconds", base + extra, method=method, variant="selective", n=n)
         with np.errstate(invalid="ignore", divide="ignore"):
-            rows.add("overhead", np.where(base > 0, extra / np.where(base > 0, base, 1.0), np.nan),
-                     method=method, variant="selective", n=n)
+            rows.add(
+                "overhead",
+                np.where(base > 0, extra / np.where(base > 0, base, 1.0), np.nan),
+                method=method,
+                variant="selective",
+                n=n,
+            )
 
     if labels is not None and predicted is not None:
         truth = _per_clip(labels, "labels", clips)

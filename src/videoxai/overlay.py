@@ -47,8 +47,12 @@ def muted(frames: np.ndarray) -> np.ndarray:
 
 
 def overlay_relevance(
-    frames: np.ndarray, relevance: np.ndarray, scale: float | None = None, opacity: float = 0.85,
-    *, background: str = "grey",
+    frames: np.ndarray,
+    relevance: np.ndarray,
+    scale: float | None = None,
+    opacity: float = 0.85,
+    *,
+    background: str = "grey",
 ) -> np.ndarray:
     """Blend relevance ``(T, H, W)`` over frames uint8 ``(T, H, W, 3)``; returns uint8 ``(T, H, W, 3)``.
 
@@ -106,8 +110,9 @@ def label_height(size: int) -> int:
     return line_height(size) + 6
 
 
-def text_band(lines: Sequence[str], width: int, size: int | None = None,
-              background=(0, 0, 0), colour=(255, 255, 255)) -> np.ndarray:
+def text_band(
+    lines: Sequence[str], width: int, size: int | None = None, background=(0, 0, 0), colour=(255, 255, 255)
+) -> np.ndarray:
     """uint8 ``(h, width, 3)``: ``lines`` of text, one under the other, on a plain band."""
     from PIL import Image, ImageDraw
 
@@ -120,8 +125,12 @@ def text_band(lines: Sequence[str], width: int, size: int | None = None,
     return np.asarray(image)
 
 
-def colour_bar(width: int, scale: float, size: int | None = None,
-               label: str = f"relevance; colours saturate at the {SCALE_PERCENTILE:g}th percentile of |R|") -> np.ndarray:
+def colour_bar(
+    width: int,
+    scale: float,
+    size: int | None = None,
+    label: str = f"relevance; colours saturate at the {SCALE_PERCENTILE:g}th percentile of |R|",
+) -> np.ndarray:
     """uint8 ``(h, width, 3)``: the diverging colour bar from ``-scale`` to ``+scale`` with its values."""
     from PIL import Image, ImageDraw
 
@@ -140,8 +149,11 @@ def colour_bar(width: int, scale: float, size: int | None = None,
     draw.line([(margin, 4), (margin, y)], fill=(0, 0, 0))
     draw.line([(margin + bar_width // 2, 4), (margin + bar_width // 2, y)], fill=(0, 0, 0))
     draw.line([(margin + bar_width - 1, 4), (margin + bar_width - 1, y)], fill=(0, 0, 0))
-    for text, x, anchor in ((f"-{scale:.3g}", margin, "la"), ("0", margin + bar_width // 2, "ma"),
-                            (f"+{scale:.3g}", margin + bar_width - 1, "ra")):
+    for text, x, anchor in (
+        (f"-{scale:.3g}", margin, "la"),
+        ("0", margin + bar_width // 2, "ma"),
+        (f"+{scale:.3g}", margin + bar_width - 1, "ra"),
+    ):
         draw.text((x, y), text, fill=(0, 0, 0), font=font, anchor=anchor)
     draw.text((width // 2, y + int(round(size * 1.35))), label, fill=(60, 60, 60), font=font, anchor="ma")
     return np.asarray(image)
@@ -153,8 +165,9 @@ def label_panel(frames: np.ndarray, label: str, size: int | None = None) -> np.n
     return np.concatenate([np.broadcast_to(band, (frames.shape[0], *band.shape)), frames], axis=1)
 
 
-def side_by_side(panels: Sequence[np.ndarray], labels: Sequence[str] | None = None, gap: int = 4,
-                 size: int | None = None) -> np.ndarray:
+def side_by_side(
+    panels: Sequence[np.ndarray], labels: Sequence[str] | None = None, gap: int = 4, size: int | None = None
+) -> np.ndarray:
     """Panels uint8 ``(T, H, W_i, 3)`` next to each other, separated by a white gap, optionally
     labelled (font ``size`` px, default from the total width)."""
     if labels is not None:
@@ -200,9 +213,14 @@ class ExplainedClips:
         self.selective = np.asarray(self.selective, dtype=np.float32)
         self.times = np.asarray(self.times, dtype=np.float64)
         count, length = self.clips.shape[:2] if self.clips.ndim == 5 else (0, 0)
-        if (self.clips.ndim != 5 or self.clips.shape[-1] != 3 or self.baseline.shape != self.clips.shape[:4]
-                or self.selective.shape != self.baseline.shape or self.times.shape != (count, length)
-                or not len(self.classes) == len(self.probabilities) == len(self.kept) == count):
+        if (
+            self.clips.ndim != 5
+            or self.clips.shape[-1] != 3
+            or self.baseline.shape != self.clips.shape[:4]
+            or self.selective.shape != self.baseline.shape
+            or self.times.shape != (count, length)
+            or not len(self.classes) == len(self.probabilities) == len(self.kept) == count
+        ):
             raise VideoXAIError(
                 f"overlay: need clips (N, T, H, W, 3), maps (N, T, H, W), times (N, T) and N classes, "
                 f"probabilities and kept shares; got clips {self.clips.shape}, baseline {self.baseline.shape}, "
@@ -238,8 +256,10 @@ def render_explanation(explained: ExplainedClips, factor: int = 2) -> np.ndarray
         bar = colour_bar(width, scale)
         for step in range(length):
             time = explained.times[index, step]
-            header = text_band([explained.headline(index),
-                                f"t = {time:.2f} s | clip {index + 1}/{count}, frame {step + 1}/{length}"], width)
+            header = text_band(
+                [explained.headline(index), f"t = {time:.2f} s | clip {index + 1}/{count}, frame {step + 1}/{length}"],
+                width,
+            )
             frames.append(np.concatenate([header, panels[step], bar], axis=0))
     return np.ascontiguousarray(np.stack(frames))
 
@@ -263,8 +283,10 @@ def contact_sheet(explained: ExplainedClips, count: int = 6, factor: int = 1) ->
     for pick in picks:
         index, step = divmod(int(pick), length)
         frame = explained.clips[index, step][None]
-        cells = [enlarge(overlay_relevance(frame, maps[index, step][None], scales[index]), factor)[0]
-                 for maps in (explained.baseline, explained.selective)]
+        cells = [
+            enlarge(overlay_relevance(frame, maps[index, step][None], scales[index]), factor)[0]
+            for maps in (explained.baseline, explained.selective)
+        ]
         width = cells[0].shape[1]
         label = text_band([f"t = {explained.times[index, step]:.2f} s"], width, size=12)
         white = np.full((gap, width, 3), 255, dtype=np.uint8)
@@ -278,7 +300,7 @@ def contact_sheet(explained: ExplainedClips, count: int = 6, factor: int = 1) ->
         band = text_band([text], 120, size=12, background=(255, 255, 255), colour=(0, 0, 0))
         top = label_height + row * (panel_height + gap) + max(0, (panel_height - band.shape[0]) // 2)
         band = band[: body.shape[0] - top]
-        side[top:top + band.shape[0]] = band
+        side[top : top + band.shape[0]] = band
     sheet = np.concatenate([side, body], axis=1)
     width = sheet.shape[1]
     classes = sorted(set(f"{name} (p = {p:.2f})" for name, p in zip(explained.classes, explained.probabilities)))
@@ -298,8 +320,10 @@ def write_png(image: np.ndarray, path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise VideoXAIError("contact sheet must end in .png", path)
-    return atomic_write(path, lambda temporary: Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(
-        temporary, format="PNG"))
+    return atomic_write(
+        path,
+        lambda temporary: Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(temporary, format="PNG"),
+    )
 
 
 def _write_h264(frames: np.ndarray, path: Path, fps: float) -> None:
@@ -336,14 +360,31 @@ def write_video(frames: np.ndarray, path: str | os.PathLike, fps: float = 8.0) -
 
         def write_gif(temporary: Path) -> None:
             images = [Image.fromarray(frame) for frame in frames]
-            images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
-                           duration=max(20, round(1000 / fps)), loop=0)
+            images[0].save(
+                temporary,
+                format="GIF",
+                save_all=True,
+                append_images=images[1:],
+                duration=max(20, round(1000 / fps)),
+                loop=0,
+            )
 
         return atomic_write(path, write_gif)
     return atomic_write(path, lambda temporary: _write_h264(frames, temporary, fps))
 
 
 __all__ = [
-    "FORMATS", "ExplainedClips", "colour_bar", "contact_sheet", "enlarge", "label_panel", "muted",
-    "overlay_relevance", "render_explanation", "side_by_side", "text_band", "write_png", "write_video",
+    "FORMATS",
+    "ExplainedClips",
+    "colour_bar",
+    "contact_sheet",
+    "enlarge",
+    "label_panel",
+    "muted",
+    "overlay_relevance",
+    "render_explanation",
+    "side_by_side",
+    "text_band",
+    "write_png",
+    "write_video",
 ]

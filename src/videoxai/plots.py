@@ -27,7 +27,12 @@ from videoxai.metrics import METHOD_ORDER, method_label, ordered_methods
 from videoxai.tables import headline_q, headline_tau, normalise_metrics
 
 FIGURE_NAMES: tuple[str, ...] = (
-    "precision_by_method", "precision_vs_tau", "precision_vs_n", "selectivity", "overhead", "deletion_insertion",
+    "precision_by_method",
+    "precision_vs_tau",
+    "precision_vs_n",
+    "selectivity",
+    "overhead",
+    "deletion_insertion",
 )
 FORMATS: tuple[str, ...] = ("png", "pdf")
 DPI = 200
@@ -44,8 +49,13 @@ def _style():
     """Readable fonts and a light grid, applied only inside the with-block."""
     import matplotlib as mpl
 
-    rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("paper", font_scale=1.35),
-          "pdf.fonttype": 42, "ps.fonttype": 42, "savefig.dpi": DPI}
+    rc = {
+        **sns.axes_style("whitegrid"),
+        **sns.plotting_context("paper", font_scale=1.35),
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "savefig.dpi": DPI,
+    }
     return mpl.rc_context(rc)
 
 
@@ -57,8 +67,9 @@ def method_palette(methods: Sequence[str]) -> dict[str, tuple]:
     spare = [colours[index] for index in (3, 8, 9, 5, 6)]
     palette = {}
     for method in methods:
-        palette[method_label(method)] = fixed.get(method) or spare[len([m for m in palette if m not in
-                                                                         map(method_label, METHOD_ORDER)]) % 5]
+        palette[method_label(method)] = (
+            fixed.get(method) or spare[len([m for m in palette if m not in map(method_label, METHOD_ORDER)]) % 5]
+        )
     return palette
 
 
@@ -123,8 +134,19 @@ def _precision_by_method(figure: Figure, frame: pd.DataFrame, tau: float, q: flo
     for panel, (metric, title) in zip(axes, _PRECISION_PANELS):
         data = rows[rows["metric"] == metric]
         if not data.empty:
-            sns.boxplot(data=data, x="Method", y="value", hue="Variant", order=methods, hue_order=hue_order,
-                        palette=palette, showfliers=False, linewidth=1.0, ax=panel, legend=panel is axes[0])
+            sns.boxplot(
+                data=data,
+                x="Method",
+                y="value",
+                hue="Variant",
+                order=methods,
+                hue_order=hue_order,
+                palette=palette,
+                showfliers=False,
+                linewidth=1.0,
+                ax=panel,
+                legend=panel is axes[0],
+            )
         if not math.isnan(chance):
             panel.axhline(chance, color="black", linestyle="--", linewidth=1.2, label="Chance (moving voxels)")
         panel.set_title(_panel_title(metric, title, q))
@@ -156,14 +178,33 @@ def _precision_vs_tau(figure: Figure, frame: pd.DataFrame, q: float, n: float) -
         data = rows[rows["metric"] == metric]
         if not data.empty:
             # Mean ± 1.96 standard errors: a normal 95% interval, much cheaper than a bootstrap.
-            sns.lineplot(data=data, x="tau", y="value", hue="Method", hue_order=methods, palette=method_palette(
-                ordered_methods(rows["method"])), style="Variant", style_order=style_order, markers=True,
+            sns.lineplot(
+                data=data,
+                x="tau",
+                y="value",
+                hue="Method",
+                hue_order=methods,
+                palette=method_palette(ordered_methods(rows["method"])),
+                style="Variant",
+                style_order=style_order,
+                markers=True,
                 dashes={"Baseline": "", **{label: (4, 2) for label in style_order if label != "Baseline"}},
-                errorbar=("se", 1.96), ax=panel, legend=panel is axes[0])
+                errorbar=("se", 1.96),
+                ax=panel,
+                legend=panel is axes[0],
+            )
         if not chance.empty:
             means = chance.groupby("tau")["value"].mean()
-            panel.plot(means.index, means.to_numpy(), color="black", linestyle=":", linewidth=1.5,
-                       marker="o", markersize=3, label="Chance (moving voxels)")
+            panel.plot(
+                means.index,
+                means.to_numpy(),
+                color="black",
+                linestyle=":",
+                linewidth=1.5,
+                marker="o",
+                markersize=3,
+                label="Chance (moving voxels)",
+            )
         panel.set_title(_panel_title(metric, title, q))
         panel.set_xlabel("Motion threshold τ (px/frame)")
         panel.set_ylim(0, 1.02)
@@ -184,8 +225,18 @@ def _precision_vs_n(figure: Figure, frame: pd.DataFrame, tau: float, q: float) -
     for panel, (metric, title) in zip(axes, _PRECISION_PANELS):
         data = selective[selective["metric"] == metric]
         if not data.empty:
-            sns.lineplot(data=data, x="n", y="value", hue="Method", hue_order=[method_label(m) for m in methods],
-                         palette=palette, marker="o", errorbar=("se", 1.96), ax=panel, legend=panel is axes[0])
+            sns.lineplot(
+                data=data,
+                x="n",
+                y="value",
+                hue="Method",
+                hue_order=[method_label(m) for m in methods],
+                palette=palette,
+                marker="o",
+                errorbar=("se", 1.96),
+                ax=panel,
+                legend=panel is axes[0],
+            )
         baseline = rows[(rows["metric"] == metric) & (rows["variant"] == "baseline")]
         for method, value in baseline.groupby("method")["value"].mean().items():
             panel.axhline(value, color=palette[method_label(method)], linestyle="--", linewidth=1.0)
@@ -203,8 +254,9 @@ def _selectivity(figure: Figure, frame: pd.DataFrame) -> None:
     rows = frame[frame["metric"].isin(["selectivity_voxels", "selectivity_relevance"])].dropna(subset=["value"])
     if rows.empty:
         return _no_data(figure, "No selective maps")
-    rows = rows.assign(Method=rows["method"].map(method_label),
-                       Variant=[_variant_label("selective", n) for n in rows["n"]])
+    rows = rows.assign(
+        Method=rows["method"].map(method_label), Variant=[_variant_label("selective", n) for n in rows["n"]]
+    )
     palette = variant_palette(rows["n"])
     palette.pop("Baseline")
     methods = [method_label(m) for m in ordered_methods(rows["method"])]
@@ -213,8 +265,19 @@ def _selectivity(figure: Figure, frame: pd.DataFrame) -> None:
     for panel, (metric, title) in zip(axes, panels):
         data = rows[rows["metric"] == metric]
         if not data.empty:
-            sns.boxplot(data=data, x="Method", y="value", hue="Variant", order=methods, hue_order=list(palette),
-                        palette=palette, showfliers=False, linewidth=1.0, ax=panel, legend=panel is axes[0])
+            sns.boxplot(
+                data=data,
+                x="Method",
+                y="value",
+                hue="Variant",
+                order=methods,
+                hue_order=list(palette),
+                palette=palette,
+                showfliers=False,
+                linewidth=1.0,
+                ax=panel,
+                legend=panel is axes[0],
+            )
         panel.set_title(title)
         panel.set_xlabel("")
         panel.set_ylim(0, 1.02)
@@ -230,17 +293,32 @@ def _overhead(figure: Figure, frame: pd.DataFrame) -> None:
     rows = frame[frame["metric"] == "seconds"].dropna(subset=["value"])
     if rows.empty:
         return _no_data(figure, "No timings")
-    rows = rows.assign(Method=rows["method"].map(method_label),
-                       Variant=["Method alone" if variant == "baseline" else
-                                ("With selective" if pd.isna(n) else f"With selective, n = {n:g}")
-                                for variant, n in zip(rows["variant"], rows["n"])])
+    rows = rows.assign(
+        Method=rows["method"].map(method_label),
+        Variant=[
+            "Method alone"
+            if variant == "baseline"
+            else ("With selective" if pd.isna(n) else f"With selective, n = {n:g}")
+            for variant, n in zip(rows["variant"], rows["n"])
+        ],
+    )
     labels = ["Method alone"] + sorted(set(rows["Variant"]) - {"Method alone"})
     shades = sns.color_palette("crest", max(len(labels) - 1, 1))
     palette = {"Method alone": _BASELINE_GREY, **dict(zip(labels[1:], shades))}
     axes = figure.subplots()
-    sns.barplot(data=rows, x="Method", y="value", hue="Variant", hue_order=labels, palette=palette,
-                order=[method_label(m) for m in ordered_methods(rows["method"])], errorbar="sd",
-                capsize=0.1, err_kws={"linewidth": 1.0}, ax=axes)
+    sns.barplot(
+        data=rows,
+        x="Method",
+        y="value",
+        hue="Variant",
+        hue_order=labels,
+        palette=palette,
+        order=[method_label(m) for m in ordered_methods(rows["method"])],
+        errorbar="sd",
+        capsize=0.1,
+        err_kws={"linewidth": 1.0},
+        ax=axes,
+    )
     axes.set_xlabel("")
     axes.set_ylabel("Time per explanation (s per clip)\nmean ± sd")
     handles, legend_labels = axes.get_legend_handles_labels()
@@ -256,23 +334,31 @@ def _deletion_insertion(figure: Figure, frame: pd.DataFrame) -> None:
         return _no_data(figure, "No deletion / insertion curves (faithfulness off)")
     means = rows.groupby(["metric", "method", "variant", "n", "q"], dropna=False)["value"].mean().reset_index()
     methods = [method for method in ordered_methods(means["method"]) if method != "random"]
-    colours = dict(zip(methods, sns.color_palette("colorblind" if len(methods) <= 10 else "husl", max(len(methods), 1))))
+    colours = dict(
+        zip(methods, sns.color_palette("colorblind" if len(methods) <= 10 else "husl", max(len(methods), 1)))
+    )
     ns = sorted(means.loc[means["variant"] == "selective", "n"].dropna().unique())
     styles = dict(zip(ns, [":", "-.", (0, (1, 3)), (0, (5, 1, 1, 1))] * (len(ns) // 4 + 1)))
     axes = figure.subplots(1, 2, sharey=True)
-    for panel, (metric, title) in zip(axes, (("deletion_curve", "Deletion (lower is better)"),
-                                               ("insertion_curve", "Insertion (higher is better)"))):
+    for panel, (metric, title) in zip(
+        axes, (("deletion_curve", "Deletion (lower is better)"), ("insertion_curve", "Insertion (higher is better)"))
+    ):
         subset = means[means["metric"] == metric]
         rank = {method: index for index, method in enumerate([*methods, "random"])}
-        groups = sorted(subset.groupby(["method", "variant", "n"], dropna=False),
-                        key=lambda item: (rank[item[0][0]], item[0][1] != "baseline", item[0][2]))
+        groups = sorted(
+            subset.groupby(["method", "variant", "n"], dropna=False),
+            key=lambda item: (rank[item[0][0]], item[0][1] != "baseline", item[0][2]),
+        )
         for (method, variant, n), curve in groups:
             curve = curve.sort_values("q")
             if method == "random":
                 style = {"color": "black", "linestyle": "--", "label": "Random"}
             else:
-                style = {"color": colours[method], "linestyle": "-" if variant == "baseline" else styles.get(n, ":"),
-                         "label": method_label(method) + ("" if variant == "baseline" else f", selective n = {n:g}")}
+                style = {
+                    "color": colours[method],
+                    "linestyle": "-" if variant == "baseline" else styles.get(n, ":"),
+                    "label": method_label(method) + ("" if variant == "baseline" else f", selective n = {n:g}"),
+                }
             panel.plot(curve["q"], curve["value"], linewidth=1.5, **style)
         panel.set_title(title)
         panel.set_xlabel("Fraction of voxels removed" if metric == "deletion_curve" else "Fraction of voxels revealed")
@@ -282,8 +368,9 @@ def _deletion_insertion(figure: Figure, frame: pd.DataFrame) -> None:
     figure.legend(handles, labels, loc="outside right center", frameon=False, fontsize="small")
 
 
-def write_figures(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q: float | None = None,
-                  n: float | None = None) -> list[Path]:
+def write_figures(
+    metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q: float | None = None, n: float | None = None
+) -> list[Path]:
     """Write the summary figures as ``out_dir/<name>.{png,pdf}`` (``FIGURE_NAMES``).
 
     Args:
@@ -321,8 +408,14 @@ def write_figures(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q
     return written
 
 
-def top_clips(metrics: pd.DataFrame, count: int = 3, *, tau: float | None = None,
-              metric: str = "weighted_precision", variant: str = "baseline") -> pd.DataFrame:
+def top_clips(
+    metrics: pd.DataFrame,
+    count: int = 3,
+    *,
+    tau: float | None = None,
+    metric: str = "weighted_precision",
+    variant: str = "baseline",
+) -> pd.DataFrame:
     """The ``count`` clips with the highest ``metric`` at ``tau``, averaged over methods.
 
     Returns a DataFrame with columns ``video``, ``clip``, ``score``, best first: what
@@ -332,7 +425,9 @@ def top_clips(metrics: pd.DataFrame, count: int = 3, *, tau: float | None = None
     tau = headline_tau(frame) if tau is None else float(tau)
     rows = frame[(frame["metric"] == metric) & (frame["variant"] == variant) & np.isclose(frame["tau"], tau)]
     scores = rows.groupby(["video", "clip"])["value"].mean().dropna().rename("score").reset_index()
-    return scores.sort_values(["score", "video", "clip"], ascending=[False, True, True]).head(count).reset_index(drop=True)
+    return (
+        scores.sort_values(["score", "video", "clip"], ascending=[False, True, True]).head(count).reset_index(drop=True)
+    )
 
 
 def _frames_array(frames) -> np.ndarray:
@@ -394,7 +489,9 @@ def figure3_grid(
     if unknown:
         raise VideoXAIError(f"selective map(s) without a baseline: {', '.join(sorted(unknown))}", "figure3_grid")
     baselines = {m: _map_array(relevance[m], f"relevance[{m}]", (length, height, width)) for m in methods}
-    selectives = {m: _map_array(selective[m], f"selective[{m}]", (length, height, width)) for m in methods if m in selective}
+    selectives = {
+        m: _map_array(selective[m], f"selective[{m}]", (length, height, width)) for m in methods if m in selective
+    }
     if frame_indices is None:
         frame_indices = np.unique(np.round(np.linspace(0, length - 1, min(4, length))).astype(int)).tolist()
     frame_indices = [int(index) for index in frame_indices]
@@ -411,8 +508,9 @@ def figure3_grid(
     with _style():
         figure = Figure(figsize=(figure_width, figure_height), dpi=dpi)
         top = 1 - (header + title_band) / figure_height
-        grid = figure.add_gridspec(len(frame_indices), columns, left=0, right=1, bottom=0, top=top,
-                                   wspace=0.02, hspace=0.02)
+        grid = figure.add_gridspec(
+            len(frame_indices), columns, left=0, right=1, bottom=0, top=top, wspace=0.02, hspace=0.02
+        )
         headings = ["Input"]
         for method in methods:
             headings += [method_label(method), f"{method_label(method)}\nselective"]
@@ -427,8 +525,15 @@ def figure3_grid(
                     axes.set_title(headings[column], fontsize=9)
                 if column == 0:
                     axes.imshow(frames[index], interpolation="nearest")
-                    axes.text(0.03, 0.05, f"t = {index}", transform=axes.transAxes, fontsize=8, color="white",
-                              bbox=dict(facecolor="black", alpha=0.5, pad=1, linewidth=0))
+                    axes.text(
+                        0.03,
+                        0.05,
+                        f"t = {index}",
+                        transform=axes.transAxes,
+                        fontsize=8,
+                        color="white",
+                        bbox=dict(facecolor="black", alpha=0.5, pad=1, linewidth=0),
+                    )
                     continue
                 method = methods[(column - 1) // 2]
                 values = baselines[method] if column % 2 == 1 else selectives.get(method)
@@ -436,8 +541,9 @@ def figure3_grid(
                 if values is None:
                     continue
                 normalised = np.clip(values[index] / scales[method], -1, 1)
-                axes.imshow(normalised, cmap=DIVERGING_CMAP, vmin=-1, vmax=1, alpha=np.abs(normalised),
-                            interpolation="nearest")
+                axes.imshow(
+                    normalised, cmap=DIVERGING_CMAP, vmin=-1, vmax=1, alpha=np.abs(normalised), interpolation="nearest"
+                )
         if title:
             figure.suptitle(title, y=1 - 0.05 / figure_height, va="top", fontsize=11)
         out_path = Path(out_path)

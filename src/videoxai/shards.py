@@ -174,7 +174,9 @@ def write_shard(
     return path
 
 
-def write_failed_shard(path, stage: str, reason: str, *, video_id: str, config: Mapping[str, Any], attributes=None) -> Path:
+def write_failed_shard(
+    path, stage: str, reason: str, *, video_id: str, config: Mapping[str, Any], attributes=None
+) -> Path:
     """A shard that records ``reason`` (one line) instead of data."""
     reason = " ".join(str(reason).split()) or "unknown failure"
     return write_shard(path, stage, {}, video_id=video_id, config=config, attributes=attributes, failure_reason=reason)
@@ -209,7 +211,10 @@ def read_shard(path: str | os.PathLike, names: list[str] | None = None) -> Shard
                 if isinstance(item, h5py.Dataset) and (names is None or name in names):
                     data = item[()]
                     if item.dtype.kind == "O":
-                        data = np.array([v.decode("utf-8") if isinstance(v, bytes) else v for v in np.atleast_1d(data)], dtype=object)
+                        data = np.array(
+                            [v.decode("utf-8") if isinstance(v, bytes) else v for v in np.atleast_1d(data)],
+                            dtype=object,
+                        )
                     arrays[name] = data
 
             handle.visititems(collect)
@@ -242,9 +247,14 @@ def validate_shard(shard: Shard) -> None:
                 )
     for pattern, (dtype, ndim) in OPTIONAL_SCHEMAS.get(shard.stage, {}).items():
         for name in shard.arrays:
-            if _matches(pattern, name) and (shard.arrays[name].dtype != np.dtype(dtype) or shard.arrays[name].ndim != ndim):
-                raise VideoXAIError(f"dataset {name!r} is {shard.arrays[name].dtype} with "
-                                    f"{shard.arrays[name].ndim} dims; schema says {dtype} with {ndim}", shard.path)
+            if _matches(pattern, name) and (
+                shard.arrays[name].dtype != np.dtype(dtype) or shard.arrays[name].ndim != ndim
+            ):
+                raise VideoXAIError(
+                    f"dataset {name!r} is {shard.arrays[name].dtype} with "
+                    f"{shard.arrays[name].ndim} dims; schema says {dtype} with {ndim}",
+                    shard.path,
+                )
 
 
 def _matches(pattern: str, name: str) -> bool:
@@ -269,8 +279,9 @@ def n_group(n: float) -> str:
 
 
 # Metric shards hold a tidy table, one dataset per column under "table/".
-def write_table_shard(path, table, *, video_id: str, config: Mapping[str, Any], attributes=None,
-                      stage: str = "metrics") -> Path:
+def write_table_shard(
+    path, table, *, video_id: str, config: Mapping[str, Any], attributes=None, stage: str = "metrics"
+) -> Path:
     """Store a pandas DataFrame column by column (strings as UTF-8) in a ``metrics`` (or
     ``faithfulness``) shard."""
     arrays = {f"table/{column}": table[column].to_numpy() for column in table.columns}

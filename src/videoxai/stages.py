@@ -50,8 +50,9 @@ def build_explainers(model: nn.Module, spec: ModelSpec, methods: Sequence[str], 
         except ConfigurationError as error:
             raise ConfigurationError(error.reason, f"explain.options.{method}") from error
         except VideoXAIError as error:
-            raise ConfigurationError(f"method {method!r} cannot explain {spec.name!r}: {error}",
-                                     "explain.methods") from error
+            raise ConfigurationError(
+                f"method {method!r} cannot explain {spec.name!r}: {error}", "explain.methods"
+            ) from error
     return explainers
 
 
@@ -59,8 +60,10 @@ def check_clip_geometry(clips: np.ndarray, spec: ModelSpec) -> None:
     """Decoded clips uint8 ``(N, T, H, W, 3)`` must be the model's ``size`` x ``size``: a
     mismatch means the decode geometry and the model disagree, a configuration error."""
     if tuple(clips.shape[2:4]) != (spec.size, spec.size):
-        raise ConfigurationError(f"clips are {tuple(clips.shape[2:4])} pixels but {spec.name} takes "
-                                 f"{spec.size}x{spec.size}", "model.spec.size")
+        raise ConfigurationError(
+            f"clips are {tuple(clips.shape[2:4])} pixels but {spec.name} takes {spec.size}x{spec.size}",
+            "model.spec.size",
+        )
 
 
 @dataclass
@@ -95,13 +98,17 @@ def shared_guided_gradcam(methods: Sequence[str], options: Mapping[str, dict]) -
     """
     if not {"guided_gradcam", "gradcam", "guided_backprop"} <= set(methods):
         return False
-    guided, gradcam, backprop = (dict(options.get(name) or {}) for name in ("guided_gradcam", "gradcam", "guided_backprop"))
-    return (guided.get("layer") == gradcam.get("layer")
-            and guided.get("autocast") == gradcam.get("autocast") == backprop.get("autocast"))
+    guided, gradcam, backprop = (
+        dict(options.get(name) or {}) for name in ("guided_gradcam", "gradcam", "guided_backprop")
+    )
+    return guided.get("layer") == gradcam.get("layer") and guided.get("autocast") == gradcam.get(
+        "autocast"
+    ) == backprop.get("autocast")
 
 
-def _attribute_batch(explainers: Mapping, inputs: torch.Tensor, flow: torch.Tensor | None, share: bool,
-                     device) -> dict[str, dict]:
+def _attribute_batch(
+    explainers: Mapping, inputs: torch.Tensor, flow: torch.Tensor | None, share: bool, device
+) -> dict[str, dict]:
     """Every method on one batch of model input ``(B, 3, T, H, W)``: per method its relevance,
     logits, target (CPU numpy), seconds for the batch, and the raw result (CFP's pyramid)."""
     results: dict[str, dict] = {}
@@ -115,18 +122,25 @@ def _attribute_batch(explainers: Mapping, inputs: torch.Tensor, flow: torch.Tens
                 # Guided BP is already summed over colour channels and Grad-CAM is one value per
                 # voxel, so this is the very product GuidedGradCAM computes, and costs what both did
                 relevance = backprop["tensor"] * cam["tensor"]
-                results[method] = {"relevance": _to_numpy(relevance).astype(np.float32), "logits": cam["logits"],
-                                   "target": cam["target"], "result": None,
-                                   "seconds": cam["seconds"] + backprop["seconds"] + time.perf_counter() - began}
+                results[method] = {
+                    "relevance": _to_numpy(relevance).astype(np.float32),
+                    "logits": cam["logits"],
+                    "target": cam["target"],
+                    "result": None,
+                    "seconds": cam["seconds"] + backprop["seconds"] + time.perf_counter() - began,
+                }
                 continue
         extra = {"flow": flow} if method in FLOW_METHODS else {}
         result = explainer.attribute(inputs, target=None, **extra)
         _synchronize(device)
-        results[method] = {"relevance": _to_numpy(result.relevance).astype(np.float32),
-                           "logits": _to_numpy(result.logits).astype(np.float32),
-                           "target": _to_numpy(result.target).astype(np.int64), "result": result,
-                           "seconds": time.perf_counter() - began,
-                           "tensor": result.relevance if share and method in ("gradcam", "guided_backprop") else None}
+        results[method] = {
+            "relevance": _to_numpy(result.relevance).astype(np.float32),
+            "logits": _to_numpy(result.logits).astype(np.float32),
+            "target": _to_numpy(result.target).astype(np.int64),
+            "result": result,
+            "seconds": time.perf_counter() - began,
+            "tensor": result.relevance if share and method in ("gradcam", "guided_backprop") else None,
+        }
     return results
 
 
@@ -192,22 +206,28 @@ def explain_videos(
         results = _attribute_batch(explainers, inputs, flow, share, device)
         for position, (item, _) in enumerate(items):
             for method, result in results.items():
-                part = {"relevance": result["relevance"][position : position + 1],
-                        "logits": result["logits"][position : position + 1],
-                        "target": result["target"][position : position + 1],
-                        "seconds": np.array([result["seconds"] / len(items)])}
+                part = {
+                    "relevance": result["relevance"][position : position + 1],
+                    "logits": result["logits"][position : position + 1],
+                    "target": result["target"][position : position + 1],
+                    "seconds": np.array([result["seconds"] / len(items)]),
+                }
                 if method == "cfp" and result["result"] is not None:
                     from videoxai.explain.cfp import pyramid_arrays
 
                     pyramid = pyramid_arrays(result["result"], prefix="cfp/pyramid", maps=True)
-                    part["pyramid"] = {name: value if name.endswith("/layers") else value[position : position + 1]
-                                       for name, value in pyramid.items()}
+                    part["pyramid"] = {
+                        name: value if name.endswith("/layers") else value[position : position + 1]
+                        for name, value in pyramid.items()
+                    }
                 item.parts.setdefault(method, []).append(part)
             item.done += 1
         if progress:
             names = sorted({item.video.video_id for item, _ in items})
             seconds = sum(result["seconds"] for result in results.values())
-            progress(f"{len(items)} clip(s) of {', '.join(names)}: {len(results)} method(s) in {seconds:.2f} s on {device}")
+            progress(
+                f"{len(items)} clip(s) of {', '.join(names)}: {len(results)} method(s) in {seconds:.2f} s on {device}"
+            )
 
     def run(items: list[tuple[_Pending, int]]) -> None:
         items = [item for item in items if item[0].video.video_id not in failed]
@@ -234,8 +254,9 @@ def explain_videos(
     for video in videos:
         check_clip_geometry(video.clips, spec)
         if flow_needed and video.flow is None:
-            raise ConfigurationError(f"{[m for m in methods if m in FLOW_METHODS]} need the clips' optical flow",
-                                     "explain.methods")
+            raise ConfigurationError(
+                f"{[m for m in methods if m in FLOW_METHODS]} need the clips' optical flow", "explain.methods"
+            )
         pending = _Pending(video)
         order.append(pending)
         queue.extend((pending, index) for index in range(len(video.clips)))
@@ -275,8 +296,16 @@ def explain_clips(
     Raises:
         VideoXAIError: the clips cannot be explained.
     """
-    ((_, arrays),) = explain_videos(model, spec, [VideoClips("clips", clips, flow)], methods, options,
-                                    batch_size=batch_size, device=device, progress=progress)
+    ((_, arrays),) = explain_videos(
+        model,
+        spec,
+        [VideoClips("clips", clips, flow)],
+        methods,
+        options,
+        batch_size=batch_size,
+        device=device,
+        progress=progress,
+    )
     if isinstance(arrays, VideoXAIError):
         raise arrays
     return arrays
@@ -340,12 +369,23 @@ def curve_rows(video_id: str, method: str, variant: str, n: float, curves: Mappi
         values = np.asarray(curves[mode], np.float64)  # (N, steps + 1)
         clips, points = values.shape
         count = clips * points
-        frames.append(pd.DataFrame({
-            "video": video_id, "clip": np.repeat(np.arange(clips), points), "method": method, "variant": variant,
-            "n": np.full(count, float(n)), "tau": np.full(count, np.nan),
-            "q": np.tile(np.arange(points) / (points - 1), clips), "other_method": "",
-            "metric": f"{mode}_curve", "value": values.reshape(-1),
-        }, columns=list(TIDY_COLUMNS)))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "video": video_id,
+                    "clip": np.repeat(np.arange(clips), points),
+                    "method": method,
+                    "variant": variant,
+                    "n": np.full(count, float(n)),
+                    "tau": np.full(count, np.nan),
+                    "q": np.tile(np.arange(points) / (points - 1), clips),
+                    "other_method": "",
+                    "metric": f"{mode}_curve",
+                    "value": values.reshape(-1),
+                },
+                columns=list(TIDY_COLUMNS),
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -396,15 +436,35 @@ def faithfulness_table(
     frames = []
     for method, variant, n, relevance, target in scored:
         began = time.perf_counter()
-        curves = deletion_insertion(model, inputs, torch.from_numpy(np.ascontiguousarray(relevance)),
-                                    torch.from_numpy(np.asarray(target)), steps=steps, baseline=baseline,
-                                    grid=grid, batch_size=batch_size)
+        curves = deletion_insertion(
+            model,
+            inputs,
+            torch.from_numpy(np.ascontiguousarray(relevance)),
+            torch.from_numpy(np.asarray(target)),
+            steps=steps,
+            baseline=baseline,
+            grid=grid,
+            batch_size=batch_size,
+        )
         if progress:
-            progress(f"{method} {variant} n={n}: deletion/insertion of {len(clips)} clip(s) in "
-                     f"{time.perf_counter() - began:.1f} s")
-        pointing = pointing_game(relevance, tolerance=float(tolerance), **pointing_targets) if pointing_targets else None
-        frames.append(faithfulness_rows(video_id, method, variant, n, deletion_insertion_result=curves,
-                                        pointing=pointing, smoothness=spatiotemporal_smoothness(relevance)))
+            progress(
+                f"{method} {variant} n={n}: deletion/insertion of {len(clips)} clip(s) in "
+                f"{time.perf_counter() - began:.1f} s"
+            )
+        pointing = (
+            pointing_game(relevance, tolerance=float(tolerance), **pointing_targets) if pointing_targets else None
+        )
+        frames.append(
+            faithfulness_rows(
+                video_id,
+                method,
+                variant,
+                n,
+                deletion_insertion_result=curves,
+                pointing=pointing,
+                smoothness=spatiotemporal_smoothness(relevance),
+            )
+        )
         frames.append(curve_rows(video_id, method, variant, n, curves))
     table = pd.concat(frames, ignore_index=True)
     return table.astype({"n": np.float64, "tau": np.float64, "q": np.float64, "value": np.float64})
@@ -439,18 +499,24 @@ def preflight(config: Mapping, device: str | torch.device = "cpu") -> dict:
         with torch.no_grad():
             logits = model(blank)
     except Exception as error:  # noqa: BLE001 - whatever the network raises on its input is a settings problem
-        raise ConfigurationError(f"{spec.name} cannot take clips of {frames} x {spec.size} x {spec.size} "
-                                 f"({type(error).__name__}: {error})", "clips.length") from error
+        raise ConfigurationError(
+            f"{spec.name} cannot take clips of {frames} x {spec.size} x {spec.size} ({type(error).__name__}: {error})",
+            "clips.length",
+        ) from error
     for method, explainer in explainers.items():
         if REGISTRY[method].probe:
             try:
                 explainer.attribute(blank)
             except VideoXAIError as error:
-                raise ConfigurationError(f"method {method!r} cannot explain {spec.name!r}: {error}",
-                                         "explain.methods") from error
+                raise ConfigurationError(
+                    f"method {method!r} cannot explain {spec.name!r}: {error}", "explain.methods"
+                ) from error
     if logits.ndim != 2 or logits.shape[1] != spec.num_classes:
-        raise ConfigurationError(f"{spec.name} returned logits of shape {tuple(logits.shape)}, but its spec "
-                                 f"names {spec.num_classes} classes", "model.spec")
+        raise ConfigurationError(
+            f"{spec.name} returned logits of shape {tuple(logits.shape)}, but its spec "
+            f"names {spec.num_classes} classes",
+            "model.spec",
+        )
     faithfulness = config.get("faithfulness", {})
     if faithfulness.get("enabled") and faithfulness.get("annotations"):
         from videoxai.faithfulness import read_annotations

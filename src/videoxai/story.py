@@ -60,8 +60,10 @@ def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = N
     """
     table1 = tables.get("table1")
     if table1 is None or table1.empty or table1["precision_mean"].notna().sum() == 0:
-        return ("No clip produced motion-precision values, so there is no headline result. "
-                "The failed-video list says why each video could not be studied.")
+        return (
+            "No clip produced motion-precision values, so there is no headline result. "
+            "The failed-video list says why each video could not be studied."
+        )
     baseline = table1[table1["variant"] == "baseline"].set_index("method")
     selective_all = table1[table1["variant"] == "selective"]
     if n is None and len(selective_all):
@@ -74,21 +76,29 @@ def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = N
     chance = float(np.nanmean(baseline["chance_mean"])) if baseline["chance_mean"].notna().any() else math.nan
     chance_text = f" (chance: {_percent(chance)})" if not math.isnan(chance) else ""
     paired = [m for m in methods if m in selective.index and pd.notna(selective.loc[m, "precision_mean"])]
-    where = (f"over {len(methods)} method{'s' if len(methods) != 1 else ''} and the {clips} clip{'s' if clips != 1 else ''} "
-             f"(of {videos} video{'s' if videos != 1 else ''}) with positive relevance")
+    where = (
+        f"over {len(methods)} method{'s' if len(methods) != 1 else ''} and the {clips} clip{'s' if clips != 1 else ''} "
+        f"(of {videos} video{'s' if videos != 1 else ''}) with positive relevance"
+    )
     if not paired:
         best = max(methods, key=lambda m: baseline.loc[m, "precision_mean"])
-        return (f"At τ = {tau:g} px/frame, {_percent(base_mean)} of the positive-relevance voxels lay on motion, "
-                f"averaged {where}{chance_text}. "
-                f"{method_label(best)} was the most motion-focused method ({_percent(baseline.loc[best, 'precision_mean'])}).")
+        return (
+            f"At τ = {tau:g} px/frame, {_percent(base_mean)} of the positive-relevance voxels lay on motion, "
+            f"averaged {where}{chance_text}. "
+            f"{method_label(best)} was the most motion-focused method ({_percent(baseline.loc[best, 'precision_mean'])})."
+        )
     sel_mean = float(np.mean([selective.loc[m, "precision_mean"] for m in paired]))
     changes = {m: selective.loc[m, "precision_mean"] - baseline.loc[m, "precision_mean"] for m in paired}
     most = max(paired, key=lambda m: abs(changes[m]))
-    first = (f"At τ = {tau:g} px/frame, {_percent(base_mean)} of the positive-relevance voxels lay on motion, "
-             f"averaged {where}{chance_text}; selective relevance with n = {n:g} "
-             f"{'raised' if sel_mean >= base_mean else 'lowered'} this to {_percent(sel_mean)}.")
-    second = (f"{method_label(most)} changed most ({_percent(baseline.loc[most, 'precision_mean'])} → "
-              f"{_percent(selective.loc[most, 'precision_mean'])})")
+    first = (
+        f"At τ = {tau:g} px/frame, {_percent(base_mean)} of the positive-relevance voxels lay on motion, "
+        f"averaged {where}{chance_text}; selective relevance with n = {n:g} "
+        f"{'raised' if sel_mean >= base_mean else 'lowered'} this to {_percent(sel_mean)}."
+    )
+    second = (
+        f"{method_label(most)} changed most ({_percent(baseline.loc[most, 'precision_mean'])} → "
+        f"{_percent(selective.loc[most, 'precision_mean'])})"
+    )
     table3 = tables.get("table3")
     if table3 is not None and not table3.empty:
         kept = table3[np.isclose(table3["n"], n)]["selectivity_voxels_mean"].dropna()
@@ -101,8 +111,9 @@ def _bullet(label: str, text: str) -> str:
     return f"* **{label}**: {text}"
 
 
-def front_page(tables: Mapping[str, pd.DataFrame], absent: Mapping[str, str], run: StudyRun,
-               *, tau: float, q: float = math.nan) -> str:
+def front_page(
+    tables: Mapping[str, pd.DataFrame], absent: Mapping[str, str], run: StudyRun, *, tau: float, q: float = math.nan
+) -> str:
     """reStructuredText of the report's front page (sections, no document title)."""
     failed = f"; {run.failed} failed (see *Failed videos*)" if run.failed else ""
     lines = [

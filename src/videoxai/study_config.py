@@ -25,8 +25,17 @@ SHIPPED_GEOMETRY: dict[str, dict] = {
 # Keys of model.spec (fields of videoxai.models.spec.ModelSpec a user may set, plus two
 # shorthands for the class names); kept here so the check needs no torch.
 SPEC_KEYS: tuple[str, ...] = (
-    "num_frames", "size", "resize_short_side", "resize_hw", "scale", "offset", "mean", "std",
-    "class_names", "num_classes", "class_names_file",
+    "num_frames",
+    "size",
+    "resize_short_side",
+    "resize_hw",
+    "scale",
+    "offset",
+    "mean",
+    "std",
+    "class_names",
+    "num_classes",
+    "class_names_file",
 )
 
 
@@ -59,7 +68,9 @@ def decode_geometry(model: dict) -> dict:
     if "size" not in geometry:
         raise ConfigurationError(
             f"model {model['name']!r} is not shipped: give model.spec with at least `size` "
-            "(and resize_short_side or resize_hw)", "model.spec")
+            "(and resize_short_side or resize_hw)",
+            "model.spec",
+        )
     geometry.setdefault("resize_short_side", None)
     geometry.setdefault("resize_hw", None)
     return geometry
@@ -73,16 +84,22 @@ def check_model(model: dict) -> None:
 
         raise ConfigurationError(f"unknown torchvision video network {name!r}: use one of {list(NAMES)}", "model.name")
     if not is_shipped(name) and ":" not in name:
-        raise ConfigurationError(f"unknown model {name!r}: use one of {sorted(SHIPPED_GEOMETRY)}, "
-                                 "torchvision:<network> or 'package.module:factory'", "model.name")
+        raise ConfigurationError(
+            f"unknown model {name!r}: use one of {sorted(SHIPPED_GEOMETRY)}, "
+            "torchvision:<network> or 'package.module:factory'",
+            "model.name",
+        )
     spec = model.get("spec") or {}
     unknown = sorted(set(spec) - set(SPEC_KEYS))
     if unknown:
-        raise ConfigurationError(f"unknown key {unknown[0]!r}: model.spec takes {list(SPEC_KEYS)}",
-                                 f"model.spec.{unknown[0]}")
+        raise ConfigurationError(
+            f"unknown key {unknown[0]!r}: model.spec takes {list(SPEC_KEYS)}", f"model.spec.{unknown[0]}"
+        )
     if not is_shipped(name) and ":" in name and not ({"num_classes", "class_names", "class_names_file"} & set(spec)):
-        raise ConfigurationError(f"model {name!r} is your own factory: give num_classes, class_names or "
-                                 "class_names_file in model.spec", "model.spec")
+        raise ConfigurationError(
+            f"model {name!r} is your own factory: give num_classes, class_names or class_names_file in model.spec",
+            "model.spec",
+        )
     weights = model.get("weights")
     if weights and not os.path.isfile(weights):
         raise ConfigurationError(f"weight file {weights!r} not found", "model.weights")
@@ -106,8 +123,9 @@ def check_study_config(config: dict) -> None:
         if not os.path.isfile(annotations):
             raise ConfigurationError(f"annotation file {annotations!r} not found", "faithfulness.annotations")
         if os.path.splitext(annotations)[1].lower() not in (".csv", ".npz"):
-            raise ConfigurationError("annotations must be a .csv (boxes) or .npz (masks) file",
-                                     "faithfulness.annotations")
+            raise ConfigurationError(
+                "annotations must be a .csv (boxes) or .npz (masks) file", "faithfulness.annotations"
+            )
 
 
 def spec_fields() -> tuple[str, ...]:

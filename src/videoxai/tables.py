@@ -35,8 +35,11 @@ from videoxai.metrics import (
 TABLE_NAMES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "accuracy", "faithfulness")
 
 TABLE_TITLES: dict[str, str] = {
-    "table1": "Table 1: motion precision", "table2": "Table 2: agreement between methods",
-    "table3": "Table 3: selectivity", "table4": "Table 4: overhead", "accuracy": "Clip accuracy",
+    "table1": "Table 1: motion precision",
+    "table2": "Table 2: agreement between methods",
+    "table3": "Table 3: selectivity",
+    "table4": "Table 4: overhead",
+    "accuracy": "Clip accuracy",
     "faithfulness": "Faithfulness",
 }
 
@@ -79,7 +82,9 @@ def normalise_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
         first = frame[duplicated].iloc[0]
         raise VideoXAIError(
             f"{int(duplicated.sum())} duplicated row(s), e.g. video {first['video']!r} clip {first['clip']} "
-            f"metric {first['metric']!r}; was a video's metrics concatenated twice?", "metrics")
+            f"metric {first['metric']!r}; was a video's metrics concatenated twice?",
+            "metrics",
+        )
     return frame
 
 
@@ -201,8 +206,9 @@ def _table4(frame: pd.DataFrame) -> pd.DataFrame:
         # Each n of a method is listed with the same baseline timing beside it.
         wide = baseline.merge(selective, on=["video", "clip", "method"], how="outer")
         wide["n"] = wide["n"].fillna(_NO_N)
-    table = _summarise(wide, ["method", "n"], ["baseline_seconds", "selective_seconds", "overhead"],
-                       primary="baseline_seconds")
+    table = _summarise(
+        wide, ["method", "n"], ["baseline_seconds", "selective_seconds", "overhead"], primary="baseline_seconds"
+    )
     return _order(table, ["method"])
 
 
@@ -210,8 +216,9 @@ def _accuracy(frame: pd.DataFrame) -> pd.DataFrame:
     correct = frame[(frame["metric"] == "correct") & frame["value"].notna()]
     if correct.empty:
         return pd.DataFrame(columns=["accuracy", "clips", "videos"])
-    return pd.DataFrame({"accuracy": [correct["value"].mean()], "clips": [len(correct)],
-                         "videos": [correct["video"].nunique()]})
+    return pd.DataFrame(
+        {"accuracy": [correct["value"].mean()], "clips": [len(correct)], "videos": [correct["video"].nunique()]}
+    )
 
 
 def _faithfulness(frame: pd.DataFrame) -> pd.DataFrame:
@@ -252,8 +259,11 @@ def build_tables(metrics: pd.DataFrame, *, tau: float | None = None, q: float | 
     for name, wanted, metric_names in (("tau", tau, PRECISION_METRICS), ("q", q, ("topq_precision", "topq_iou"))):
         available = frame.loc[frame["metric"].isin(metric_names), name].dropna().unique()
         if not math.isnan(wanted) and len(available) and not np.isclose(available, wanted).any():
-            raise VideoXAIError(f"{wanted:g} is not in the metrics (available: "
-                                f"{', '.join(f'{value:g}' for value in sorted(available))})", name)
+            raise VideoXAIError(
+                f"{wanted:g} is not in the metrics (available: "
+                f"{', '.join(f'{value:g}' for value in sorted(available))})",
+                name,
+            )
     return {
         "table1": _table1(frame, tau, q),
         "table2": _table2(frame, q),
@@ -265,6 +275,7 @@ def build_tables(metrics: pd.DataFrame, *, tau: float | None = None, q: float | 
 
 
 # ----------------------------------------------------------------------------- rendering
+
 
 def _number(value: float, digits: int = 3) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
@@ -306,39 +317,72 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
             f"Table 1: Motion precision at τ = {'–' if pd.isna(tau) else f'{tau:g}'} px/frame. P (R>0): share of positive-relevance voxels that "
             f"move; weighted: share of positive relevance on moving voxels; top {_percent(q)}: share of the top "
             f"{_percent(q)} voxels by relevance that move; chance: share of all voxels that move. {statistics}",
-            ["Method", "Variant", "n", "P (R>0)", "P (weighted)", f"P (top {_percent(q)})", "Chance", "Clips", "Videos"],
-            [lambda r: method_label(r["method"]), _variant_text, lambda r: _n_text(r["n"]),
-             lambda r: _mean_std(r, "precision"), lambda r: _mean_std(r, "weighted_precision"),
-             lambda r: _mean_std(r, "topq_precision"), lambda r: _mean_std(r, "chance"),
-             _clips, _videos],
+            [
+                "Method",
+                "Variant",
+                "n",
+                "P (R>0)",
+                "P (weighted)",
+                f"P (top {_percent(q)})",
+                "Chance",
+                "Clips",
+                "Videos",
+            ],
+            [
+                lambda r: method_label(r["method"]),
+                _variant_text,
+                lambda r: _n_text(r["n"]),
+                lambda r: _mean_std(r, "precision"),
+                lambda r: _mean_std(r, "weighted_precision"),
+                lambda r: _mean_std(r, "topq_precision"),
+                lambda r: _mean_std(r, "chance"),
+                _clips,
+                _videos,
+            ],
         )
     if name == "table2":
         return (
             f"Table 2: Agreement between methods on the same clip: intersection over union of their R>0 voxel "
             f"sets and of their top-{_percent(q)} sets (selective: both at the same n). {statistics}",
             ["Methods", "Variant", "n", "IoU (R>0)", f"IoU (top {_percent(q)})", "Clips", "Videos"],
-            [lambda r: f"{method_label(r['method'])} / {method_label(r['other_method'])}", _variant_text,
-             lambda r: _n_text(r["n"]), lambda r: _mean_std(r, "iou"), lambda r: _mean_std(r, "topq_iou"),
-             _clips, _videos],
+            [
+                lambda r: f"{method_label(r['method'])} / {method_label(r['other_method'])}",
+                _variant_text,
+                lambda r: _n_text(r["n"]),
+                lambda r: _mean_std(r, "iou"),
+                lambda r: _mean_std(r, "topq_iou"),
+                _clips,
+                _videos,
+            ],
         )
     if name == "table3":
         return (
             f"Table 3: Selectivity: positive voxels of the selective map / of the baseline, and positive relevance "
             f"of the selective map / of the baseline. {statistics}",
             ["Method", "n", "Voxels kept", "Relevance kept", "Clips", "Videos"],
-            [lambda r: method_label(r["method"]), lambda r: _n_text(r["n"]),
-             lambda r: _mean_std(r, "selectivity_voxels"), lambda r: _mean_std(r, "selectivity_relevance"),
-             _clips, _videos],
+            [
+                lambda r: method_label(r["method"]),
+                lambda r: _n_text(r["n"]),
+                lambda r: _mean_std(r, "selectivity_voxels"),
+                lambda r: _mean_std(r, "selectivity_relevance"),
+                _clips,
+                _videos,
+            ],
         )
     if name == "table4":
         return (
             f"Table 4: Time per explanation (one clip) of each method alone and with selective relevance; "
             f"overhead: extra time of the selection step relative to the method alone. {statistics}",
             ["Method", "n", "Method alone (s)", "With selective (s)", "Overhead (%)", "Clips", "Videos"],
-            [lambda r: method_label(r["method"]), lambda r: _n_text(r["n"]),
-             lambda r: _mean_std(r, "baseline_seconds"), lambda r: _mean_std(r, "selective_seconds"),
-             lambda r: _mean_std(r, "overhead", scale=100.0, digits=1),
-             _clips, _videos],
+            [
+                lambda r: method_label(r["method"]),
+                lambda r: _n_text(r["n"]),
+                lambda r: _mean_std(r, "baseline_seconds"),
+                lambda r: _mean_std(r, "selective_seconds"),
+                lambda r: _mean_std(r, "overhead", scale=100.0, digits=1),
+                _clips,
+                _videos,
+            ],
         )
     if name == "faithfulness":
         return (
@@ -347,13 +391,30 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
             "game: hits / (hits + misses) over annotated frames (– without annotations); smoothness: mean "
             "absolute difference of the max-normalised map between neighbouring frames (temporal) and pixels "
             f"(spatial), lower is smoother. Random: a uniformly random map, the reference. {statistics}",
-            ["Method", "Variant", "n", "Deletion AUC", "Insertion AUC", "Pointing game", "Smoothness (temporal)",
-             "Smoothness (spatial)", "Clips", "Videos"],
-            [lambda r: method_label(r["method"]), _variant_text, lambda r: _n_text(r["n"]),
-             lambda r: _mean_std(r, "deletion_auc"), lambda r: _mean_std(r, "insertion_auc"),
-             lambda r: _number(r["pointing_accuracy"]) if r["pointing_frames"] else "–",
-             lambda r: _mean_std(r, "smoothness_temporal", digits=4), lambda r: _mean_std(r, "smoothness_spatial", digits=4),
-             _clips, _videos],
+            [
+                "Method",
+                "Variant",
+                "n",
+                "Deletion AUC",
+                "Insertion AUC",
+                "Pointing game",
+                "Smoothness (temporal)",
+                "Smoothness (spatial)",
+                "Clips",
+                "Videos",
+            ],
+            [
+                lambda r: method_label(r["method"]),
+                _variant_text,
+                lambda r: _n_text(r["n"]),
+                lambda r: _mean_std(r, "deletion_auc"),
+                lambda r: _mean_std(r, "insertion_auc"),
+                lambda r: _number(r["pointing_accuracy"]) if r["pointing_frames"] else "–",
+                lambda r: _mean_std(r, "smoothness_temporal", digits=4),
+                lambda r: _mean_std(r, "smoothness_spatial", digits=4),
+                _clips,
+                _videos,
+            ],
         )
     return (
         "Model accuracy on the clips with a known label (top-1).",
@@ -372,14 +433,23 @@ def _markdown(caption: str, headers: list[str], rows: list[list[str]]) -> str:
     return caption + "\n\n" + "\n".join(body) + "\n"
 
 
-_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def _latex_text(text: str) -> str:
     escaped = "".join(_LATEX_ESCAPES.get(character, character) for character in text)
-    return (escaped.replace("±", r"$\pm$").replace("τ", r"$\tau$").replace("–", "--")
-            .replace("R>0", r"$R>0$"))
+    return escaped.replace("±", r"$\pm$").replace("τ", r"$\tau$").replace("–", "--").replace("R>0", r"$R>0$")
 
 
 def _latex(caption: str, label: str, headers: list[str], rows: list[list[str]]) -> str:
@@ -420,8 +490,9 @@ TABLE_STYLE = (
 _HTML_STYLE = "body{font-family:system-ui,sans-serif;margin:1em;color:#222}" + TABLE_STYLE
 
 
-def table_html(name: str, table: pd.DataFrame, tau: float = math.nan, q: float = math.nan,
-               *, standalone: bool = True) -> str:
+def table_html(
+    name: str, table: pd.DataFrame, tau: float = math.nan, q: float = math.nan, *, standalone: bool = True
+) -> str:
     """One table from :func:`build_tables` as an HTML ``<table>`` with its caption (a whole page
     with a small stylesheet when ``standalone``)."""
     caption, headers, formatters = _display(name, table, tau, q)
@@ -433,12 +504,16 @@ def table_html(name: str, table: pd.DataFrame, tau: float = math.nan, q: float =
 
     rows = [[format_cell(row) for format_cell in formatters] for _, row in table.iterrows()]
     body = "".join("<tr>" + "".join(cell("td", h, v) for h, v in zip(headers, row)) + "</tr>" for row in rows)
-    element = (f'<table class="videoxai" id="{name}"><caption>{html.escape(caption)}</caption>'
-               f"<thead><tr>{''.join(cell('th', h, h) for h in headers)}</tr></thead><tbody>{body}</tbody></table>")
+    element = (
+        f'<table class="videoxai" id="{name}"><caption>{html.escape(caption)}</caption>'
+        f"<thead><tr>{''.join(cell('th', h, h) for h in headers)}</tr></thead><tbody>{body}</tbody></table>"
+    )
     if not standalone:
         return element
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(TABLE_TITLES[name])}</title>'
-            f"<style>{_HTML_STYLE}</style></head><body>{element}</body></html>\n")
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(TABLE_TITLES[name])}</title>'
+        f"<style>{_HTML_STYLE}</style></head><body>{element}</body></html>\n"
+    )
 
 
 def absent_tables(tables: dict[str, pd.DataFrame], reasons: dict[str, str] | None = None) -> dict[str, str]:
@@ -447,8 +522,15 @@ def absent_tables(tables: dict[str, pd.DataFrame], reasons: dict[str, str] | Non
     return {name: reasons.get(name, "no rows") for name in TABLE_NAMES if tables[name].empty}
 
 
-def write_tables(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q: float | None = None,
-                 html_dir=None, reasons: dict[str, str] | None = None) -> list[Path]:
+def write_tables(
+    metrics: pd.DataFrame,
+    out_dir,
+    *,
+    tau: float | None = None,
+    q: float | None = None,
+    html_dir=None,
+    reasons: dict[str, str] | None = None,
+) -> list[Path]:
     """Write every table with rows as ``.csv``/``.md``/``.tex`` (and ``.html`` into ``html_dir``),
     plus ``metrics.csv`` and ``status.json``.
 
@@ -482,6 +564,9 @@ def write_tables(metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q:
             written.append(atomic_write(targets[3], lambda p, text=page: p.write_text(text, encoding="utf-8")))
     written.append(atomic_write(out_dir / "metrics.csv", lambda p: frame.to_csv(p, index=False)))
     status = {"written": [name for name in TABLE_NAMES if name not in absent], "absent": absent}
-    written.append(atomic_write(out_dir / "status.json",
-                                lambda p: p.write_text(json.dumps(status, indent=2) + "\n", encoding="utf-8")))
+    written.append(
+        atomic_write(
+            out_dir / "status.json", lambda p: p.write_text(json.dumps(status, indent=2) + "\n", encoding="utf-8")
+        )
+    )
     return written

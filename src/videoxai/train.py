@@ -421,8 +421,13 @@ def train_c3d(
         started = time.perf_counter()
         first_iteration = state["iteration"]
         bar = tqdm(
-            total=config.iterations, initial=min(first_iteration, config.iterations), desc="train C3D",
-            unit="it", disable=not progress, file=sys.stderr, dynamic_ncols=True,
+            total=config.iterations,
+            initial=min(first_iteration, config.iterations),
+            desc="train C3D",
+            unit="it",
+            disable=not progress,
+            file=sys.stderr,
+            dynamic_ncols=True,
         )
         model.train()
         try:
@@ -469,8 +474,14 @@ def train_c3d(
 
         save_model(model, Path(model_path) if model_path is not None else out_dir / MODEL_NAME, meta)
         metrics = evaluate(
-            model, [(path, int(label)) for path, label in test_items], mean, cache,
-            max_clips=config.test_max_clips, batch_size=config.test_batch_size, progress=progress, device=device,
+            model,
+            [(path, int(label)) for path, label in test_items],
+            mean,
+            cache,
+            max_clips=config.test_max_clips,
+            batch_size=config.test_batch_size,
+            progress=progress,
+            device=device,
         )
     final_rows = read_log(out_dir / LOG_NAME)
     metrics.update(
@@ -511,6 +522,14 @@ def train_from_split(
     if not train_items:
         raise VideoXAIError(f"none of the split-{split} training videos is under {root}")
     return train_c3d(
-        train_items, test_items, out_dir, class_names, config=config, init=init,
-        resume=resume, progress=progress, cache=cache, model_path=model_path,
+        train_items,
+        test_items,
+        out_dir,
+        class_names,
+        config=config,
+        init=init,
+        resume=resume,
+        progress=progress,
+        cache=cache,
+        model_path=model_path,
     )

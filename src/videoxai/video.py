@@ -117,7 +117,9 @@ def even_indices(num_frames: int, count: int) -> np.ndarray:
     return np.round(np.linspace(0, num_frames - 1, count)).astype(np.int64)
 
 
-def clip_indices(num_frames: int, clip_length: int, stride: int | None = None, max_clips: int | None = None) -> np.ndarray:
+def clip_indices(
+    num_frames: int, clip_length: int, stride: int | None = None, max_clips: int | None = None
+) -> np.ndarray:
     """Frame indices ``(N, clip_length)`` of consecutive-frame clips, as the paper samples them.
 
     Clips start every ``stride`` frames (default ``clip_length``: non-overlapping). A video

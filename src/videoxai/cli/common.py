@@ -27,19 +27,26 @@ def parse_option(text: str) -> tuple[str, object]:
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--model``, ``--weights``, ``--model-option`` and ``--spec`` (see :func:`load_model`)."""
-    parser.add_argument("--model", default="i3d_kinetics400",
-                        help="i3d_kinetics400, c3d, torchvision:r3d_18, torchvision:mc3_18, torchvision:r2plus1d_18, "
-                             "torchvision:s3d, or package.module:factory for your own network (default: %(default)s)")
+    parser.add_argument(
+        "--model",
+        default="i3d_kinetics400",
+        help="i3d_kinetics400, c3d, torchvision:r3d_18, torchvision:mc3_18, torchvision:r2plus1d_18, "
+        "torchvision:s3d, or package.module:factory for your own network (default: %(default)s)",
+    )
     parser.add_argument("--weights", metavar="FILE", help="weight file (default: the model's own)")
     parser.add_argument(
-        "--model-option", action="append", default=[], metavar="KEY=VALUE",
+        "--model-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="option for the model loader, repeatable (e.g. random_init=true width=0.25 for C3D)",
     )
     parser.add_argument(
-        "--spec", metavar="FILE",
+        "--spec",
+        metavar="FILE",
         help="a JSON or YAML file with the input contract (keys of the config's model.spec: num_frames, size, "
-             "resize_short_side or resize_hw, scale, offset, mean, std, num_classes or class_names); required for "
-             "your own factory, overrides single keys of a shipped model's",
+        "resize_short_side or resize_hw, scale, offset, mean, std, num_classes or class_names); required for "
+        "your own factory, overrides single keys of a shipped model's",
     )
 
 

@@ -45,22 +45,43 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("video", metavar="VIDEO", help="video file")
     add_model_arguments(parser)
-    parser.add_argument("--method", default="dtd", choices=ALL_METHODS,
-                        help="explanation method (default: %(default)s); flow_occlusion* compute Farnebäck flow from the frames")
     parser.add_argument(
-        "--method-option", action="append", default=[], metavar="KEY=VALUE",
+        "--method",
+        default="dtd",
+        choices=ALL_METHODS,
+        help="explanation method (default: %(default)s); flow_occlusion* compute Farnebäck flow from the frames",
+    )
+    parser.add_argument(
+        "--method-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="option for the method, repeatable (e.g. stride=32 temporal_stride=8 for occlusion, iterations=10 for fep)",
     )
-    parser.add_argument("--n", type=float, default=4.0, help="σ multiplier of selective relevance (default: %(default)s)")
-    parser.add_argument("--padding", default="replicate", choices=PADDINGS, help="border padding of the temporal gradient")
+    parser.add_argument(
+        "--n", type=float, default=4.0, help="σ multiplier of selective relevance (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--padding", default="replicate", choices=PADDINGS, help="border padding of the temporal gradient"
+    )
     parser.add_argument("--out", required=True, metavar="FILE", help="output .mp4 (H.264) or .gif")
-    parser.add_argument("--sheet", metavar="FILE", help="also write a PNG contact sheet: frames spread over the clips, baseline above selective")
-    parser.add_argument("--sheet-frames", type=int, default=6, help="frames on the contact sheet (default: %(default)s)")
+    parser.add_argument(
+        "--sheet",
+        metavar="FILE",
+        help="also write a PNG contact sheet: frames spread over the clips, baseline above selective",
+    )
+    parser.add_argument(
+        "--sheet-frames", type=int, default=6, help="frames on the contact sheet (default: %(default)s)"
+    )
     parser.add_argument("--target", help="class index or name to explain (default: each clip's top-1)")
     parser.add_argument("--layer", help="Grad-CAM layer, dotted module name (default: the model's cam_layer)")
-    parser.add_argument("--clips", type=int, default=1, help="how many clips, spread over the video (default: %(default)s)")
+    parser.add_argument(
+        "--clips", type=int, default=1, help="how many clips, spread over the video (default: %(default)s)"
+    )
     parser.add_argument("--stride", type=int, help="frames between clip starts (default: the clip length)")
-    parser.add_argument("--scale", type=int, default=2, help="integer upscaling of the frames in the output (default: %(default)s)")
+    parser.add_argument(
+        "--scale", type=int, default=2, help="integer upscaling of the frames in the output (default: %(default)s)"
+    )
     parser.add_argument("--fps", type=float, help="output frame rate (default: the video's)")
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     return parser
@@ -85,7 +106,11 @@ def run(args: argparse.Namespace) -> int:
     relevance, targets, probabilities = [], [], []
     for index, clip in enumerate(inputs):
         # flow methods: Farnebäck flow of the clip's own frames, as the workflow's flow stage computes it
-        extra = {"flow": torch.from_numpy(farneback(clips[index])[None].astype(np.float32))} if args.method in FLOW_METHODS else {}
+        extra = (
+            {"flow": torch.from_numpy(farneback(clips[index])[None].astype(np.float32))}
+            if args.method in FLOW_METHODS
+            else {}
+        )
         result = explainer.attribute(clip[None], target=target, **extra)
         relevance.append(result.relevance)
         targets.append(int(result.target[0]))

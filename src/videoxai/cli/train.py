@@ -45,14 +45,22 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--checkpoint-every", type=_positive_int, default=1000, metavar="K")
-    parser.add_argument("--init", default=None, help="C3D weights to start from (e.g. the Sports-1M port); fc8 is replaced")
+    parser.add_argument(
+        "--init", default=None, help="C3D weights to start from (e.g. the Sports-1M port); fc8 is replaced"
+    )
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pth if it exists")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mean", type=_mean, default=None, help="RGB means 'R,G,B' (default: computed on the training videos)")
+    parser.add_argument(
+        "--mean", type=_mean, default=None, help="RGB means 'R,G,B' (default: computed on the training videos)"
+    )
     parser.add_argument("--test-max-clips", type=_positive_int, default=None, help="clips per test video (default all)")
     parser.add_argument("--cache-gb", type=float, default=4.0, help="memory for decoded frames")
-    parser.add_argument("--missing", choices=("skip", "error"), default="skip",
-                        help="listed videos absent from --root: leave out (default) or fail")
+    parser.add_argument(
+        "--missing",
+        choices=("skip", "error"),
+        default="skip",
+        help="listed videos absent from --root: leave out (default) or fail",
+    )
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -88,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         missing=args.missing,
     )
-    summary = {key: metrics[key] for key in ("test_video_accuracy", "test_clip_accuracy", "iterations", "final_train_loss")}
+    summary = {
+        key: metrics[key] for key in ("test_video_accuracy", "test_clip_accuracy", "iterations", "final_train_loss")
+    }
     print(json.dumps(summary), file=sys.stdout)
     return 0

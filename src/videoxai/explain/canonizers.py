@@ -41,8 +41,13 @@ from zennit.types import BatchNorm
 def _mergeable(batch_norm: nn.Module) -> bool:
     """A BatchNorm is a fixed affine map only in eval mode, with running statistics and affine
     parameters (zennit's merge fails on ``affine=False`` and would be wrong in train mode)."""
-    return (not batch_norm.training and batch_norm.running_mean is not None and batch_norm.running_var is not None
-            and batch_norm.weight is not None and batch_norm.bias is not None)
+    return (
+        not batch_norm.training
+        and batch_norm.running_mean is not None
+        and batch_norm.running_var is not None
+        and batch_norm.weight is not None
+        and batch_norm.bias is not None
+    )
 
 
 class ExactMergeBatchNorm(SequentialMergeBatchNorm):
@@ -60,8 +65,12 @@ class ExactMergeBatchNorm(SequentialMergeBatchNorm):
         instances = []
         previous = None
         for leaf in collect_leaves(root_module):
-            if (isinstance(previous, self.linear_type) and isinstance(leaf, self.batch_norm_type) and _mergeable(leaf)
-                    and previous.weight.shape[0] == leaf.num_features):
+            if (
+                isinstance(previous, self.linear_type)
+                and isinstance(leaf, self.batch_norm_type)
+                and _mergeable(leaf)
+                and previous.weight.shape[0] == leaf.num_features
+            ):
                 instance = self.copy()
                 instance.register((previous,), leaf)
                 instances.append(instance)
@@ -137,7 +146,9 @@ def unmergeable_batchnorms(model: nn.Module) -> list[str]:
     finally:
         for instance in reversed(instances):
             instance.remove()
-    return [name for name, module in model.named_modules() if isinstance(module, BatchNorm) and id(module) not in merged]
+    return [
+        name for name, module in model.named_modules() if isinstance(module, BatchNorm) and id(module) not in merged
+    ]
 
 
 @contextmanager

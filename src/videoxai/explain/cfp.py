@@ -48,12 +48,34 @@ from videoxai.explain.extra_common import (
     single_output,
 )
 
-I3D_BLOCKS = ("Mixed_5c", "Mixed_5b", "Mixed_4f", "Mixed_4e", "Mixed_4d", "Mixed_4c", "Mixed_4b", "Mixed_3c", "Mixed_3b")
+I3D_BLOCKS = (
+    "Mixed_5c",
+    "Mixed_5b",
+    "Mixed_4f",
+    "Mixed_4e",
+    "Mixed_4d",
+    "Mixed_4c",
+    "Mixed_4b",
+    "Mixed_3c",
+    "Mixed_3b",
+)
 
 # modules that keep each channel to itself: no connecting matrix (identity)
 _CHANNELWISE = (
-    nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Dropout, nn.Dropout3d, nn.Identity,
-    nn.MaxPool3d, nn.AvgPool3d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d, nn.ConstantPad3d, nn.ReplicationPad3d,
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Dropout,
+    nn.Dropout3d,
+    nn.Identity,
+    nn.MaxPool3d,
+    nn.AvgPool3d,
+    nn.AdaptiveAvgPool3d,
+    nn.AdaptiveMaxPool3d,
+    nn.ConstantPad3d,
+    nn.ReplicationPad3d,
 )
 
 
@@ -134,8 +156,15 @@ class ClassFeaturePyramid(Explainer):
 
     name = "cfp"
 
-    def __init__(self, model: nn.Module, spec=None, layers=None, depth: int = 3, theta: float = 0.6,
-                 classifier: str | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        spec=None,
+        layers=None,
+        depth: int = 3,
+        theta: float = 0.6,
+        classifier: str | None = None,
+    ):
         super().__init__(model, spec)
         self.depth = check_positive_int(depth, "depth", self.name) if depth != 0 else 0
         if not 0.0 <= float(theta) <= 1.0:
@@ -154,8 +183,16 @@ class ClassFeaturePyramid(Explainer):
         result = super().attribute(inputs, target)
         kept, maps = self._pyramid
         self._pyramid = ([], [])
-        return PyramidExplanation(result.relevance, result.logits, result.target, result.method, result.seconds,
-                                  layers=self.layer_names, kept=kept, maps=maps)
+        return PyramidExplanation(
+            result.relevance,
+            result.logits,
+            result.target,
+            result.method,
+            result.seconds,
+            layers=self.layer_names,
+            kept=kept,
+            maps=maps,
+        )
 
     __call__ = attribute
 
@@ -199,7 +236,9 @@ class ClassFeaturePyramid(Explainer):
         return relevance / len(activations), logits.detach(), resolved
 
 
-def pyramid_arrays(explanation: PyramidExplanation, prefix: str = "cfp/pyramid", maps: bool = False) -> dict[str, np.ndarray]:
+def pyramid_arrays(
+    explanation: PyramidExplanation, prefix: str = "cfp/pyramid", maps: bool = False
+) -> dict[str, np.ndarray]:
     """The pyramid as shard datasets: ``{prefix}/layers`` (str, depth + 1) and
     ``{prefix}/kept_{level}`` bool ``(N, C_level)``, level 0 = deepest; with ``maps=True`` also
     ``{prefix}/map_{level}`` float32 ``(N, t, h, w)`` (the kept kernels' summed activation at the
@@ -227,8 +266,13 @@ def pyramid_from_arrays(arrays, relevance, target, prefix: str = "cfp/pyramid") 
         target=torch.as_tensor(np.asarray(target), dtype=torch.int64),
         method="cfp",
         layers=layers,
-        kept=[torch.as_tensor(np.asarray(arrays[f"{prefix}/kept_{level}"], dtype=bool)) for level in range(len(layers))],
-        maps=[torch.as_tensor(np.asarray(arrays[f"{prefix}/map_{level}"], dtype=np.float32)) for level in range(len(layers))],
+        kept=[
+            torch.as_tensor(np.asarray(arrays[f"{prefix}/kept_{level}"], dtype=bool)) for level in range(len(layers))
+        ],
+        maps=[
+            torch.as_tensor(np.asarray(arrays[f"{prefix}/map_{level}"], dtype=np.float32))
+            for level in range(len(layers))
+        ],
     )
 
 
@@ -242,8 +286,9 @@ def plot_pyramid(explanation: PyramidExplanation, clip: int = 0, frames: np.ndar
     import matplotlib.pyplot as plt
 
     levels = len(explanation.layers)
-    figure, axes = plt.subplots(levels, 2, figsize=(8, 2.2 * levels), squeeze=False,
-                                gridspec_kw={"width_ratios": [3, 1]})
+    figure, axes = plt.subplots(
+        levels, 2, figsize=(8, 2.2 * levels), squeeze=False, gridspec_kw={"width_ratios": [3, 1]}
+    )
     size = tuple(explanation.relevance.shape[1:])
     middle = size[0] // 2
     for level, (name, keep, summed) in enumerate(zip(explanation.layers, explanation.kept, explanation.maps)):

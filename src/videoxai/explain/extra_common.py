@@ -73,8 +73,10 @@ def class_weight_matrix(classifier: nn.Module, channels: int, method: str, class
     elif isinstance(classifier, nn.Linear):
         weight = classifier.weight.detach()
     else:
-        raise VideoXAIError(f"{method}: classifier {classifier_name!r} must be nn.Linear or a 1x1x1 nn.Conv3d, "
-                            f"got {type(classifier).__name__}")
+        raise VideoXAIError(
+            f"{method}: classifier {classifier_name!r} must be nn.Linear or a 1x1x1 nn.Conv3d, "
+            f"got {type(classifier).__name__}"
+        )
     if weight.shape[1] != channels:
         return None
     return weight.to(torch.float32)
@@ -100,8 +102,10 @@ def check_positive_int(value, name: str, method: str) -> int:
 def frames_from_inputs(inputs: torch.Tensor, spec) -> np.ndarray:
     """Undo ``spec.preprocess``: model input float ``(N, 3, T, H, W)`` -> uint8 ``(N, T, H, W, 3)`` RGB."""
     if spec is None:
-        raise VideoXAIError("need the clip's optical flow: pass flow= (N, T, H, W, 2) or build the explainer "
-                            "with spec= so that the frames can be recovered from the inputs")
+        raise VideoXAIError(
+            "need the clip's optical flow: pass flow= (N, T, H, W, 2) or build the explainer "
+            "with spec= so that the frames can be recovered from the inputs"
+        )
     mean = torch.tensor(spec.mean, dtype=torch.float32)
     std = torch.tensor(spec.std, dtype=torch.float32)
     pixels = inputs.detach().to("cpu", torch.float32).permute(0, 2, 3, 4, 1) * std + mean
@@ -121,6 +125,7 @@ def resolve_flow(flow, inputs: torch.Tensor, spec, method: str) -> np.ndarray:
         flow = flow.detach().to("cpu", torch.float32).numpy()
     flow = np.asarray(flow, dtype=np.float32)
     if flow.shape != (batch, frames, height, width, 2):
-        raise VideoXAIError(f"{method}: flow must be (N, T, H, W, 2) = {(batch, frames, height, width, 2)}, "
-                            f"got {flow.shape}")
+        raise VideoXAIError(
+            f"{method}: flow must be (N, T, H, W, 2) = {(batch, frames, height, width, 2)}, got {flow.shape}"
+        )
     return flow

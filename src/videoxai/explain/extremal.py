@@ -95,18 +95,34 @@ class ExtremalPerturbation(Explainer):
     name = "extremal_perturbation"
     dct = False
 
-    def __init__(self, model: nn.Module, spec=None, area: float = 0.1, iterations: int = 30,
-                 mask_stride=(2, 8, 8), perturbation: str = "blur", blur_sigma: float = 10.0,
-                 learning_rate: float = 0.1, area_weight: float = 300.0, cutoff: float = 0.3,
-                 attenuation: float = 0.0):
+    def __init__(
+        self,
+        model: nn.Module,
+        spec=None,
+        area: float = 0.1,
+        iterations: int = 30,
+        mask_stride=(2, 8, 8),
+        perturbation: str = "blur",
+        blur_sigma: float = 10.0,
+        learning_rate: float = 0.1,
+        area_weight: float = 300.0,
+        cutoff: float = 0.3,
+        attenuation: float = 0.0,
+    ):
         super().__init__(model, spec)
         if not 0.0 < float(area) < 1.0:
             raise VideoXAIError(f"{self.name}: area must lie in (0, 1), got {area!r}")
         if perturbation not in PERTURBATIONS:
             raise VideoXAIError(f"{self.name}: perturbation must be one of {list(PERTURBATIONS)}, got {perturbation!r}")
         if not float(cutoff) >= 0.0 or not 0.0 <= float(attenuation) <= 1.0:
-            raise VideoXAIError(f"{self.name}: need cutoff >= 0 and 0 <= attenuation <= 1, got {cutoff!r}, {attenuation!r}")
-        for option, value in (("learning_rate", learning_rate), ("area_weight", area_weight), ("blur_sigma", blur_sigma)):
+            raise VideoXAIError(
+                f"{self.name}: need cutoff >= 0 and 0 <= attenuation <= 1, got {cutoff!r}, {attenuation!r}"
+            )
+        for option, value in (
+            ("learning_rate", learning_rate),
+            ("area_weight", area_weight),
+            ("blur_sigma", blur_sigma),
+        ):
             if not float(value) > 0.0:
                 raise VideoXAIError(f"{self.name}: {option} must be positive, got {value!r}")
         self.area = float(area)

@@ -87,8 +87,15 @@ class MaskSet:
                 box = boxes[:, subset[0]]
                 for member in subset[1:]:
                     other = boxes[:, member]
-                    box = torch.stack([torch.maximum(box[..., 0], other[..., 0]), torch.minimum(box[..., 1], other[..., 1]),
-                                       torch.maximum(box[..., 2], other[..., 2]), torch.minimum(box[..., 3], other[..., 3])], -1)
+                    box = torch.stack(
+                        [
+                            torch.maximum(box[..., 0], other[..., 0]),
+                            torch.minimum(box[..., 1], other[..., 1]),
+                            torch.maximum(box[..., 2], other[..., 2]),
+                            torch.minimum(box[..., 3], other[..., 3]),
+                        ],
+                        -1,
+                    )
                 # an empty intersection becomes a zero-area box
                 box[..., 1] = torch.maximum(box[..., 1], box[..., 0])
                 box[..., 3] = torch.maximum(box[..., 3], box[..., 2])
@@ -102,7 +109,12 @@ class MaskSet:
         total = torch.zeros(len(self), dtype=volume.dtype, device=volume.device)
         for sign, box in self._terms(volume.device):
             top, bottom, left, right = box.unbind(-1)
-            inside = table[time, bottom, right] - table[time, top, right] - table[time, bottom, left] + table[time, top, left]
+            inside = (
+                table[time, bottom, right]
+                - table[time, top, right]
+                - table[time, bottom, left]
+                + table[time, top, left]
+            )
             total += sign * inside.sum(dim=1)
         return total
 
@@ -113,7 +125,12 @@ class MaskSet:
         value = weights[:, None].expand(len(self), frames)
         for sign, box in self._terms(weights.device):
             top, bottom, left, right = box.unbind(-1)
-            for rows, cols, corner_sign in ((top, left, 1.0), (top, right, -1.0), (bottom, left, -1.0), (bottom, right, 1.0)):
+            for rows, cols, corner_sign in (
+                (top, left, 1.0),
+                (top, right, -1.0),
+                (bottom, left, -1.0),
+                (bottom, right, 1.0),
+            ):
                 corners.index_put_((time, rows, cols), sign * corner_sign * value, accumulate=True)
         return corners.cumsum(dim=1).cumsum(dim=2)[:, :height, :width]
 
@@ -176,8 +193,15 @@ def merge_groups(displacements: np.ndarray, merge: int) -> list[list[int]]:
 
 
 def build_masks(
-    frames: int, height: int, width: int, size: int, stride: int, temporal_size: int, temporal_stride: int,
-    flow: np.ndarray | None = None, merge: int = 1,
+    frames: int,
+    height: int,
+    width: int,
+    size: int,
+    stride: int,
+    temporal_size: int,
+    temporal_stride: int,
+    flow: np.ndarray | None = None,
+    merge: int = 1,
 ) -> MaskSet:
     """Fixed cuboids (``flow=None``) or flow-following masks merged ``merge`` at a time."""
     t0, y, x = seed_grid(frames, height, width, stride, temporal_stride)
@@ -214,8 +238,17 @@ class Occlusion(Explainer):
     uses_flow = False
     merge = 1
 
-    def __init__(self, model: nn.Module, spec=None, size: int = 16, stride: int = 8, temporal_size: int = 16,
-                 temporal_stride: int = 2, baseline: float = 0.0, batch_size: int = 32):
+    def __init__(
+        self,
+        model: nn.Module,
+        spec=None,
+        size: int = 16,
+        stride: int = 8,
+        temporal_size: int = 16,
+        temporal_stride: int = 2,
+        baseline: float = 0.0,
+        batch_size: int = 32,
+    ):
         super().__init__(model, spec)
         self.size = check_positive_int(size, "size", self.name)
         self.stride = check_positive_int(stride, "stride", self.name)
@@ -225,7 +258,9 @@ class Occlusion(Explainer):
         try:
             self.baseline = float(baseline)
         except (TypeError, ValueError):
-            raise VideoXAIError(f"{self.name}: baseline must be a number (preprocessed value), got {baseline!r}") from None
+            raise VideoXAIError(
+                f"{self.name}: baseline must be a number (preprocessed value), got {baseline!r}"
+            ) from None
         self._flow = None
 
     def attribute(self, inputs: torch.Tensor, target=None, flow=None):
@@ -256,11 +291,18 @@ class Occlusion(Explainer):
         relevance = torch.zeros((inputs.shape[0], *inputs.shape[2:]), dtype=torch.float32, device=inputs.device)
         frames, height, width = inputs.shape[2:]
         for clip, masks in enumerate(self.masks_for(inputs)):
-            drops = torch.cat([
-                self._drops(inputs[clip], masks.dense(start, start + self.batch_size, height, width, inputs.device),
-                            resolved[clip], reference[clip], clip)
-                for start in range(0, len(masks), self.batch_size)
-            ])
+            drops = torch.cat(
+                [
+                    self._drops(
+                        inputs[clip],
+                        masks.dense(start, start + self.batch_size, height, width, inputs.device),
+                        resolved[clip],
+                        reference[clip],
+                        clip,
+                    )
+                    for start in range(0, len(masks), self.batch_size)
+                ]
+            )
             relevance[clip] = self._accumulate(masks, drops, frames, height, width)
         return relevance, logits, resolved
 

@@ -22,7 +22,9 @@ from videoxai.explain.base import Explainer, resolve_layer, resolve_target
 from videoxai.explain.extra_common import captured_outputs, class_weight_matrix, resolve_classifier, single_output
 
 
-def saliency_tube_map(activation: torch.Tensor, class_weights: torch.Tensor, size: tuple[int, int, int]) -> torch.Tensor:
+def saliency_tube_map(
+    activation: torch.Tensor, class_weights: torch.Tensor, size: tuple[int, int, int]
+) -> torch.Tensor:
     """Σ_c w_c · A_c upsampled trilinearly (``align_corners=False``) to ``size`` = (T, H, W).
 
     Args:

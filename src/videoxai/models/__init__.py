@@ -97,8 +97,10 @@ def load(
         if isinstance(spec, dict):
             spec = ModelSpec(name=name, **{"num_frames": 16, "class_names": (), **spec_overrides(spec)})
         if spec is None:
-            raise VideoXAIError(f"model {name!r} is a user factory: pass spec=ModelSpec(...) describing its input "
-                                 "(on the command line: --spec FILE; in a study config: model.spec)")
+            raise VideoXAIError(
+                f"model {name!r} is a user factory: pass spec=ModelSpec(...) describing its input "
+                "(on the command line: --spec FILE; in a study config: model.spec)"
+            )
         model = factory(**options.get("factory_kwargs", {}))
         if not isinstance(model, nn.Module):
             raise VideoXAIError(f"factory {name!r} returned {type(model).__name__}, not a torch.nn.Module")
@@ -126,8 +128,13 @@ def load_configured(settings: dict, device: str | torch.device = "cpu") -> tuple
             problem of the study's settings, not of a video.
     """
     try:
-        return load(settings["name"], weights=settings.get("weights"), device=device,
-                    spec=settings.get("spec") or None, **(settings.get("options") or {}))
+        return load(
+            settings["name"],
+            weights=settings.get("weights"),
+            device=device,
+            spec=settings.get("spec") or None,
+            **(settings.get("options") or {}),
+        )
     except ConfigurationError:
         raise
     except VideoXAIError as error:

@@ -271,9 +271,7 @@ def load_c3d(
         class_names = [f"class_{index}" for index in range(num_classes)]
     class_names = [str(name) for name in class_names]
     if len(class_names) != num_classes:
-        raise VideoXAIError(
-            f"{len(class_names)} class names for a model with {num_classes} outputs", weights
-        )
+        raise VideoXAIError(f"{len(class_names)} class names for a model with {num_classes} outputs", weights)
     if mean is None:
         mean = meta.get("mean", SPORTS1M_MEAN_RGB)
     spec = make_spec(class_names, _check_mean(mean, weights), sha256, width)

@@ -115,7 +115,9 @@ class Unit3D(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size=1, stride=1, batch_norm: bool = False):
         super().__init__()
         self.pad = TFSamePad3d(kernel_size, stride, value=0.0)
-        self.conv = nn.Conv3d(in_channels, out_channels, _triple(kernel_size), _triple(stride), padding=0, bias=not batch_norm)
+        self.conv = nn.Conv3d(
+            in_channels, out_channels, _triple(kernel_size), _triple(stride), padding=0, bias=not batch_norm
+        )
         # TF momentum 0.999 is torch momentum 0.001; it only matters if someone trains.
         self.bn = nn.BatchNorm3d(out_channels, eps=BATCHNORM_EPSILON, momentum=0.001) if batch_norm else None
         self.relu = nn.ReLU()
@@ -175,7 +177,9 @@ class InceptionBlock(nn.Module):
         )
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.Branch_0(inputs), self.Branch_1(inputs), self.Branch_2(inputs), self.Branch_3(inputs)], dim=1)
+        return torch.cat(
+            [self.Branch_0(inputs), self.Branch_1(inputs), self.Branch_2(inputs), self.Branch_3(inputs)], dim=1
+        )
 
 
 class ClampedAvgPool3d(nn.AvgPool3d):
@@ -219,7 +223,17 @@ class InceptionI3d(nn.Module):
         self.Conv3d_2c_3x3 = Unit3D(64, 192, 3, batch_norm=bn)
         self.MaxPool3d_3a_3x3 = MaxPool3dSame((1, 3, 3), (1, 2, 2))
         channels = 192
-        for name in ("Mixed_3b", "Mixed_3c", "Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e", "Mixed_4f", "Mixed_5b", "Mixed_5c"):
+        for name in (
+            "Mixed_3b",
+            "Mixed_3c",
+            "Mixed_4b",
+            "Mixed_4c",
+            "Mixed_4d",
+            "Mixed_4e",
+            "Mixed_4f",
+            "Mixed_5b",
+            "Mixed_5c",
+        ):
             # Registration order is forward order: the pools sit between 3c/4b and 4f/5b.
             if name == "Mixed_4b":
                 self.MaxPool3d_4a_3x3 = MaxPool3dSame(3, 2)
@@ -236,7 +250,9 @@ class InceptionI3d(nn.Module):
     def check_input(inputs: torch.Tensor) -> None:
         """Raise :class:`VideoXAIError` unless ``inputs`` is a float ``(N, 3, T, H, W)`` tensor."""
         if not isinstance(inputs, torch.Tensor):
-            raise VideoXAIError(f"I3D input must be a torch.Tensor of shape (N, 3, T, H, W), got {type(inputs).__name__}")
+            raise VideoXAIError(
+                f"I3D input must be a torch.Tensor of shape (N, 3, T, H, W), got {type(inputs).__name__}"
+            )
         if inputs.ndim != 5 or inputs.shape[1] != 3 or min(inputs.shape) < 1:
             raise VideoXAIError(
                 f"I3D input must have shape (N, 3, T, H, W) (RGB, channels first), got {tuple(inputs.shape)}"
@@ -286,7 +302,9 @@ _fold_batchnorm = fold_batchnorm  # the loader's ``fold_batchnorm`` argument sha
 
 def kinetics400_class_names() -> tuple[str, ...]:
     """The 400 Kinetics class names in the index order of the logits (alphabetical)."""
-    text = importlib_resources.files("videoxai.models").joinpath("data/kinetics400_labels.txt").read_text(encoding="utf-8")
+    text = (
+        importlib_resources.files("videoxai.models").joinpath("data/kinetics400_labels.txt").read_text(encoding="utf-8")
+    )
     names = read_class_names(text.splitlines())
     if len(names) != NUM_CLASSES:
         raise VideoXAIError(f"package data kinetics400_labels.txt has {len(names)} names, expected {NUM_CLASSES}")
@@ -342,7 +360,9 @@ def load_i3d_kinetics400(
         path = i3d_weights.default_weights_path(resources)
         if not path.is_file():
             if not fetch:
-                raise VideoXAIError("converted I3D weights not found; run `videoxai fetch-weights i3d_kinetics400`", path)
+                raise VideoXAIError(
+                    "converted I3D weights not found; run `videoxai fetch-weights i3d_kinetics400`", path
+                )
             print(f"videoxai: {path} not found; fetching and converting the I3D checkpoint once", file=sys.stderr)
             i3d_weights.fetch_i3d_kinetics400(resources=resources, log=sys.stderr)
     else:
@@ -357,7 +377,9 @@ def load_i3d_kinetics400(
             model = _fold_batchnorm(model)
     else:
         if not fold_batchnorm:
-            raise VideoXAIError("weights are already BatchNorm-folded; cannot build the unfolded variant from them", path)
+            raise VideoXAIError(
+                "weights are already BatchNorm-folded; cannot build the unfolded variant from them", path
+            )
         model = InceptionI3d(batch_norm=False)
         load_strict(model, state, path)
     model.eval()

