@@ -29,7 +29,6 @@ wildcard_constraints:
     bucket=r"b\d+_\d+",
 
 
-
 include: "workflow/rules/preflight.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/flow.smk"
@@ -62,9 +61,9 @@ localrules:
 
 
 rule all:
+    default_target: True
     input:
         study_targets(),
-    default_target: True
 
 
 onstart:

@@ -10,7 +10,7 @@ import pandas as pd
 from _stage import logged
 
 from videoxai.files import atomic_write
-from videoxai.metrics import method_label
+from videoxai.methods import method_label
 from videoxai.overlay import ExplainedClips, render_explanation, write_video
 from videoxai.plots import top_clips
 from videoxai.shards import n_group, read_shard

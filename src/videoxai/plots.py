@@ -23,7 +23,8 @@ from matplotlib.figure import Figure
 from videoxai.colour import DIVERGING_CMAP, SCALE_PERCENTILE, relevance_scale
 from videoxai.errors import VideoXAIError
 from videoxai.files import atomic_write
-from videoxai.metrics import METHOD_ORDER, method_label, ordered_methods
+from videoxai.methods import method_label
+from videoxai.metrics import METHOD_ORDER, ordered_methods
 from videoxai.tables import headline_q, headline_tau, normalise_metrics
 
 FIGURE_NAMES: tuple[str, ...] = (

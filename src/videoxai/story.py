@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from videoxai.metrics import method_label, ordered_methods
+from videoxai.methods import method_label
+from videoxai.metrics import ordered_methods
 from videoxai.tables import TABLE_NAMES, TABLE_STYLE, TABLE_TITLES, table_html
 
 

@@ -22,13 +22,13 @@ import pandas as pd
 
 from videoxai.errors import VideoXAIError
 from videoxai.files import atomic_write
+from videoxai.methods import method_label
 from videoxai.metrics import (
     DEFAULT_TAU,
     DEFAULT_TOP_Q,
     PRECISION_METRICS,
     TIDY_COLUMNS,
     VARIANTS,
-    method_label,
     ordered_methods,
 )
 

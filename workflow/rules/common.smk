@@ -69,6 +69,8 @@ def table_status():
 
 # Example overlay videos in the report: as many as the Figure-3 examples, at most three.
 EXAMPLE_VIDEOS = min(config["report"]["examples"], 3)
+
+
 def model_weights(model):
     """The weight file explain reads, declared as input so new weights rerun explain (None = the factory's own init)."""
     if model["weights"]:
@@ -145,8 +147,12 @@ def log_file(stage):
 
 # The per-video shards whose failures collect_failures lists (each passes on upstream failures),
 # and what the rule takes as input to have them.
-FINAL_SHARDS = shards("metrics") + ([bucket_shard("faithfulness", video) for video in BUCKET_OF] if FAITHFULNESS else [])
-FINAL_INPUTS = shards("metrics") + ([bucket_folder("faithfulness", bucket) for bucket in BUCKETS] if FAITHFULNESS else [])
+FINAL_SHARDS = shards("metrics") + (
+    [bucket_shard("faithfulness", video) for video in BUCKET_OF] if FAITHFULNESS else []
+)
+FINAL_INPUTS = shards("metrics") + (
+    [bucket_folder("faithfulness", bucket) for bucket in BUCKETS] if FAITHFULNESS else []
+)
 EXPLAIN_SHARDS = [bucket_shard("explain", entry.video_id) for entry in VIDEOS]
 
 
@@ -171,8 +177,11 @@ def explain_inputs(wildcards):
     """Clips of the bucket's videos and the weights; their flow shards only when a flow method is
     configured, so the paper's four methods never wait for (or rerun after) the flow stage."""
     videos = BUCKETS[wildcards.bucket]
-    inputs = {"clips": [shard("clips", video) for video in videos], "weights": MODEL_WEIGHTS or [],
-              "preflight": ancient(PREFLIGHT)}
+    inputs = {
+        "clips": [shard("clips", video) for video in videos],
+        "weights": MODEL_WEIGHTS or [],
+        "preflight": ancient(PREFLIGHT),
+    }
     if FLOW_METHODS_CONFIGURED:
         inputs["flow"] = [shard("flow", video) for video in videos]
     return inputs
@@ -197,5 +206,7 @@ def faithfulness_inputs(wildcards):
 def metric_tables():
     """The per-video tables the aggregate reads: motion metrics, and faithfulness when enabled
     (as bucket folders; the shards inside are passed as params)."""
-    return {"metrics": shards("metrics"),
-            "faithfulness": [bucket_folder("faithfulness", bucket) for bucket in BUCKETS] if FAITHFULNESS else []}
+    return {
+        "metrics": shards("metrics"),
+        "faithfulness": [bucket_folder("faithfulness", bucket) for bucket in BUCKETS] if FAITHFULNESS else [],
+    }

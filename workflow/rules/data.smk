@@ -20,13 +20,13 @@ rule decode:
         preflight=ancient(PREFLIGHT),
     output:
         shard("clips"),
-    params:
-        video=video_entry,
-        geometry=GEOMETRY,
-        clips=config["clips"],
     log:
         log_file("decode"),
     conda:
         "../../envs/videoxai.yaml"
+    params:
+        video=video_entry,
+        geometry=GEOMETRY,
+        clips=config["clips"],
     script:
         "../../scripts/decode.py"

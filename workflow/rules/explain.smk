@@ -18,18 +18,18 @@ rule explain:
         unpack(explain_inputs),
     output:
         directory(bucket_folder("explain")),
+    log:
+        f"{RESULTS}/logs/explain/{{bucket}}.log",
+    conda:
+        "../../envs/videoxai.yaml"
+    threads: config["explain"]["threads"]
+    resources:
+        gpu=config["explain"]["gpus"],
+        mem_mb=config["explain"]["mem_mb"],
     params:
         model={**{key: config["model"][key] for key in ("name", "options", "spec")}, "weights": MODEL_WEIGHTS},
         methods=METHODS,
         method_options=config["explain"]["options"],
         videos=lambda wildcards: BUCKETS[wildcards.bucket],
-    threads: config["explain"]["threads"]
-    resources:
-        gpu=config["explain"]["gpus"],
-        mem_mb=config["explain"]["mem_mb"],
-    log:
-        f"{RESULTS}/logs/explain/{{bucket}}.log",
-    conda:
-        "../../envs/videoxai.yaml"
     script:
         "../../scripts/explain.py"

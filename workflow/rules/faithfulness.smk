@@ -8,6 +8,14 @@ rule faithfulness:
         unpack(faithfulness_inputs),
     output:
         directory(bucket_folder("faithfulness")),
+    log:
+        f"{RESULTS}/logs/faithfulness/{{bucket}}.log",
+    conda:
+        "../../envs/videoxai.yaml"
+    threads: config["explain"]["threads"]
+    resources:
+        gpu=config["explain"]["gpus"],
+        mem_mb=config["explain"]["mem_mb"],
     params:
         videos=lambda wildcards: BUCKETS[wildcards.bucket],
         explain_shards=lambda wildcards: bucket_shards("explain", wildcards.bucket),
@@ -21,13 +29,5 @@ rule faithfulness:
         random_seed=config["faithfulness"]["random_seed"],
         tolerance=config["faithfulness"]["tolerance"],
         annotations=config["faithfulness"]["annotations"],
-    threads: config["explain"]["threads"]
-    resources:
-        gpu=config["explain"]["gpus"],
-        mem_mb=config["explain"]["mem_mb"],
-    log:
-        f"{RESULTS}/logs/faithfulness/{{bucket}}.log",
-    conda:
-        "../../envs/videoxai.yaml"
     script:
         "../../scripts/faithfulness.py"

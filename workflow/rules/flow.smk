@@ -6,11 +6,11 @@ rule flow:
         clips=shard("clips"),
     output:
         shard("flow"),
-    params:
-        farneback=config["flow"],
     log:
         log_file("flow"),
     conda:
         "../../envs/videoxai.yaml"
+    params:
+        farneback=config["flow"],
     script:
         "../../scripts/flow.py"

@@ -8,15 +8,15 @@ rule metrics:
         selective=shard("selective"),
     output:
         shard("metrics"),
+    log:
+        log_file("metrics"),
+    conda:
+        "../../envs/videoxai.yaml"
     params:
         explain_shard=video_bucket_shard("explain"),
         methods=METHODS,
         n=config["selective"]["n"],
         tau=config["metrics"]["tau"],
         top_q=config["metrics"]["top_q"],
-    log:
-        log_file("metrics"),
-    conda:
-        "../../envs/videoxai.yaml"
     script:
         "../../scripts/metrics.py"

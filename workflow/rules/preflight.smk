@@ -9,6 +9,10 @@ rule preflight:
         annotations=ANNOTATIONS or [],
     output:
         PREFLIGHT,
+    log:
+        f"{RESULTS}/logs/preflight.log",
+    conda:
+        "../../envs/videoxai.yaml"
     params:
         config={
             "model": {**config["model"], "weights": MODEL_WEIGHTS},
@@ -16,9 +20,5 @@ rule preflight:
             "explain": {key: config["explain"][key] for key in ("methods", "options")},
             "faithfulness": {"enabled": FAITHFULNESS, "annotations": ANNOTATIONS},
         },
-    log:
-        f"{RESULTS}/logs/preflight.log",
-    conda:
-        "../../envs/videoxai.yaml"
     script:
         "../../scripts/preflight.py"

@@ -4,8 +4,6 @@
 rule collect_failures:
     input:
         FINAL_INPUTS,
-    params:
-        shards=FINAL_SHARDS,
     output:
         report(
             f"{RESULTS}/failed_videos.csv",
@@ -16,6 +14,8 @@ rule collect_failures:
         f"{RESULTS}/logs/collect_failures.log",
     conda:
         "../../envs/videoxai.yaml"
+    params:
+        shards=FINAL_SHARDS,
     script:
         "../../scripts/collect_failures.py"
 
@@ -36,6 +36,10 @@ rule aggregate:
             category="Tables",
             labels={"table": "{name}"},
         ),
+    log:
+        f"{RESULTS}/logs/aggregate.log",
+    conda:
+        "../../envs/videoxai.yaml"
     params:
         absent_reasons=ABSENT_REASONS,
         methods=METHODS,
@@ -44,10 +48,6 @@ rule aggregate:
         headline_tau=HEADLINE_TAU,
         top_q=config["metrics"]["top_q"],
         faithfulness_shards=[bucket_shard("faithfulness", video) for video in BUCKET_OF] if FAITHFULNESS else [],
-    log:
-        f"{RESULTS}/logs/aggregate.log",
-    conda:
-        "../../envs/videoxai.yaml"
     script:
         "../../scripts/aggregate.py"
 
@@ -61,12 +61,12 @@ rule figures:
             for name in FIGURE_NAMES
         ],
         pdf=[f"{RESULTS}/figures/{name}.pdf" for name in FIGURE_NAMES],
-    params:
-        headline_tau=HEADLINE_TAU,
     log:
         f"{RESULTS}/logs/figures.log",
     conda:
         "../../envs/videoxai.yaml"
+    params:
+        headline_tau=HEADLINE_TAU,
     script:
         "../../scripts/figures.py"
 
@@ -86,14 +86,14 @@ rule example_figures:
             )
             for rank in range(1, config["report"]["examples"] + 1)
         ],
-    params:
-        explain_shards=EXPLAIN_SHARDS,
-        n=HEADLINE_N,
-        headline_tau=HEADLINE_TAU,
     log:
         f"{RESULTS}/logs/example_figures.log",
     conda:
         "../../envs/videoxai.yaml"
+    params:
+        explain_shards=EXPLAIN_SHARDS,
+        n=HEADLINE_N,
+        headline_tau=HEADLINE_TAU,
     script:
         "../../scripts/example_figures.py"
 
@@ -102,8 +102,6 @@ rule cfp_pyramid:
     input:
         clips=shards("clips"),
         explain=[bucket_folder("explain", bucket) for bucket in BUCKETS],
-    params:
-        explain_shards=EXPLAIN_SHARDS,
     output:
         report(
             f"{RESULTS}/figures/cfp_pyramid.png",
@@ -114,6 +112,8 @@ rule cfp_pyramid:
         f"{RESULTS}/logs/cfp_pyramid.log",
     conda:
         "../../envs/videoxai.yaml"
+    params:
+        explain_shards=EXPLAIN_SHARDS,
     script:
         "../../scripts/cfp_pyramid.py"
 
@@ -125,6 +125,10 @@ rule report_summary:
         failed=f"{RESULTS}/failed_videos.csv",
     output:
         f"{RESULTS}/report/summary.rst",
+    log:
+        f"{RESULTS}/logs/report_summary.log",
+    conda:
+        "../../envs/videoxai.yaml"
     params:
         videos=len(VIDEOS),
         source=VIDEO_SETTINGS["source"],
@@ -134,10 +138,6 @@ rule report_summary:
         tau=config["metrics"]["tau"],
         headline_tau=HEADLINE_TAU,
         clip_length=config["clips"]["length"],
-    log:
-        f"{RESULTS}/logs/report_summary.log",
-    conda:
-        "../../envs/videoxai.yaml"
     script:
         "../../scripts/report_summary.py"
 
@@ -167,13 +167,13 @@ rule example_videos:
             )
             for rank in range(1, EXAMPLE_VIDEOS + 1)
         ],
-    params:
-        explain_shards=EXPLAIN_SHARDS,
-        n=HEADLINE_N,
-        headline_tau=HEADLINE_TAU,
     log:
         f"{RESULTS}/logs/example_videos.log",
     conda:
         "../../envs/videoxai.yaml"
+    params:
+        explain_shards=EXPLAIN_SHARDS,
+        n=HEADLINE_N,
+        headline_tau=HEADLINE_TAU,
     script:
         "../../scripts/example_videos.py"

@@ -6,14 +6,14 @@ rule selective:
         explain=video_bucket_folder("explain"),
     output:
         shard("selective"),
+    log:
+        log_file("selective"),
+    conda:
+        "../../envs/videoxai.yaml"
     params:
         explain_shard=video_bucket_shard("explain"),
         methods=METHODS,
         n=config["selective"]["n"],
         padding=config["selective"]["padding"],
-    log:
-        log_file("selective"),
-    conda:
-        "../../envs/videoxai.yaml"
     script:
         "../../scripts/selective.py"

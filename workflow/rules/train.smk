@@ -18,6 +18,13 @@ rule train_model:
         model=TRAIN.get("model", "resources/models/c3d_ucf101.safetensors"),
         metrics=f"{TRAIN_OUT}/metrics.json",
         log_csv=f"{TRAIN_OUT}/log.csv",
+    log:
+        f"{TRAIN_OUT}/train_model.log",
+    conda:
+        "../../envs/videoxai.yaml"
+    threads: int(TRAIN.get("threads", 4))
+    resources:
+        mem_mb=int(TRAIN.get("mem_mb", 16000)),
     params:
         root=TRAIN.get("root", "data/UCF-101"),
         split=TRAIN_SPLIT,
@@ -26,18 +33,21 @@ rule train_model:
         settings={
             key: TRAIN[key]
             for key in (
-                "width", "iterations", "batch_size", "lr", "momentum", "weight_decay",
-                "checkpoint_every", "seed", "test_max_clips", "mean", "cache_gb", "device",
+                "width",
+                "iterations",
+                "batch_size",
+                "lr",
+                "momentum",
+                "weight_decay",
+                "checkpoint_every",
+                "seed",
+                "test_max_clips",
+                "mean",
+                "cache_gb",
+                "device",
             )
             if TRAIN.get(key) is not None
         },
         init=TRAIN.get("init") or None,
-    log:
-        f"{TRAIN_OUT}/train_model.log",
-    threads: int(TRAIN.get("threads", 4))
-    resources:
-        mem_mb=int(TRAIN.get("mem_mb", 16000)),
-    conda:
-        "../../envs/videoxai.yaml"
     script:
         "../../scripts/train_model.py"

@@ -18,7 +18,7 @@ from videoxai.cli.common import add_model_arguments, load_model, parse_option
 from videoxai.errors import VideoXAIError
 from videoxai.explain import ALL_METHODS, FLOW_METHODS, get_explainer
 from videoxai.flow import farneback
-from videoxai.metrics import method_label
+from videoxai.methods import method_label
 from videoxai.overlay import FORMATS, ExplainedClips, contact_sheet, render_explanation, write_png, write_video
 from videoxai.selective import PADDINGS, selective_relevance
 from videoxai.video import decode_clips
