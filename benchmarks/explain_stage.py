@@ -24,6 +24,7 @@ Sections (each writes its own table under benchmarks/results/, prefixed by the d
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import platform
 import re
@@ -41,8 +42,8 @@ SPLITS = REPO.parent / "shared" / "data" / "ucfTrainTestlist"
 
 def write_table(name: str, device: str, header: list[str], rows: list[list], notes: list[str]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    csv_path = RESULTS / f"{device}-{name}.csv"
-    csv_path.write_text("\n".join(",".join(str(cell) for cell in row) for row in [header, *rows]) + "\n")
+    with open(RESULTS / f"{device}-{name}.csv", "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows])
     lines = [f"# {name} ({device})", "", *notes, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     markdown = RESULTS / f"{device}-{name}.md"
@@ -182,7 +183,7 @@ def libraries(args) -> None:
         ours = torch.as_tensor(arrays[f"{method}/relevance"])
         theirs = maps[method].detach().cpu()
         error = float((ours - theirs).abs().max() / theirs.abs().max().clamp_min(1e-30))
-        rows.append([f"map {method}", f"max |ours - theirs| / max |theirs| = {error:.1e}"])
+        rows.append([f"map {method}", f"max abs(ours - theirs) / max abs(theirs) = {error:.1e}"])
     ratio = [ours / theirs for ours, theirs in zip(project, reference)]
     rows += [
         ["project: explain_clips, 4 methods (s)", median_and_spread(project)],
