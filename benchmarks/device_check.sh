@@ -35,9 +35,10 @@ log "# Device check on $name ($(date -u +%Y-%m-%dT%H:%MZ))"
 log ""
 
 # 1. Dependencies: what came from where is written down.
+# The library itself is used from this checkout (no build step, so no build backend is needed offline).
+export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH}
 if [ -d "$WHEELS" ]; then
   source_of_packages="wheels in $WHEELS (no network)"
-  $PYTHON -m pip install --quiet --no-index --find-links "$WHEELS" --no-deps -e . >/dev/null 2>&1
   $PYTHON -m pip install --quiet --no-index --find-links "$WHEELS" zennit captum snakemake pytest pytest-timeout \
     safetensors h5py pandas seaborn jsonschema pyyaml tqdm av >>"$OUT/pip.log" 2>&1
 else

@@ -92,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt  # `kill` stops as cleanly as Ctrl-C: the recording is closed properly
 
     previous = signal.signal(signal.SIGTERM, terminate)
+    # A shell that starts a command in the background (`videoxai live ... &`) makes it ignore
+    # SIGINT, and Python then never raises KeyboardInterrupt: listen for it explicitly.
+    previous_interrupt = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while session.running:
             time.sleep(0.2)
@@ -99,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         interrupted = True
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_interrupt)
         # an explanation in progress is not waited for long: the threads are daemons
         session.stop(timeout=5.0)
         server.stop()
