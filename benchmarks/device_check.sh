@@ -45,7 +45,12 @@ else
   source_of_packages="the package registry"
   $PYTHON -m pip install --quiet -e ".[test]" >>"$OUT/pip.log" 2>&1
 fi
-log "- packages from $source_of_packages: $($PYTHON -c 'import torch, zennit, captum, snakemake; print(f"torch {torch.__version__}, zennit {zennit.__version__ if hasattr(zennit, "__version__") else "?"}, captum {captum.__version__}, snakemake {snakemake.__version__}")' 2>&1)"
+versions=$($PYTHON - <<'PY' 2>&1
+import importlib.metadata as metadata
+print(", ".join(f"{name} {metadata.version(name)}" for name in ("torch", "zennit", "captum", "snakemake")))
+PY
+)
+log "- packages from $source_of_packages: $versions"
 
 step() {  # step NAME COMMAND...: run, time, record the exit status
   local label=$1; shift
