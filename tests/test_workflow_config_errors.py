@@ -4,9 +4,7 @@ names the bad key, and writes no table; a broken video still fails alone (tests/
 Runs on generated videos, so it needs no shared data.
 """
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,9 +12,9 @@ import torch
 import yaml
 from conftest import write_generated_video
 from safetensors.torch import save_file
+from test_workflow import snakemake
 
 REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 TINY_SPEC = {"num_frames": 8, "size": 32, "resize_short_side": 36, "scale": 1 / 127.5, "offset": -1.0, "num_classes": 3}
 
 pytestmark = pytest.mark.slow
@@ -44,24 +42,7 @@ def run_study(workdir: Path, videos: Path, **changes) -> subprocess.CompletedPro
     for key, value in changes.items():
         config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [
-            str(SNAKEMAKE),
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(workdir),
-            "--configfile",
-            str(workdir / "config.yaml"),
-            "--cores",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=600,
-    )
+    return snakemake(workdir, check=False)
 
 
 def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProcess, *messages: str) -> None:
