@@ -114,6 +114,13 @@ def run_stage(
     logging.getLogger("videoxai.workflow").info("%s: wrote %s", video_id, output)
 
 
+def shard_of(snakemake, stage: str, video: str) -> str:
+    """The ``stage`` shard of ``video`` among a study-level rule's inputs. Explain shards live in
+    bucket folders, so the rule passes their paths as ``params.explain_shards``."""
+    paths = snakemake.params.explain_shards if stage == "explain" else snakemake.input[stage]
+    return next(path for path in paths if Path(path).stem == video)
+
+
 def to_numpy(value):
     """A torch tensor (any device) or array-like as a NumPy array."""
     import numpy as np

@@ -3,21 +3,14 @@
 Clips are ranked at the tau the tables headline, and the grids show the selective maps at the
 n nearest the paper's (both chosen in workflow/rules/common.smk)."""
 
-from pathlib import Path
-
 import pandas as pd
-from _stage import logged
+from _stage import logged, shard_of
 from matplotlib.figure import Figure
 
 from videoxai.plots import figure3_grid, top_clips
 from videoxai.shards import n_group, read_shard
 
 n = float(snakemake.params.n)
-
-
-def shard_of(stage, video):
-    paths = snakemake.params.explain_shards if stage == "explain" else snakemake.input[stage]
-    return next(path for path in paths if Path(path).stem == video)
 
 
 def placeholder(path, message):
@@ -39,9 +32,9 @@ with logged(snakemake) as log:
             placeholder(output, "no clip for this example (too few videos succeeded)")
             continue
         video, clip = best.loc[rank, "video"], int(best.loc[rank, "clip"])
-        clips = read_shard(shard_of("clips", video)).arrays["clips"]
-        explained = read_shard(shard_of("explain", video))
-        selected = read_shard(shard_of("selective", video))
+        clips = read_shard(shard_of(snakemake, "clips", video)).arrays["clips"]
+        explained = read_shard(shard_of(snakemake, "explain", video))
+        selected = read_shard(shard_of(snakemake, "selective", video))
         methods = [name.split("/")[0] for name in explained.arrays if name.endswith("/relevance")]
         figure3_grid(
             clips[clip],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _stage import logged
+from _stage import logged, shard_of
 
 from videoxai.files import atomic_write
 from videoxai.methods import method_label
@@ -16,11 +16,6 @@ from videoxai.plots import top_clips
 from videoxai.shards import n_group, read_shard
 
 n = float(snakemake.params.n)  # the configured n nearest the paper's
-
-
-def shard_of(stage, video):
-    paths = snakemake.params.explain_shards if stage == "explain" else snakemake.input[stage]
-    return next(path for path in paths if Path(path).stem == video)
 
 
 def player(mp4: Path, title: str) -> str:
@@ -58,9 +53,9 @@ with logged(snakemake) as log:
             atomic_write(page, lambda p, m=mp4: p.write_text(player(m, "no clip for this example"), encoding="utf-8"))
             continue
         video, clip = best.loc[rank, "video"], int(best.loc[rank, "clip"])
-        clips = read_shard(shard_of("clips", video))
-        explained = read_shard(shard_of("explain", video))
-        selected = read_shard(shard_of("selective", video))
+        clips = read_shard(shard_of(snakemake, "clips", video))
+        explained = read_shard(shard_of(snakemake, "explain", video))
+        selected = read_shard(shard_of(snakemake, "selective", video))
         methods = [
             name.split("/")[0]
             for name in explained.arrays
