@@ -19,7 +19,7 @@ from torch import nn
 
 from videoxai.errors import ConfigurationError, VideoXAIError
 from videoxai.explain import FLOW_METHODS, get_explainer
-from videoxai.methods import REGISTRY, check_methods
+from videoxai.methods import REGISTRY
 from videoxai.models.spec import ModelSpec
 
 Progress = Callable[[str], None]
@@ -488,9 +488,8 @@ def preflight(config: Mapping, device: str | torch.device = "cpu") -> dict:
     from videoxai.models import load_configured
     from videoxai.study_config import check_study_config
 
-    check_study_config(config)
+    check_study_config(config)  # names, options and known refusals of the methods among the rest
     methods = list(config["explain"]["methods"])
-    check_methods(methods, config["explain"]["options"], model_name=config["model"]["name"])
     model, spec = load_configured(config["model"], device=device)
     explainers = build_explainers(model, spec, methods, config["explain"]["options"])
     frames = int(config["clips"]["length"])
