@@ -222,6 +222,28 @@ def fake_ucf101_tree(root: Path) -> tuple[Path, int]:
     return split_dir, len(names)
 
 
+def run_snakemake(checkout: Path, folder: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """The workflow of ``checkout`` (its own library first on the path) on ``folder/config.yaml``."""
+    return subprocess.run(
+        [
+            str(Path(sys.executable).with_name("snakemake")),
+            "--snakefile",
+            str(checkout / "Snakefile"),
+            "--directory",
+            str(folder),
+            "--configfile",
+            str(folder / "config.yaml"),
+            "--quiet",
+            "rules",
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=checkout,
+        env={**os.environ, "PYTHONPATH": str(checkout / "src")},
+    )
+
+
 def dryrun(args) -> None:
     import yaml
 
@@ -244,26 +266,7 @@ def dryrun(args) -> None:
                 config["explain"] = {"videos_per_job": per_job}
             (folder / "config.yaml").write_text(yaml.safe_dump(config))
             began = time.perf_counter()
-            completed = subprocess.run(
-                [
-                    str(Path(sys.executable).with_name("snakemake")),
-                    "-n",
-                    "--snakefile",
-                    str(checkout / "Snakefile"),
-                    "--directory",
-                    str(folder),
-                    "--configfile",
-                    str(folder / "config.yaml"),
-                    "--cores",
-                    "1",
-                    "--quiet",
-                    "rules",
-                ],
-                capture_output=True,
-                text=True,
-                cwd=checkout,
-                env={**os.environ, "PYTHONPATH": str(checkout / "src")},
-            )
+            completed = run_snakemake(checkout, folder, "-n", "--cores", "1")
             seconds = time.perf_counter() - began
             if completed.returncode:
                 raise SystemExit(completed.stdout[-2000:] + completed.stderr[-2000:])
@@ -311,27 +314,12 @@ def stage(args) -> None:
             config["model"]["spec"] = {"size": args.size, "resize_short_side": round(args.size * 8 / 7)}
             config["explain"]["threads"] = os.cpu_count()
             (folder / "config.yaml").write_text(yaml.safe_dump(config))
-            environment = {**os.environ, "PYTHONPATH": str(checkout / "src")}
-            command = [
-                str(Path(sys.executable).with_name("snakemake")),
-                "--snakefile",
-                str(checkout / "Snakefile"),
-                "--directory",
-                str(folder),
-                "--configfile",
-                str(folder / "config.yaml"),
-                "--cores",
-                str(os.cpu_count()),
-                "--quiet",
-                "rules",
-            ]
-            subprocess.run(
-                [*command, "--until", "decode"], check=True, env=environment, cwd=checkout, capture_output=True
-            )
+            cores = str(os.cpu_count())
+            decoded = run_snakemake(checkout, folder, "--cores", cores, "--until", "decode")
+            if decoded.returncode:
+                raise SystemExit(decoded.stdout[-3000:] + decoded.stderr[-3000:])
             began = time.perf_counter()
-            done = subprocess.run(
-                [*command, "--until", "explain"], env=environment, cwd=checkout, capture_output=True, text=True
-            )
+            done = run_snakemake(checkout, folder, "--cores", cores, "--until", "explain")
             seconds = time.perf_counter() - began
             if done.returncode:
                 raise SystemExit(done.stdout[-3000:] + done.stderr[-3000:])
