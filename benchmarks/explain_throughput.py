@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
 import platform
 import statistics
 import sys
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 
 import torch
+from _results import write_rows_csv
 
 from videoxai.explain import METHODS, get_explainer
 from videoxai.models import load
@@ -260,13 +260,7 @@ def main(argv=None) -> int:
         return 1
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = args.out_dir / f"{device.type}-explain"
-    with open(stem.with_suffix(".csv"), "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["device"] + list(rows[0]))
-        writer.writeheader()
-        for r in rows:
-            writer.writerow(
-                {"device": description, **{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()}}
-            )
+    write_rows_csv(stem.with_suffix(".csv"), rows, description)
     write_markdown(rows, stem.with_suffix(".md"), description, args)
     print(stem.with_suffix(".md").read_text())
     return 0

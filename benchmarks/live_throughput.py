@@ -20,7 +20,6 @@ width (random weights, as in explain_throughput.py) at its native 16x112x112. Wr
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import statistics
@@ -32,6 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from _results import write_rows_csv
 
 from videoxai.live import LiveExplainer, LiveSession, LiveSettings, open_source, percentile
 from videoxai.models import load
@@ -163,13 +163,7 @@ def main(argv=None) -> int:
             del model
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = args.out_dir / f"{device.type}-live"
-    with open(stem.with_suffix(".csv"), "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["device"] + list(rows[0]))
-        writer.writeheader()
-        for r in rows:
-            writer.writerow(
-                {"device": description, **{k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()}}
-            )
+    write_rows_csv(stem.with_suffix(".csv"), rows, description)
     write_markdown(rows, stem.with_suffix(".md"), description, video_description, args)
     print(stem.with_suffix(".md").read_text())
     return 0
