@@ -103,3 +103,11 @@ def test_model_spec_means_the_same_in_decode_and_explain():
     assert (spec.size, spec.resize_hw, spec.resize_short_side) == (96, (110, 150), None)
     # what was not overridden keeps the shipped model's values (C3D's channel means)
     assert spec.mean == (102.0, 98.0, 90.0) and spec.num_frames == 16 and spec.num_classes == 3
+
+
+def test_the_torch_free_spec_keys_are_the_model_specs_user_fields():
+    from videoxai.models.spec import USER_FIELDS
+    from videoxai.study_config import SPEC_KEYS
+
+    # num_classes and class_names_file are shorthands for class_names
+    assert set(SPEC_KEYS) == set(USER_FIELDS) | {"num_classes", "class_names_file"}

@@ -10,7 +10,6 @@ refuses the architecture, a model that rejects the input size) is checked by the
 from __future__ import annotations
 
 import os
-from dataclasses import fields as dataclass_fields
 
 from videoxai.errors import ConfigurationError
 from videoxai.methods import check_methods
@@ -126,10 +125,3 @@ def check_study_config(config: dict) -> None:
             raise ConfigurationError(
                 "annotations must be a .csv (boxes) or .npz (masks) file", "faithfulness.annotations"
             )
-
-
-def spec_fields() -> tuple[str, ...]:
-    """The ModelSpec dataclass fields (imports torch; for tests that compare with SPEC_KEYS)."""
-    from videoxai.models.spec import ModelSpec
-
-    return tuple(field.name for field in dataclass_fields(ModelSpec))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 
 import numpy as np
 import torch
@@ -102,6 +103,12 @@ def read_class_names(lines: Sequence[str]) -> tuple[str, ...]:
     return tuple(line.strip() for line in lines if line.strip())
 
 
+# The fields a config's model.spec may set; the others describe a loaded model, not its input.
+USER_FIELDS: tuple[str, ...] = tuple(
+    item.name for item in dataclass_fields(ModelSpec) if item.name not in ("name", "weights_sha256", "extra")
+)
+
+
 def spec_overrides(fields: dict) -> dict:
     """ModelSpec keyword arguments from a config's ``model.spec`` mapping.
 
@@ -109,7 +116,7 @@ def spec_overrides(fields: dict) -> dict:
     a line) stand in for ``class_names``. Unknown keys raise :class:`VideoXAIError`.
     """
     fields = dict(fields or {})
-    allowed = {"num_frames", "size", "resize_short_side", "resize_hw", "scale", "offset", "mean", "std", "class_names"}
+    allowed = set(USER_FIELDS)
     num_classes = fields.pop("num_classes", None)
     names_file = fields.pop("class_names_file", None)
     unknown = sorted(set(fields) - allowed)
