@@ -6,13 +6,13 @@ import numpy as np
 import torch
 from _stage import logged, run_stage, to_numpy
 
-from videoxai.selective import selective_relevance
+from videoxai.selective import selective_from_settings
 from videoxai.shards import n_group, read_shard
 
 methods = list(snakemake.params.methods)
-n_values = [float(n) for n in snakemake.params.n]
-padding = snakemake.params.padding
-config = {"methods": methods, "n": n_values, "padding": padding}
+settings = dict(snakemake.params.settings)
+n_values = [float(n) for n in settings["n"]]
+config = {"methods": methods, **settings}
 
 
 def compute():
@@ -21,7 +21,7 @@ def compute():
     for method in methods:
         relevance = torch.from_numpy(explained.arrays[f"{method}/relevance"])
         began = time.perf_counter()
-        result = selective_relevance(relevance, n=n_values, padding=padding)
+        result = selective_from_settings(relevance, settings)
         elapsed = time.perf_counter() - began
         arrays[f"{method}/seconds_per_clip"] = np.full(len(relevance), elapsed / max(1, len(relevance)))
         masks, maps = to_numpy(result.masks), to_numpy(result.maps)

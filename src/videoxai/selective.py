@@ -117,4 +117,18 @@ def selective_relevance(
     return SelectiveResult(gradient=gradient, sigma=sigma, n=multipliers, masks=masks, maps=maps)
 
 
-__all__ = ["PADDINGS", "SelectiveResult", "selective_relevance", "temporal_gradient"]
+def selective_from_settings(relevance: torch.Tensor, settings: dict) -> SelectiveResult:
+    """Selective relevance as the study's ``selective`` configuration section asks for it.
+
+    Every stage that computes selective maps (the per-video selective rule, the ground-truth
+    benchmark, the static control) goes through here, so an option added to that section
+    reaches all of them at once.
+
+    Args:
+        relevance: float ``(N, T, H, W)``.
+        settings: the ``selective`` section (``n``, ``padding``; missing keys take the defaults).
+    """
+    return selective_relevance(relevance, n=settings.get("n", [4.0]), padding=settings.get("padding", "replicate"))
+
+
+__all__ = ["PADDINGS", "SelectiveResult", "selective_from_settings", "selective_relevance", "temporal_gradient"]

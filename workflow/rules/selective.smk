@@ -13,7 +13,6 @@ rule selective:
     params:
         explain_shard=video_bucket_shard("explain"),
         methods=METHODS,
-        n=config["selective"]["n"],
-        padding=config["selective"]["padding"],
+        settings=config["selective"],
     script:
         "../../scripts/selective.py"
