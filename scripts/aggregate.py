@@ -23,6 +23,7 @@ with logged(snakemake) as log:
         metrics,
         Path(snakemake.output.metrics).parent,
         tau=snakemake.params.headline_tau,
+        bootstrap=snakemake.params.bootstrap,
         html_dir=snakemake.output.html,
         reasons=snakemake.params.absent_reasons,
     )

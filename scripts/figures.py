@@ -9,5 +9,10 @@ from videoxai.plots import write_figures
 
 with logged(snakemake) as log:
     metrics = pd.read_csv(snakemake.input.metrics)
-    written = write_figures(metrics, Path(snakemake.output.png[0]).parent, tau=snakemake.params.headline_tau)
+    written = write_figures(
+        metrics,
+        Path(snakemake.output.png[0]).parent,
+        tau=snakemake.params.headline_tau,
+        bootstrap=snakemake.params.bootstrap,
+    )
     log.info("wrote %s", ", ".join(map(str, written)))

@@ -17,7 +17,7 @@ with logged(snakemake) as log:
     absent = json.loads(Path(snakemake.input.status).read_text())["absent"]
     failed = len(pd.read_csv(snakemake.input.failed))
     q = headline_q(metrics)
-    tables = build_tables(metrics, tau=params.headline_tau, q=q)
+    tables = build_tables(metrics, tau=params.headline_tau, q=q, bootstrap=params.bootstrap)
     run = StudyRun(
         videos_listed=params.videos,
         videos_studied=params.videos - failed,

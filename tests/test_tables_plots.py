@@ -172,13 +172,18 @@ def test_write_tables_files_and_method_order(tmp_path):
     assert not list((tmp_path / "tables").glob(".*"))  # no temporary files left behind
     markdown = (tmp_path / "tables" / "table1.md").read_text()
     assert body_first_cells(markdown, "| ", "|") == ["Method", "DTD", "DTD", "Grad-CAM"]
-    assert "0.300 ± 0.141" in markdown and "τ = 1 px/frame" in markdown
+    # Grad-CAM: video a's clips 0.1, 0.1 and video b's 0.4 -> resamples aa 0.1, ab 0.2, bb 0.4.
+    assert "| 0.200 [0.100, 0.400] |" in markdown and "τ = 1 px/frame" in markdown
+    assert "| DTD | Selective | 1 | 0.500 | +0.300 |" in markdown  # one video: a mean, no interval
+    assert "95% interval: percentile bootstrap resampling videos (2000 resamples, seed 0)" in markdown
+    assert "an interval that excludes 0 is a difference the data support" in markdown
     latex = (tmp_path / "tables" / "table1.tex").read_text()
     rows = [line for line in latex.splitlines() if line.endswith("\\\\")]
     assert [line.split(" & ")[0] for line in rows] == ["Method", "DTD", "DTD", "Grad-CAM"]
-    assert "0.300 $\\pm$ 0.141" in latex and "top 5\\%" in latex and "\\toprule" in latex
+    assert "0.200 [0.100, 0.400]" in latex and "top 5\\%" in latex and "\\toprule" in latex
+    assert "$\\Delta$ P ($R>0$)" in latex
     assert "DTD / Grad-CAM" in (tmp_path / "tables" / "table2.md").read_text()
-    assert "25.0 ± 0.0" in (tmp_path / "tables" / "table4.md").read_text()  # overhead in %
+    assert "| 25.0 |" in (tmp_path / "tables" / "table4.md").read_text()  # overhead in %, one video
     tidy = pd.read_csv(tmp_path / "tables" / "metrics.csv")
     assert list(tidy.columns) == list(TIDY_COLUMNS) and len(tidy) == len(hand_metrics())
 
@@ -276,7 +281,9 @@ def test_faithfulness_table_and_curves_are_written(tmp_path):
     write_tables(hand_faithfulness(), tmp_path)
     markdown = (tmp_path / "faithfulness.md").read_text()
     assert body_first_cells(markdown, "| ", "|") == ["Method", "FEP", "FEP", "Random"]
-    assert "0.200 ± 0.100" in markdown and "0.700 ± 0.200" in markdown and "| 0.500 |" in markdown
+    # deletion a: 0.1, 0.2, b: 0.3 -> resampled means 0.15, 0.2, 0.3; selective is +0.05 on every clip
+    assert "0.200 [0.150, 0.300]" in markdown and "0.700 [0.600, 0.900]" in markdown and "| 0.500 |" in markdown
+    assert "| +0.050 [+0.050, +0.050] |" in markdown and "| -0.050 [-0.050, -0.050] |" in markdown
     assert "Deletion AUC" in (tmp_path / "faithfulness.tex").read_text()
     # without faithfulness rows the table is not written, and status.json says why
     (tmp_path / "none").mkdir()
@@ -298,15 +305,16 @@ def test_html_tables_and_front_page_carry_the_numbers():
     tables = build_tables(metrics, tau=1.0)
     page = table_html("table1", tables["table1"], 1.0, 0.05)
     assert page.startswith("<!DOCTYPE html>") and page.count("<tr>") == 4  # header + 3 rows
-    assert "<td>0.300 ± 0.141</td>" in page and '<td class="text">Grad-CAM</td>' in page
+    assert "<td>0.200 [0.100, 0.400]</td>" in page and '<td class="text">Grad-CAM</td>' in page
     assert "<caption>Table 1: Motion precision" in page
     # Table 1 at tau 1: DTD baseline 0.3 (a/0 0.2, a/1 0.4), Grad-CAM 0.2; selective DTD (n = 1) 0.5 on a/0
     sentences = headline(tables, tau=1.0)
-    assert sentences.count(". ") == 1 and sentences.endswith(".")
-    assert "25.0% of the positive-relevance voxels" in sentences  # (0.3 + 0.2) / 2
-    assert "raised this to 50.0%" in sentences and "DTD changed most (30.0% → 50.0%)" in sentences
-    assert "kept 37.5% of the baseline's positive voxels" in sentences  # Table 3, n = 1: (0.5 + 0.25) / 2
-    assert "averaged over 2 methods and the 3 clips (of 2 videos) with positive relevance (chance" in sentences
+    assert sentences.count(". ") == 2 and sentences.endswith(".")
+    # DTD's clips all come from video a: a mean without an interval; Grad-CAM's from a and b.
+    assert "was DTD 30.0% and Grad-CAM 20.0% [10.0, 40.0] (chance: 30.0% [20.0, 50.0])" in sentences
+    assert "over the 3 clips (of 2 videos) with positive relevance; brackets give 95% intervals" in sentences
+    assert "changed it by DTD +30.0 points (paired, same clips): one video cannot tell for DTD" in sentences
+    assert "kept DTD 37.5% of the baseline's positive voxels" in sentences  # Table 3, n = 1: (0.5 + 0.25) / 2
     absent = absent_tables(tables, {"faithfulness": "faithfulness is off (faithfulness.enabled: false)"})
     assert absent == {"faithfulness": "faithfulness is off (faithfulness.enabled: false)"}
     run = StudyRun(

@@ -5,6 +5,9 @@ needed) and saved as ``.png`` and ``.pdf`` through a temporary file, so a reader
 a file. Conventions shared by all figures: methods in the paper's order with the paper's names;
 colour = method in line plots (seaborn "colorblind" palette); in distribution plots grey =
 baseline and a blue-green sequential palette = selective at increasing n; dashed black = chance.
+Every mean drawn carries its confidence interval, the same video-level bootstrap as the tables
+(:func:`videoxai.stats.group_intervals`): black diamonds with error bars over the box plots,
+error bars on bars and points, shaded bands along lines.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import pandas as pd
 import seaborn as sns
 import torch
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from videoxai.colour import DIVERGING_CMAP, SCALE_PERCENTILE, relevance_scale
 from videoxai.errors import VideoXAIError
 from videoxai.files import atomic_write
 from videoxai.methods import method_label
 from videoxai.metrics import METHOD_ORDER, ordered_methods
+from videoxai.stats import bootstrap_settings, group_intervals
 from videoxai.tables import headline_q, headline_tau, normalise_metrics
 
 FIGURE_NAMES: tuple[str, ...] = (
@@ -44,6 +49,9 @@ _PRECISION_PANELS = (
     ("topq_precision", "Top {q} of voxels by relevance"),
 )
 _BASELINE_GREY = "#8c8c8c"
+# Seaborn's default width of a category's group of boxes or bars, split evenly between hue levels.
+_DODGE_WIDTH = 0.8
+_BAND_ALPHA = 0.15
 
 
 def _style():
@@ -114,23 +122,68 @@ def _precision_rows(frame: pd.DataFrame, tau: float | None, q: float) -> pd.Data
     )
 
 
-def _chance_mean(frame: pd.DataFrame, tau: float) -> float:
-    chance = frame[(frame["metric"] == "chance") & np.isclose(frame["tau"], tau)]["value"]
-    return float(chance.mean()) if chance.notna().any() else math.nan
+def _chance_interval(frame: pd.DataFrame, tau: float, settings: dict) -> tuple[float, float, float]:
+    """Mean chance at ``tau`` and its interval (NaN when there is none)."""
+    chance = frame[(frame["metric"] == "chance") & np.isclose(frame["tau"], tau)].dropna(subset=["value"])
+    if chance.empty:
+        return math.nan, math.nan, math.nan
+    summary = group_intervals(chance.assign(all=0), ["all"], settings=settings).iloc[0]
+    return float(summary["mean"]), float(summary["low"]), float(summary["high"])
+
+
+def _error(summary: pd.DataFrame) -> np.ndarray:
+    """``(2, K)`` distances from the means down to ``low`` and up to ``high`` for ``errorbar``;
+    0 where a group has no interval (a single video)."""
+    below = (summary["mean"] - summary["low"]).fillna(0.0).clip(lower=0.0)
+    above = (summary["high"] - summary["mean"]).fillna(0.0).clip(lower=0.0)
+    return np.vstack([below.to_numpy(), above.to_numpy()])
+
+
+def _dodged_means(
+    panel,
+    data: pd.DataFrame,
+    x: str,
+    hue: str,
+    order: Sequence[str],
+    hue_order: Sequence[str],
+    settings: dict,
+    *,
+    marker: str = "D",
+    label: str | None = None,
+) -> None:
+    """Each (x, hue) group's mean and interval at the position seaborn gives its box or bar."""
+    summary = group_intervals(data, [x, hue], settings=settings).dropna(subset=["mean"])
+    if summary.empty:
+        return
+    slot = _DODGE_WIDTH / len(hue_order)
+    offsets = {level: (index - (len(hue_order) - 1) / 2) * slot for index, level in enumerate(hue_order)}
+    positions = [order.index(category) + offsets[level] for category, level in zip(summary[x], summary[hue])]
+    panel.errorbar(
+        positions,
+        summary["mean"],
+        yerr=_error(summary),
+        fmt=marker,
+        color="black",
+        markersize=4,
+        elinewidth=1.3,
+        capsize=3,
+        zorder=5,
+        label=label,
+    )
 
 
 def _panel_title(metric: str, title: str, q: float) -> str:
     return title.format(q=f"{q * 100:g}%") if metric == "topq_precision" else title
 
 
-def _precision_by_method(figure: Figure, frame: pd.DataFrame, tau: float, q: float) -> None:
+def _precision_by_method(figure: Figure, frame: pd.DataFrame, tau: float, q: float, settings: dict) -> None:
     rows = _precision_rows(frame, tau, q)
     if rows.empty:
         return _no_data(figure, "No motion-precision values")
     methods = [method_label(m) for m in ordered_methods(rows["method"])]
     palette = variant_palette(rows["n"])
     hue_order = [label for label in palette if label in set(rows["Variant"])]
-    chance = _chance_mean(frame, tau)
+    chance, chance_low, chance_high = _chance_interval(frame, tau, settings)
     axes = figure.subplots(1, len(_PRECISION_PANELS), sharey=True)
     for panel, (metric, title) in zip(axes, _PRECISION_PANELS):
         data = rows[rows["metric"] == metric]
@@ -148,8 +201,20 @@ def _precision_by_method(figure: Figure, frame: pd.DataFrame, tau: float, q: flo
                 ax=panel,
                 legend=panel is axes[0],
             )
+            _dodged_means(
+                panel,
+                data,
+                "Method",
+                "Variant",
+                methods,
+                hue_order,
+                settings,
+                label=f"Mean, {settings['level'] * 100:g}% CI (videos resampled)",
+            )
         if not math.isnan(chance):
             panel.axhline(chance, color="black", linestyle="--", linewidth=1.2, label="Chance (moving voxels)")
+            if not math.isnan(chance_low):
+                panel.axhspan(chance_low, chance_high, color="black", alpha=0.08, linewidth=0)
         panel.set_title(_panel_title(metric, title, q))
         panel.set_xlabel("")
         panel.set_ylim(0, 1.02)
@@ -161,97 +226,119 @@ def _precision_by_method(figure: Figure, frame: pd.DataFrame, tau: float, q: flo
     figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), frameon=False)
 
 
-def _line_legend(figure: Figure, axes, extra: Sequence[tuple] = ()) -> None:
-    handles, labels = axes.get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside right center", frameon=False)
+def _interval_lines(
+    panel,
+    data: pd.DataFrame,
+    x: str,
+    methods: Sequence[str],
+    palette: Mapping[str, tuple],
+    variants: Mapping[str, object],
+    settings: dict,
+    *,
+    bands: bool = True,
+    shift: float = 0.0,
+) -> None:
+    """One line per (method, variant) through its means along ``x``, with a shaded band of the
+    intervals (``bands``) or error bars (points nudged by ``shift`` per method so that they do
+    not cover each other). ``variants``: variant label -> line style."""
+    summary = group_intervals(data, ["method", "Variant", x], settings=settings).dropna(subset=["mean"])
+    for index, method in enumerate(methods):
+        colour = palette[method_label(method)]
+        for variant, linestyle in variants.items():
+            line = summary[(summary["method"] == method) & (summary["Variant"] == variant)].sort_values(x)
+            if line.empty:
+                continue
+            positions = line[x].to_numpy(dtype=float)
+            if bands:
+                panel.plot(positions, line["mean"], color=colour, linestyle=linestyle, marker="o", markersize=4)
+                panel.fill_between(positions, line["low"], line["high"], color=colour, alpha=_BAND_ALPHA, linewidth=0)
+            else:
+                nudge = (index - (len(methods) - 1) / 2) * shift
+                panel.errorbar(
+                    positions + nudge,
+                    line["mean"],
+                    yerr=_error(line),
+                    color=colour,
+                    linestyle=linestyle,
+                    marker="o",
+                    markersize=4,
+                    capsize=3,
+                )
 
 
-def _precision_vs_tau(figure: Figure, frame: pd.DataFrame, q: float, n: float) -> None:
+def _method_legend(methods: Sequence[str], palette: Mapping[str, tuple], styles: Mapping[str, object]) -> list:
+    handles = [Line2D([], [], color=palette[method_label(m)], marker="o", label=method_label(m)) for m in methods]
+    handles += [Line2D([], [], color="grey", linestyle=style, label=label) for label, style in styles.items()]
+    return handles
+
+
+def _precision_vs_tau(figure: Figure, frame: pd.DataFrame, q: float, n: float, settings: dict) -> None:
     rows = _precision_rows(frame, None, q)
     rows = rows[(rows["variant"] == "baseline") | np.isclose(rows["n"], n)]
     if rows.empty or rows["tau"].nunique() < 1:
         return _no_data(figure, "No motion-precision values")
-    methods = [method_label(m) for m in ordered_methods(rows["method"])]
-    chance = frame[frame["metric"] == "chance"].dropna(subset=["value"])
+    methods = ordered_methods(rows["method"])
+    palette = method_palette(methods)
+    chance = frame[frame["metric"] == "chance"].dropna(subset=["value", "tau"])
     axes = figure.subplots(1, len(_PRECISION_PANELS), sharey=True)
-    style_order = [label for label in ("Baseline", _variant_label("selective", n)) if label in set(rows["Variant"])]
+    styles = {"Baseline": "-", _variant_label("selective", n): (0, (4, 2))}
+    styles = {label: style for label, style in styles.items() if label in set(rows["Variant"])}
     for panel, (metric, title) in zip(axes, _PRECISION_PANELS):
         data = rows[rows["metric"] == metric]
         if not data.empty:
-            # Mean ± 1.96 standard errors: a normal 95% interval, much cheaper than a bootstrap.
-            sns.lineplot(
-                data=data,
-                x="tau",
-                y="value",
-                hue="Method",
-                hue_order=methods,
-                palette=method_palette(ordered_methods(rows["method"])),
-                style="Variant",
-                style_order=style_order,
-                markers=True,
-                dashes={"Baseline": "", **{label: (4, 2) for label in style_order if label != "Baseline"}},
-                errorbar=("se", 1.96),
-                ax=panel,
-                legend=panel is axes[0],
-            )
+            _interval_lines(panel, data, "tau", methods, palette, styles, settings)
         if not chance.empty:
-            means = chance.groupby("tau")["value"].mean()
+            means = group_intervals(chance, ["tau"], settings=settings).sort_values("tau")
             panel.plot(
-                means.index,
-                means.to_numpy(),
-                color="black",
-                linestyle=":",
-                linewidth=1.5,
-                marker="o",
-                markersize=3,
-                label="Chance (moving voxels)",
+                means["tau"], means["mean"], color="black", linestyle=":", linewidth=1.5, marker="o", markersize=3
             )
+            panel.fill_between(means["tau"], means["low"], means["high"], color="black", alpha=0.08, linewidth=0)
         panel.set_title(_panel_title(metric, title, q))
         panel.set_xlabel("Motion threshold τ (px/frame)")
         panel.set_ylim(0, 1.02)
-        if panel.get_legend() is not None:
-            panel.get_legend().remove()
-    axes[0].set_ylabel("Motion precision (fraction)")
-    _line_legend(figure, axes[0])
+    axes[0].set_ylabel(f"Motion precision (mean, {settings['level'] * 100:g}% CI)")
+    handles = _method_legend(methods, palette, styles)
+    if not chance.empty:
+        handles.append(Line2D([], [], color="black", linestyle=":", marker="o", markersize=3, label="Chance"))
+    handles.append(Line2D([], [], color="grey", alpha=0.4, linewidth=6, label="CI (videos resampled)"))
+    figure.legend(handles=handles, loc="outside right center", frameon=False)
 
 
-def _precision_vs_n(figure: Figure, frame: pd.DataFrame, tau: float, q: float) -> None:
+def _precision_vs_n(figure: Figure, frame: pd.DataFrame, tau: float, q: float, settings: dict) -> None:
     rows = _precision_rows(frame, tau, q)
     selective = rows[rows["variant"] == "selective"]
     if selective.empty:
         return _no_data(figure, "No selective motion-precision values")
     methods = ordered_methods(rows["method"])
     palette = method_palette(methods)
+    ns = sorted(selective["n"].unique())
+    # Points of the methods side by side at each n, a small share of the spacing between ns.
+    shift = 0.12 * (min(np.diff(ns)) if len(ns) > 1 else 1.0) / max(len(methods), 1)
     axes = figure.subplots(1, len(_PRECISION_PANELS), sharey=True)
     for panel, (metric, title) in zip(axes, _PRECISION_PANELS):
         data = selective[selective["metric"] == metric]
         if not data.empty:
-            sns.lineplot(
-                data=data,
-                x="n",
-                y="value",
-                hue="Method",
-                hue_order=[method_label(m) for m in methods],
-                palette=palette,
-                marker="o",
-                errorbar=("se", 1.96),
-                ax=panel,
-                legend=panel is axes[0],
-            )
+            label = _variant_label("selective", ns[0])
+            data = data.assign(Variant=label)  # one line through every n
+            _interval_lines(panel, data, "n", methods, palette, {label: "-"}, settings, bands=False, shift=shift)
         baseline = rows[(rows["metric"] == metric) & (rows["variant"] == "baseline")]
-        for method, value in baseline.groupby("method")["value"].mean().items():
-            panel.axhline(value, color=palette[method_label(method)], linestyle="--", linewidth=1.0)
+        for _, line in group_intervals(baseline, ["method"], settings=settings).iterrows():
+            colour = palette[method_label(line["method"])]
+            panel.axhline(line["mean"], color=colour, linestyle="--", linewidth=1.0)
+            if not math.isnan(line["low"]):
+                panel.axhspan(line["low"], line["high"], color=colour, alpha=0.08, linewidth=0)
         panel.set_title(_panel_title(metric, title, q))
         panel.set_xlabel("Selective threshold n (multiples of σ)")
+        panel.set_xticks(ns)
+        if len(ns) == 1:
+            panel.set_xlim(ns[0] - 1.0, ns[0] + 1.0)
         panel.set_ylim(0, 1.02)
-        if panel.get_legend() is not None:
-            panel.get_legend().remove()
-    axes[0].set_ylabel(f"Motion precision at τ = {tau:g} px/frame")
-    axes[0].plot([], [], color="grey", linestyle="--", label="Baseline (same colour)")
-    _line_legend(figure, axes[0])
+    axes[0].set_ylabel(f"Motion precision at τ = {tau:g} px/frame\n(mean, {settings['level'] * 100:g}% CI)")
+    handles = _method_legend(methods, palette, {"Selective (error bars)": "-", "Baseline (band)": "--"})
+    figure.legend(handles=handles, loc="outside right center", frameon=False)
 
 
-def _selectivity(figure: Figure, frame: pd.DataFrame) -> None:
+def _selectivity(figure: Figure, frame: pd.DataFrame, settings: dict) -> None:
     rows = frame[frame["metric"].isin(["selectivity_voxels", "selectivity_relevance"])].dropna(subset=["value"])
     if rows.empty:
         return _no_data(figure, "No selective maps")
@@ -279,6 +366,16 @@ def _selectivity(figure: Figure, frame: pd.DataFrame) -> None:
                 ax=panel,
                 legend=panel is axes[0],
             )
+            _dodged_means(
+                panel,
+                data,
+                "Method",
+                "Variant",
+                methods,
+                list(palette),
+                settings,
+                label=f"Mean, {settings['level'] * 100:g}% CI (videos resampled)",
+            )
         panel.set_title(title)
         panel.set_xlabel("")
         panel.set_ylim(0, 1.02)
@@ -290,7 +387,7 @@ def _selectivity(figure: Figure, frame: pd.DataFrame) -> None:
     figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), frameon=False)
 
 
-def _overhead(figure: Figure, frame: pd.DataFrame) -> None:
+def _overhead(figure: Figure, frame: pd.DataFrame, settings: dict) -> None:
     rows = frame[frame["metric"] == "seconds"].dropna(subset=["value"])
     if rows.empty:
         return _no_data(figure, "No timings")
@@ -307,6 +404,7 @@ def _overhead(figure: Figure, frame: pd.DataFrame) -> None:
     shades = sns.color_palette("crest", max(len(labels) - 1, 1))
     palette = {"Method alone": _BASELINE_GREY, **dict(zip(labels[1:], shades))}
     axes = figure.subplots()
+    order = [method_label(m) for m in ordered_methods(rows["method"])]
     sns.barplot(
         data=rows,
         x="Method",
@@ -314,26 +412,26 @@ def _overhead(figure: Figure, frame: pd.DataFrame) -> None:
         hue="Variant",
         hue_order=labels,
         palette=palette,
-        order=[method_label(m) for m in ordered_methods(rows["method"])],
-        errorbar="sd",
-        capsize=0.1,
-        err_kws={"linewidth": 1.0},
+        order=order,
+        errorbar=None,
         ax=axes,
     )
+    _dodged_means(axes, rows, "Method", "Variant", order, labels, settings, marker="none")
     axes.set_xlabel("")
-    axes.set_ylabel("Time per explanation (s per clip)\nmean ± sd")
+    axes.set_ylabel(f"Time per explanation (s per clip)\nmean, {settings['level'] * 100:g}% CI")
     handles, legend_labels = axes.get_legend_handles_labels()
     axes.get_legend().remove()
     figure.legend(handles, legend_labels, loc="outside upper center", ncols=min(len(legend_labels), 4), frameon=False)
 
 
-def _deletion_insertion(figure: Figure, frame: pd.DataFrame) -> None:
+def _deletion_insertion(figure: Figure, frame: pd.DataFrame, settings: dict) -> None:
     """Mean deletion / insertion curve per method: solid baseline, dotted selective (dash-dot for
-    a second n, ...), dashed black the random reference."""
+    a second n, ...), dashed black the random reference; each with a band of its intervals."""
     rows = frame[frame["metric"].isin(["deletion_curve", "insertion_curve"])].dropna(subset=["value", "q"])
     if rows.empty:
         return _no_data(figure, "No deletion / insertion curves (faithfulness off)")
-    means = rows.groupby(["metric", "method", "variant", "n", "q"], dropna=False)["value"].mean().reset_index()
+    means = group_intervals(rows, ["metric", "method", "variant", "n", "q"], settings=settings)
+    means = means.rename(columns={"mean": "value"})
     methods = [method for method in ordered_methods(means["method"]) if method != "random"]
     colours = dict(
         zip(methods, sns.color_palette("colorblind" if len(methods) <= 10 else "husl", max(len(methods), 1)))
@@ -361,16 +459,25 @@ def _deletion_insertion(figure: Figure, frame: pd.DataFrame) -> None:
                     "label": method_label(method) + ("" if variant == "baseline" else f", selective n = {n:g}"),
                 }
             panel.plot(curve["q"], curve["value"], linewidth=1.5, **style)
+            panel.fill_between(
+                curve["q"], curve["low"], curve["high"], color=style["color"], alpha=_BAND_ALPHA / 2, linewidth=0
+            )
         panel.set_title(title)
         panel.set_xlabel("Fraction of voxels removed" if metric == "deletion_curve" else "Fraction of voxels revealed")
         panel.set_xlim(0, 1)
-    axes[0].set_ylabel("Target probability (mean over clips)")
+    axes[0].set_ylabel(f"Target probability\n(mean over clips, {settings['level'] * 100:g}% CI band)")
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside right center", frameon=False, fontsize="small")
 
 
 def write_figures(
-    metrics: pd.DataFrame, out_dir, *, tau: float | None = None, q: float | None = None, n: float | None = None
+    metrics: pd.DataFrame,
+    out_dir,
+    *,
+    tau: float | None = None,
+    q: float | None = None,
+    n: float | None = None,
+    bootstrap: Mapping | None = None,
 ) -> list[Path]:
     """Write the summary figures as ``out_dir/<name>.{png,pdf}`` (``FIGURE_NAMES``).
 
@@ -379,22 +486,24 @@ def write_figures(
         tau: threshold (px/frame) of the per-method plots; default ``headline_tau``.
         q: top-q fraction shown; default ``headline_q``.
         n: the selective n drawn in ``precision_vs_tau``; default the smallest n present.
+        bootstrap: the study's ``metrics.bootstrap`` for the intervals (as in the tables).
     Returns:
         The written paths. A figure without data is still written, saying so, so that a
         workflow can declare every file as an output.
     """
+    settings = bootstrap_settings(bootstrap)
     frame = normalise_metrics(metrics)
     tau = headline_tau(frame) if tau is None else float(tau)
     q = headline_q(frame) if q is None else float(q)
     ns = sorted(frame.loc[frame["variant"] == "selective", "n"].dropna().unique())
     n = (ns[0] if ns else math.nan) if n is None else float(n)
     drawers: dict[str, tuple[Callable[[Figure], None], tuple[float, float]]] = {
-        "precision_by_method": (lambda f: _precision_by_method(f, frame, tau, q), (13, 4.8)),
-        "precision_vs_tau": (lambda f: _precision_vs_tau(f, frame, q, n), (15, 4.3)),
-        "precision_vs_n": (lambda f: _precision_vs_n(f, frame, tau, q), (15, 4.3)),
-        "selectivity": (lambda f: _selectivity(f, frame), (10, 4.8)),
-        "overhead": (lambda f: _overhead(f, frame), (7, 4.2)),
-        "deletion_insertion": (lambda f: _deletion_insertion(f, frame), (14, 4.8)),
+        "precision_by_method": (lambda f: _precision_by_method(f, frame, tau, q, settings), (13, 4.8)),
+        "precision_vs_tau": (lambda f: _precision_vs_tau(f, frame, q, n, settings), (15, 4.3)),
+        "precision_vs_n": (lambda f: _precision_vs_n(f, frame, tau, q, settings), (15, 4.3)),
+        "selectivity": (lambda f: _selectivity(f, frame, settings), (10, 4.8)),
+        "overhead": (lambda f: _overhead(f, frame, settings), (7, 4.2)),
+        "deletion_insertion": (lambda f: _deletion_insertion(f, frame, settings), (14, 4.8)),
     }
     written = []
     out_dir = Path(out_dir)

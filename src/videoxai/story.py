@@ -17,6 +17,7 @@ import pandas as pd
 
 from videoxai.methods import method_label
 from videoxai.metrics import ordered_methods
+from videoxai.stats import Interval, describe_settings, excludes_zero, interval_text
 from videoxai.tables import TABLE_NAMES, TABLE_STYLE, TABLE_TITLES, table_html
 
 
@@ -45,19 +46,36 @@ PAGE_STYLE = (
 )
 
 
-def _percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
 def _numbers(values: Sequence[float]) -> str:
     return ", ".join(f"{value:g}" for value in values)
 
 
-def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = None) -> str:
-    """Two sentences with the study's main numbers, from Table 1 (and Table 3 when present).
+def _row_interval(row: pd.Series, metric: str) -> Interval:
+    return Interval(float(row[f"{metric}_mean"]), float(row[f"{metric}_low"]), float(row[f"{metric}_high"]), 0, 0)
 
-    Averages are over methods (each method weighs the same), each method's value being its mean
-    over clips. ``n`` picks the selective variant (default: the smallest n in Table 1).
+
+def _share(interval: Interval) -> str:
+    """``"30.0% [20.0, 40.0]"``: a fraction in percent with its interval."""
+    text = interval_text(interval, scale=100.0, digits=1)
+    return text if text == "–" else text.replace(" ", "% ", 1) if "[" in text else f"{text}%"
+
+
+def _points(interval: Interval) -> str:
+    """``"+20.0 [+10.0, +30.0] points"``: a difference of fractions in percentage points."""
+    return f"{interval_text(interval, scale=100.0, digits=1, signed=True)} points"
+
+
+def _listing(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = None) -> str:
+    """The study's main numbers, each with its interval, from Table 1 (and Table 3 when present).
+
+    Per method: the motion precision of its baseline maps, then (with selective rows) the paired
+    change selective − baseline and whether its interval excludes 0, and the share of positive
+    voxels the selective maps kept. ``n`` picks the selective variant (default: the smallest n
+    in Table 1).
     """
     table1 = tables.get("table1")
     if table1 is None or table1.empty or table1["precision_mean"].notna().sum() == 0:
@@ -65,6 +83,7 @@ def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = N
             "No clip produced motion-precision values, so there is no headline result. "
             "The failed-video list says why each video could not be studied."
         )
+    level = describe_settings(table1.attrs.get("bootstrap")).split(":")[0]
     baseline = table1[table1["variant"] == "baseline"].set_index("method")
     selective_all = table1[table1["variant"] == "selective"]
     if n is None and len(selective_all):
@@ -73,39 +92,47 @@ def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = N
     methods = [m for m in ordered_methods(baseline.index) if pd.notna(baseline.loc[m, "precision_mean"])]
     clips = int(table1["clips"].max())
     videos = int(table1["videos"].max())
-    base_mean = float(np.mean([baseline.loc[m, "precision_mean"] for m in methods])) if methods else math.nan
-    chance = float(np.nanmean(baseline["chance_mean"])) if baseline["chance_mean"].notna().any() else math.nan
-    chance_text = f" (chance: {_percent(chance)})" if not math.isnan(chance) else ""
-    paired = [m for m in methods if m in selective.index and pd.notna(selective.loc[m, "precision_mean"])]
-    where = (
-        f"over {len(methods)} method{'s' if len(methods) != 1 else ''} and the {clips} clip{'s' if clips != 1 else ''} "
-        f"(of {videos} video{'s' if videos != 1 else ''}) with positive relevance"
-    )
-    if not paired:
-        best = max(methods, key=lambda m: baseline.loc[m, "precision_mean"])
-        return (
-            f"At τ = {tau:g} px/frame, {_percent(base_mean)} of the positive-relevance voxels lay on motion, "
-            f"averaged {where}{chance_text}. "
-            f"{method_label(best)} was the most motion-focused method ({_percent(baseline.loc[best, 'precision_mean'])})."
-        )
-    sel_mean = float(np.mean([selective.loc[m, "precision_mean"] for m in paired]))
-    changes = {m: selective.loc[m, "precision_mean"] - baseline.loc[m, "precision_mean"] for m in paired}
-    most = max(paired, key=lambda m: abs(changes[m]))
+    widest = baseline.loc[methods, "clips"].astype(int).idxmax() if methods else None
+    chance = _row_interval(baseline.loc[widest], "chance") if widest is not None else None
+    chance_text = f" (chance: {_share(chance)})" if chance is not None and not math.isnan(chance.mean) else ""
+    shares = [f"{method_label(m)} {_share(_row_interval(baseline.loc[m], 'precision'))}" for m in methods]
     first = (
-        f"At τ = {tau:g} px/frame, {_percent(base_mean)} of the positive-relevance voxels lay on motion, "
-        f"averaged {where}{chance_text}; selective relevance with n = {n:g} "
-        f"{'raised' if sel_mean >= base_mean else 'lowered'} this to {_percent(sel_mean)}."
+        f"At τ = {tau:g} px/frame, the share of positive-relevance voxels that lay on motion was "
+        f"{_listing(shares)}{chance_text}, over the {clips} clip{'s' if clips != 1 else ''} "
+        f"(of {videos} video{'s' if videos != 1 else ''}) with positive relevance; brackets give {level}s "
+        f"that resample videos."
     )
+    paired = [m for m in methods if m in selective.index and pd.notna(selective.loc[m, "precision_delta_mean"])]
+    if not paired:
+        return first
+    changes = {m: _row_interval(selective.loc[m], "precision_delta") for m in paired}
+    supported = [method_label(m) for m in paired if excludes_zero(changes[m])]
+    unsupported = [method_label(m) for m in paired if not math.isnan(changes[m].low) and not excludes_zero(changes[m])]
+    unknown = [method_label(m) for m in paired if math.isnan(changes[m].low)]
+    verdicts = []
+    if supported:
+        verdicts.append(f"the data support the change for {_listing(supported)}")
+    if unsupported:
+        verdicts.append(
+            f"{'not' if supported else 'the data do not support it'} for {_listing(unsupported)} (interval contains 0)"
+        )
+    if unknown:
+        verdicts.append(f"one video cannot tell for {_listing(unknown)} (no interval)")
     second = (
-        f"{method_label(most)} changed most ({_percent(baseline.loc[most, 'precision_mean'])} → "
-        f"{_percent(selective.loc[most, 'precision_mean'])})"
+        f"Selective relevance with n = {n:g} changed it by "
+        f"{_listing([f'{method_label(m)} {_points(changes[m])}' for m in paired])} (paired, same clips): "
+        f"{'; '.join(verdicts)}."
     )
     table3 = tables.get("table3")
     if table3 is not None and not table3.empty:
-        kept = table3[np.isclose(table3["n"], n)]["selectivity_voxels_mean"].dropna()
-        if len(kept):
-            second += f", and the selective maps kept {_percent(float(kept.mean()))} of the baseline's positive voxels"
-    return f"{first} {second}."
+        kept = table3[np.isclose(table3["n"], n) & table3["selectivity_voxels_mean"].notna()].set_index("method")
+        kept_methods = [m for m in ordered_methods(kept.index)]
+        if kept_methods:
+            parts = [
+                f"{method_label(m)} {_share(_row_interval(kept.loc[m], 'selectivity_voxels'))}" for m in kept_methods
+            ]
+            second += f" The selective maps kept {_listing(parts)} of the baseline's positive voxels."
+    return f"{first} {second}"
 
 
 def _bullet(label: str, text: str) -> str:

@@ -1,12 +1,15 @@
 """Paper-style tables (Hiley et al. 2020, Tables 1-4) from the tidy per-clip metrics.
 
 ``build_tables`` turns the long-format rows of :func:`videoxai.metrics.compute_clip_metrics`
-(all videos concatenated) into one numeric DataFrame per table: mean and sample standard
-deviation (ddof = 1) over clips, each clip weighing the same, and the number of clips and
-videos that had a defined value. ``write_tables`` writes each as ``.csv`` (numbers, code names),
-``.md``, ``.tex`` and ``.html`` (``mean ± std``, the paper's method names and order) plus the tidy
-``metrics.csv``. A table without rows is not written; ``status.json`` says why it is absent.
-Layouts are described in ``docs/metrics.md``.
+(all videos concatenated) into one numeric DataFrame per table: the mean over clips (each clip
+weighing the same) with its confidence interval, a percentile bootstrap that resamples videos
+(:mod:`videoxai.stats`; clips of one video are not independent), the sample standard deviation
+(ddof = 1), and the number of clips and videos that had a defined value. Where a table has
+baseline and selective rows, each selective row also carries the paired difference to the
+baseline of the same method on the same clips, with its interval. ``write_tables`` writes each
+as ``.csv`` (numbers, code names), ``.md``, ``.tex`` and ``.html`` (``mean [low, high]``, the
+paper's method names and order) plus the tidy ``metrics.csv``. A table without rows is not
+written; ``status.json`` says why it is absent. Layouts are described in ``docs/metrics.md``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +34,7 @@ from videoxai.metrics import (
     VARIANTS,
     ordered_methods,
 )
+from videoxai.stats import Interval, bootstrap_mean, bootstrap_settings, describe_settings, interval_text
 
 TABLE_NAMES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "accuracy", "faithfulness")
 
@@ -54,6 +58,13 @@ ABSENT_REASONS: dict[str, str] = {
 }
 
 FAITHFULNESS_METRICS: tuple[str, ...] = ("deletion_auc", "insertion_auc", "smoothness_temporal", "smoothness_spatial")
+
+# Metrics whose selective rows carry the paired difference to their baseline (``<metric>_delta_*``).
+DELTA_METRICS: dict[str, tuple[str, ...]] = {
+    "table1": PRECISION_METRICS,
+    "table2": ("iou", "topq_iou"),
+    "faithfulness": ("deletion_auc", "insertion_auc"),
+}
 
 # Baseline rows have n = NaN; groupby and merges handle a sentinel more predictably than NaN keys.
 _NO_N = -1.0
@@ -122,24 +133,64 @@ def _wide(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame.set_index([*index, "metric"])["value"].unstack("metric").reset_index().rename_axis(columns=None)
 
 
-def _summarise(wide: pd.DataFrame, keys: list[str], metrics: list[str], primary: str) -> pd.DataFrame:
-    """Mean and std of each metric per group, with clips/videos counted on ``primary``."""
+def _interval_columns(metric: str) -> list[str]:
+    return [f"{metric}_mean", f"{metric}_low", f"{metric}_high"]
+
+
+def _intervals(wide: pd.DataFrame, keys: list[str], metrics, settings: dict) -> pd.DataFrame:
+    """``<metric>_mean/_low/_high`` of every metric per group (index = the group keys)."""
+    rows = []
+    for key, group in wide.groupby(keys, sort=False):
+        videos = group["video"].to_numpy()
+        row = list(key)
+        for metric in metrics:
+            interval = bootstrap_mean(group[metric].to_numpy(), videos, **settings)
+            row += [interval.mean, interval.low, interval.high]
+        rows.append(row)
+    columns = [column for metric in metrics for column in _interval_columns(metric)]
+    result = pd.DataFrame(rows, columns=[*keys, *columns]).set_index(keys)
+    return result.astype(np.float64)
+
+
+def _summarise(wide: pd.DataFrame, keys: list[str], metrics: list[str], primary: str, settings: dict) -> pd.DataFrame:
+    """Mean with its interval, and std, of each metric per group; clips/videos counted on ``primary``."""
     for metric in metrics:
         if metric not in wide.columns:
             wide[metric] = np.nan
     columns = [*keys]
     for metric in metrics:
-        columns += [f"{metric}_mean", f"{metric}_std"]
+        columns += [*_interval_columns(metric), f"{metric}_std"]
     columns += ["clips", "videos"]
     if wide.empty:
         return pd.DataFrame(columns=columns)
     grouped = wide.groupby(keys, sort=False)
-    result = grouped[metrics].agg(["mean", "std"])
-    result.columns = [f"{metric}_{statistic}" for metric, statistic in result.columns]
+    result = _intervals(wide, keys, metrics, settings)
+    spread = grouped[metrics].std()
+    for metric in metrics:
+        result[f"{metric}_std"] = spread[metric]
     defined = wide[wide[primary].notna()]
     result["clips"] = defined.groupby(keys, sort=False)[primary].count().reindex(result.index).fillna(0).astype(int)
     result["videos"] = defined.groupby(keys, sort=False)["video"].nunique().reindex(result.index).fillna(0).astype(int)
     return result.reset_index()[columns]
+
+
+def _paired(table: pd.DataFrame, wide: pd.DataFrame, keys: list[str], metrics, settings: dict) -> pd.DataFrame:
+    """``table`` with ``<metric>_delta_mean/_low/_high``: on each selective row the paired
+    difference selective − baseline of the same other keys (method, ...) on the same clips;
+    NaN on baseline rows and where no clip has both values."""
+    columns = [column for metric in metrics for column in _interval_columns(f"{metric}_delta")]
+    if table.empty or wide.empty:
+        return table.reindex(columns=[*table.columns, *columns])
+    same = [key for key in keys if key not in ("variant", "n")]
+    baseline = wide.loc[wide["variant"] == "baseline", ["video", "clip", *same, *metrics]]
+    selective = wide[wide["variant"] == "selective"]
+    pairs = selective.merge(baseline, on=["video", "clip", *same], how="inner", suffixes=("", "_baseline"))
+    if pairs.empty:
+        return table.reindex(columns=[*table.columns, *columns])
+    for metric in metrics:
+        pairs[f"{metric}_delta"] = pairs[metric] - pairs[f"{metric}_baseline"]
+    deltas = _intervals(pairs, keys, [f"{metric}_delta" for metric in metrics], settings).reset_index()
+    return table.merge(deltas, on=keys, how="left")[[*table.columns, *columns]]
 
 
 def _order(table: pd.DataFrame, method_columns: list[str]) -> pd.DataFrame:
@@ -163,7 +214,7 @@ def _order(table: pd.DataFrame, method_columns: list[str]) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _table1(frame: pd.DataFrame, tau: float, q: float) -> pd.DataFrame:
+def _table1(frame: pd.DataFrame, tau: float, q: float, settings: dict) -> pd.DataFrame:
     keys = ["method", "variant", "n"]
     wide = _wide(_select(frame, PRECISION_METRICS, tau=tau, q=q), keys)
     chance = _select(frame, ["chance"], tau=tau)[["video", "clip", "value"]].rename(columns={"value": "chance"})
@@ -173,28 +224,32 @@ def _table1(frame: pd.DataFrame, tau: float, q: float) -> pd.DataFrame:
         wide = wide.merge(chance, on=["video", "clip"], how="left")
         # Chance of a row averages over the clips where that row's precision is defined.
         wide.loc[wide["precision"].isna(), "chance"] = np.nan
-    table = _summarise(wide, keys, [*PRECISION_METRICS, "chance"], primary="precision")
+    table = _summarise(wide, keys, [*PRECISION_METRICS, "chance"], primary="precision", settings=settings)
+    table = _paired(table, wide, keys, DELTA_METRICS["table1"], settings)
     table.insert(3, "tau", tau)
     table.insert(4, "q", q)
     return _order(table, ["method"])
 
 
-def _table2(frame: pd.DataFrame, q: float) -> pd.DataFrame:
+def _table2(frame: pd.DataFrame, q: float, settings: dict) -> pd.DataFrame:
     keys = ["method", "other_method", "variant", "n"]
     wide = _wide(_select(frame, ["iou", "topq_iou"], q=q), keys)
-    table = _summarise(wide, keys, ["iou", "topq_iou"], primary="iou")
+    table = _summarise(wide, keys, ["iou", "topq_iou"], primary="iou", settings=settings)
+    table = _paired(table, wide, keys, DELTA_METRICS["table2"], settings)
     table.insert(4, "q", q)
     return _order(table, ["method", "other_method"])
 
 
-def _table3(frame: pd.DataFrame) -> pd.DataFrame:
+def _table3(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
     keys = ["method", "n"]
     wide = _wide(_select(frame, ["selectivity_voxels", "selectivity_relevance"]), keys)
-    table = _summarise(wide, keys, ["selectivity_voxels", "selectivity_relevance"], primary="selectivity_voxels")
+    table = _summarise(
+        wide, keys, ["selectivity_voxels", "selectivity_relevance"], primary="selectivity_voxels", settings=settings
+    )
     return _order(table, ["method"])
 
 
-def _table4(frame: pd.DataFrame) -> pd.DataFrame:
+def _table4(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
     timing = _select(frame, ["seconds", "overhead"])
     baseline = timing[(timing["variant"] == "baseline") & (timing["metric"] == "seconds")]
     baseline = baseline[["video", "clip", "method", "value"]].rename(columns={"value": "baseline_seconds"})
@@ -207,52 +262,89 @@ def _table4(frame: pd.DataFrame) -> pd.DataFrame:
         wide = baseline.merge(selective, on=["video", "clip", "method"], how="outer")
         wide["n"] = wide["n"].fillna(_NO_N)
     table = _summarise(
-        wide, ["method", "n"], ["baseline_seconds", "selective_seconds", "overhead"], primary="baseline_seconds"
+        wide,
+        ["method", "n"],
+        ["baseline_seconds", "selective_seconds", "overhead"],
+        primary="baseline_seconds",
+        settings=settings,
     )
     return _order(table, ["method"])
 
 
-def _accuracy(frame: pd.DataFrame) -> pd.DataFrame:
+def _accuracy(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
     correct = frame[(frame["metric"] == "correct") & frame["value"].notna()]
     if correct.empty:
-        return pd.DataFrame(columns=["accuracy", "clips", "videos"])
+        return pd.DataFrame(columns=["accuracy", "accuracy_low", "accuracy_high", "clips", "videos"])
+    interval = bootstrap_mean(correct["value"].to_numpy(), correct["video"].to_numpy(), **settings)
     return pd.DataFrame(
-        {"accuracy": [correct["value"].mean()], "clips": [len(correct)], "videos": [correct["video"].nunique()]}
+        {
+            "accuracy": [interval.mean],
+            "accuracy_low": [interval.low],
+            "accuracy_high": [interval.high],
+            "clips": [interval.clips],
+            "videos": [interval.videos],
+        }
     )
 
 
-def _faithfulness(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per method, variant and n: mean ± std over clips of the AUCs and smoothness, and the
-    pointing-game accuracy pooled over annotated frames (sum of hits / sum of hits + misses)."""
+def _faithfulness(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
+    """Per method, variant and n: mean over clips (with interval and std) of the AUCs and
+    smoothness, the paired difference of the AUCs to the baseline on selective rows, and the
+    pointing-game accuracy pooled over annotated frames (sum of hits / sum of hits + misses),
+    its interval resampling videos with each clip weighted by its annotated frames."""
     keys = ["method", "variant", "n"]
     wide = _wide(_select(frame, [*FAITHFULNESS_METRICS, "pointing_hits", "pointing_misses"]), keys)
-    table = _summarise(wide.copy(), keys, list(FAITHFULNESS_METRICS), primary="smoothness_temporal")
-    columns = [*table.columns[:-2], "pointing_accuracy", "pointing_frames", "clips", "videos"]
+    table = _summarise(wide.copy(), keys, list(FAITHFULNESS_METRICS), primary="smoothness_temporal", settings=settings)
+    table = _paired(table, wide, keys, DELTA_METRICS["faithfulness"], settings)
+    deltas = [column for column in table.columns if "_delta_" in column]
+    measured = [column for column in table.columns if column not in deltas and column not in ("clips", "videos")]
+    pointing = ["pointing_accuracy", "pointing_accuracy_low", "pointing_accuracy_high", "pointing_frames"]
+    columns = [*measured, *pointing, "clips", "videos", *deltas]
     if table.empty:
         return pd.DataFrame(columns=columns)
     for column in ("pointing_hits", "pointing_misses"):
         if column not in wide.columns:
             wide[column] = np.nan
-    pooled = wide.groupby(keys, sort=False)[["pointing_hits", "pointing_misses"]].sum(min_count=1)
-    frames = pooled["pointing_hits"] + pooled["pointing_misses"]
-    pooled["pointing_accuracy"] = (pooled["pointing_hits"] / frames.where(frames > 0)).astype(np.float64)
-    pooled["pointing_frames"] = frames.fillna(0).astype(int)
-    table = table.merge(pooled[["pointing_accuracy", "pointing_frames"]].reset_index(), on=keys, how="left")
+    wide["pointing_frames"] = wide["pointing_hits"] + wide["pointing_misses"]
+    wide["pointing_rate"] = wide["pointing_hits"] / wide["pointing_frames"].where(wide["pointing_frames"] > 0)
+    records = {}
+    for key, group in wide.groupby(keys, sort=False):
+        # Pooled hits / frames is the frame-weighted mean of the per-clip rates.
+        interval = bootstrap_mean(
+            group["pointing_rate"].to_numpy(),
+            group["video"].to_numpy(),
+            weights=group["pointing_frames"].fillna(0).to_numpy(),
+            **settings,
+        )
+        frames = int(group["pointing_frames"].fillna(0).sum())
+        records[key] = (interval.mean, interval.low, interval.high, frames)
+    pooled = pd.DataFrame([(*key, *values) for key, values in records.items()], columns=[*keys, *pointing])
+    table = table.merge(pooled, on=keys, how="left")
     return _order(table[columns], ["method"])
 
 
-def build_tables(metrics: pd.DataFrame, *, tau: float | None = None, q: float | None = None) -> dict[str, pd.DataFrame]:
+def build_tables(
+    metrics: pd.DataFrame,
+    *,
+    tau: float | None = None,
+    q: float | None = None,
+    bootstrap: Mapping | None = None,
+) -> dict[str, pd.DataFrame]:
     """Numeric tables from tidy metrics of any number of videos.
 
     Args:
         metrics: tidy rows (columns ``TIDY_COLUMNS``), e.g. all per-video frames concatenated.
         tau: motion threshold (pixels per frame) reported in Table 1; default ``headline_tau``.
         q: top-q fraction reported in Tables 1 and 2; default ``headline_q``.
+        bootstrap: the study's ``metrics.bootstrap`` (``resamples``, ``level``, ``seed``) for
+            every interval; default 2000 resamples, 95 %, seed 0.
     Returns:
         ``{"table1": motion precision, "table2": agreement, "table3": selectivity,
         "table4": overhead, "accuracy": clip accuracy, "faithfulness": deletion/insertion AUC,
         pointing game, smoothness per method and variant}``; columns in ``docs/metrics.md``.
+        Each table's ``attrs["bootstrap"]`` holds the settings, which the captions quote.
     """
+    settings = bootstrap_settings(bootstrap)
     frame = normalise_metrics(metrics)
     tau = headline_tau(frame) if tau is None else float(tau)
     q = headline_q(frame) if q is None else float(q)
@@ -264,29 +356,32 @@ def build_tables(metrics: pd.DataFrame, *, tau: float | None = None, q: float | 
                 f"{', '.join(f'{value:g}' for value in sorted(available))})",
                 name,
             )
-    return {
-        "table1": _table1(frame, tau, q),
-        "table2": _table2(frame, q),
-        "table3": _table3(frame),
-        "table4": _table4(frame),
-        "accuracy": _accuracy(frame),
-        "faithfulness": _faithfulness(frame),
+    tables = {
+        "table1": _table1(frame, tau, q, settings),
+        "table2": _table2(frame, q, settings),
+        "table3": _table3(frame, settings),
+        "table4": _table4(frame, settings),
+        "accuracy": _accuracy(frame, settings),
+        "faithfulness": _faithfulness(frame, settings),
     }
+    for table in tables.values():
+        table.attrs["bootstrap"] = dict(settings)
+    return tables
 
 
 # ----------------------------------------------------------------------------- rendering
 
 
-def _number(value: float, digits: int = 3) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+def _interval(row, metric: str, scale: float = 1.0, digits: int = 3, *, signed: bool = False) -> str:
+    """``mean [low, high]`` from ``<metric>_mean/_low/_high`` (or ``<metric>`` itself as the mean)."""
+    mean = row[f"{metric}_mean"] if f"{metric}_mean" in row.index else row[metric]
+    interval = Interval(float(mean), float(row[f"{metric}_low"]), float(row[f"{metric}_high"]), 0, 0)
+    return interval_text(interval, scale, digits, signed=signed)
 
 
-def _mean_std(row, metric: str, scale: float = 1.0, digits: int = 3) -> str:
-    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
-    if pd.isna(mean):
-        return "–"
-    text = f"{mean * scale:.{digits}f}"
-    return text if pd.isna(std) else f"{text} ± {std * scale:.{digits}f}"
+def _delta(row, metric: str, scale: float = 1.0, digits: int = 3) -> str:
+    """The signed paired difference on a selective row; empty on a baseline row."""
+    return _interval(row, f"{metric}_delta", scale, digits, signed=True) if row["variant"] == "selective" else ""
 
 
 def _n_text(value) -> str:
@@ -311,19 +406,32 @@ def _percent(q: float) -> str:
 
 def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str, list[str], list[Callable]]:
     """Caption, column headers and one formatter per column for the md/tex rendering."""
-    statistics = "Mean ± std over clips (each clip weighs the same); clips/videos: how many had a defined value."
+    bootstrap = describe_settings(table.attrs.get("bootstrap"))
+    statistics = (
+        f"Each cell: mean over clips (each clip weighs the same) [{bootstrap}]; "
+        "clips/videos: how many had a defined value."
+    )
+    paired = (
+        "Δ: selective minus baseline of the same {what} on the same clips (a paired difference), with its "
+        "interval; an interval that excludes 0 is a difference the data support, one that contains 0 is not."
+    )
+    tau_text = "–" if pd.isna(tau) else f"{tau:g}"
     if name == "table1":
         return (
-            f"Table 1: Motion precision at τ = {'–' if pd.isna(tau) else f'{tau:g}'} px/frame. P (R>0): share of positive-relevance voxels that "
+            f"Table 1: Motion precision at τ = {tau_text} px/frame. P (R>0): share of positive-relevance voxels that "
             f"move; weighted: share of positive relevance on moving voxels; top {_percent(q)}: share of the top "
-            f"{_percent(q)} voxels by relevance that move; chance: share of all voxels that move. {statistics}",
+            f"{_percent(q)} voxels by relevance that move; chance: share of all voxels that move. {statistics} "
+            + paired.format(what="method"),
             [
                 "Method",
                 "Variant",
                 "n",
                 "P (R>0)",
+                "Δ P (R>0)",
                 "P (weighted)",
+                "Δ P (weighted)",
                 f"P (top {_percent(q)})",
+                f"Δ P (top {_percent(q)})",
                 "Chance",
                 "Clips",
                 "Videos",
@@ -332,10 +440,13 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
                 lambda r: method_label(r["method"]),
                 _variant_text,
                 lambda r: _n_text(r["n"]),
-                lambda r: _mean_std(r, "precision"),
-                lambda r: _mean_std(r, "weighted_precision"),
-                lambda r: _mean_std(r, "topq_precision"),
-                lambda r: _mean_std(r, "chance"),
+                lambda r: _interval(r, "precision"),
+                lambda r: _delta(r, "precision"),
+                lambda r: _interval(r, "weighted_precision"),
+                lambda r: _delta(r, "weighted_precision"),
+                lambda r: _interval(r, "topq_precision"),
+                lambda r: _delta(r, "topq_precision"),
+                lambda r: _interval(r, "chance"),
                 _clips,
                 _videos,
             ],
@@ -343,14 +454,27 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
     if name == "table2":
         return (
             f"Table 2: Agreement between methods on the same clip: intersection over union of their R>0 voxel "
-            f"sets and of their top-{_percent(q)} sets (selective: both at the same n). {statistics}",
-            ["Methods", "Variant", "n", "IoU (R>0)", f"IoU (top {_percent(q)})", "Clips", "Videos"],
+            f"sets and of their top-{_percent(q)} sets (selective: both at the same n). {statistics} "
+            + paired.format(what="pair of methods"),
+            [
+                "Methods",
+                "Variant",
+                "n",
+                "IoU (R>0)",
+                "Δ IoU (R>0)",
+                f"IoU (top {_percent(q)})",
+                f"Δ IoU (top {_percent(q)})",
+                "Clips",
+                "Videos",
+            ],
             [
                 lambda r: f"{method_label(r['method'])} / {method_label(r['other_method'])}",
                 _variant_text,
                 lambda r: _n_text(r["n"]),
-                lambda r: _mean_std(r, "iou"),
-                lambda r: _mean_std(r, "topq_iou"),
+                lambda r: _interval(r, "iou"),
+                lambda r: _delta(r, "iou"),
+                lambda r: _interval(r, "topq_iou"),
+                lambda r: _delta(r, "topq_iou"),
                 _clips,
                 _videos,
             ],
@@ -358,13 +482,14 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
     if name == "table3":
         return (
             f"Table 3: Selectivity: positive voxels of the selective map / of the baseline, and positive relevance "
-            f"of the selective map / of the baseline. {statistics}",
+            f"of the selective map / of the baseline (each already a paired comparison of the same clip's two maps; "
+            f"1 would mean selective relevance keeps everything). {statistics}",
             ["Method", "n", "Voxels kept", "Relevance kept", "Clips", "Videos"],
             [
                 lambda r: method_label(r["method"]),
                 lambda r: _n_text(r["n"]),
-                lambda r: _mean_std(r, "selectivity_voxels"),
-                lambda r: _mean_std(r, "selectivity_relevance"),
+                lambda r: _interval(r, "selectivity_voxels"),
+                lambda r: _interval(r, "selectivity_relevance"),
                 _clips,
                 _videos,
             ],
@@ -377,9 +502,9 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
             [
                 lambda r: method_label(r["method"]),
                 lambda r: _n_text(r["n"]),
-                lambda r: _mean_std(r, "baseline_seconds"),
-                lambda r: _mean_std(r, "selective_seconds"),
-                lambda r: _mean_std(r, "overhead", scale=100.0, digits=1),
+                lambda r: _interval(r, "baseline_seconds"),
+                lambda r: _interval(r, "selective_seconds"),
+                lambda r: _interval(r, "overhead", scale=100.0, digits=1),
                 _clips,
                 _videos,
             ],
@@ -388,15 +513,18 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
         return (
             "Faithfulness: deletion AUC (lower is better) and insertion AUC (higher is better) of the target's "
             "softmax probability as the most relevant voxels (or grid cells) are removed / revealed; pointing "
-            "game: hits / (hits + misses) over annotated frames (– without annotations); smoothness: mean "
-            "absolute difference of the max-normalised map between neighbouring frames (temporal) and pixels "
-            f"(spatial), lower is smoother. Random: a uniformly random map, the reference. {statistics}",
+            "game: hits / (hits + misses) over annotated frames (– without annotations; its interval weighs each "
+            "clip by its annotated frames); smoothness: mean absolute difference of the max-normalised map "
+            "between neighbouring frames (temporal) and pixels (spatial), lower is smoother. Random: a uniformly "
+            f"random map, the reference. {statistics} " + paired.format(what="method"),
             [
                 "Method",
                 "Variant",
                 "n",
                 "Deletion AUC",
+                "Δ deletion",
                 "Insertion AUC",
+                "Δ insertion",
                 "Pointing game",
                 "Smoothness (temporal)",
                 "Smoothness (spatial)",
@@ -407,19 +535,21 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
                 lambda r: method_label(r["method"]),
                 _variant_text,
                 lambda r: _n_text(r["n"]),
-                lambda r: _mean_std(r, "deletion_auc"),
-                lambda r: _mean_std(r, "insertion_auc"),
-                lambda r: _number(r["pointing_accuracy"]) if r["pointing_frames"] else "–",
-                lambda r: _mean_std(r, "smoothness_temporal", digits=4),
-                lambda r: _mean_std(r, "smoothness_spatial", digits=4),
+                lambda r: _interval(r, "deletion_auc"),
+                lambda r: _delta(r, "deletion_auc"),
+                lambda r: _interval(r, "insertion_auc"),
+                lambda r: _delta(r, "insertion_auc"),
+                lambda r: _interval(r, "pointing_accuracy") if r["pointing_frames"] else "–",
+                lambda r: _interval(r, "smoothness_temporal", digits=4),
+                lambda r: _interval(r, "smoothness_spatial", digits=4),
                 _clips,
                 _videos,
             ],
         )
     return (
-        "Model accuracy on the clips with a known label (top-1).",
+        f"Model accuracy on the clips with a known label (top-1) [{bootstrap}].",
         ["Accuracy (%)", "Clips", "Videos"],
-        [lambda r: _number(r["accuracy"] * 100, 1), _clips, _videos],
+        [lambda r: _interval(r, "accuracy", scale=100.0, digits=1), _clips, _videos],
     )
 
 
@@ -449,7 +579,13 @@ _LATEX_ESCAPES = {
 
 def _latex_text(text: str) -> str:
     escaped = "".join(_LATEX_ESCAPES.get(character, character) for character in text)
-    return escaped.replace("±", r"$\pm$").replace("τ", r"$\tau$").replace("–", "--").replace("R>0", r"$R>0$")
+    return (
+        escaped.replace("±", r"$\pm$")
+        .replace("τ", r"$\tau$")
+        .replace("Δ", r"$\Delta$")
+        .replace("–", "--")
+        .replace("R>0", r"$R>0$")
+    )
 
 
 def _latex(caption: str, label: str, headers: list[str], rows: list[list[str]]) -> str:
@@ -528,6 +664,7 @@ def write_tables(
     *,
     tau: float | None = None,
     q: float | None = None,
+    bootstrap: Mapping | None = None,
     html_dir=None,
     reasons: dict[str, str] | None = None,
 ) -> list[Path]:
@@ -537,12 +674,13 @@ def write_tables(
     A table without rows is not written (an empty table reads as a broken one), and a file
     left from an earlier run under its name is removed. ``status.json`` holds
     ``{"written": [names], "absent": {name: reason}}``; ``reasons`` overrides
-    :data:`ABSENT_REASONS` (e.g. "faithfulness is off"). Returns the paths written, in a fixed order.
+    :data:`ABSENT_REASONS` (e.g. "faithfulness is off"). ``bootstrap`` is the study's
+    ``metrics.bootstrap`` (see :func:`build_tables`). Returns the paths written, in a fixed order.
     """
     frame = normalise_metrics(metrics)
     tau = headline_tau(frame) if tau is None else float(tau)
     q = headline_q(frame) if q is None else float(q)
-    tables = build_tables(frame, tau=tau, q=q)
+    tables = build_tables(frame, tau=tau, q=q, bootstrap=bootstrap)
     absent = absent_tables(tables, reasons)
     out_dir = Path(out_dir)
     html_dir = Path(html_dir) if html_dir is not None else None

@@ -47,6 +47,7 @@ rule aggregate:
         tau=config["metrics"]["tau"],
         headline_tau=HEADLINE_TAU,
         top_q=config["metrics"]["top_q"],
+        bootstrap=config["metrics"]["bootstrap"],
         faithfulness_shards=[bucket_shard("faithfulness", video) for video in BUCKET_OF] if FAITHFULNESS else [],
     script:
         "../../scripts/aggregate.py"
@@ -67,6 +68,7 @@ rule figures:
         "../../envs/videoxai.yaml"
     params:
         headline_tau=HEADLINE_TAU,
+        bootstrap=config["metrics"]["bootstrap"],
     script:
         "../../scripts/figures.py"
 
@@ -137,6 +139,7 @@ rule report_summary:
         n=config["selective"]["n"],
         tau=config["metrics"]["tau"],
         headline_tau=HEADLINE_TAU,
+        bootstrap=config["metrics"]["bootstrap"],
         clip_length=config["clips"]["length"],
     script:
         "../../scripts/report_summary.py"
