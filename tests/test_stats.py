@@ -1,10 +1,19 @@
 """Video-level bootstrap intervals on data whose answer is known by hand."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from videoxai.errors import VideoXAIError
-from videoxai.stats import bootstrap_mean, interval_text, paired_difference
+from videoxai.stats import (
+    Interval,
+    bootstrap_mean,
+    bootstrap_settings,
+    describe_settings,
+    group_intervals,
+    interval_text,
+    paired_difference,
+)
 
 
 def test_constant_column_gives_a_zero_width_interval_at_the_constant():
@@ -76,3 +85,53 @@ def test_bad_arguments_name_themselves():
         bootstrap_mean([1.0], ["a"], level=1.5)
     with pytest.raises(VideoXAIError, match="aligned"):
         paired_difference([1.0], [1.0, 2.0], ["a"])
+
+
+def test_weights_give_the_pooled_ratio_and_weightless_clips_drop_out():
+    # Hit rates 3/4 (video a) and 1/4 (video b), plus a clip of b with no annotated frame.
+    rates, frames = [0.75, 0.25, np.nan], [4.0, 4.0, 0.0]
+    interval = bootstrap_mean(rates, ["a", "b", "b"], weights=frames)
+    assert (interval.mean, interval.clips, interval.videos) == (pytest.approx(0.5), 2, 2)
+    assert (interval.low, interval.high) == (pytest.approx(0.25), pytest.approx(0.75))
+    # Unequal weights move the mean away from the plain average of the clips.
+    assert bootstrap_mean([1.0, 0.0], ["a", "b"], weights=[3.0, 1.0]).mean == pytest.approx(0.75)
+    with pytest.raises(VideoXAIError, match="one weight per value"):
+        bootstrap_mean([1.0, 0.0], ["a", "b"], weights=[1.0])
+    with pytest.raises(VideoXAIError, match="negative"):
+        bootstrap_mean([1.0, 0.0], ["a", "b"], weights=[1.0, -1.0])
+
+
+def test_signed_text_and_settings():
+    assert interval_text(Interval(0.05, -0.0001, 0.1, 2, 2), signed=True) == "+0.050 [+0.000, +0.100]"
+    assert interval_text(Interval(-0.05, -0.1, -0.02, 2, 2), scale=100, digits=1, signed=True) == "-5.0 [-10.0, -2.0]"
+    assert bootstrap_settings(None) == {"resamples": 2000, "level": 0.95, "seed": 0}
+    assert bootstrap_settings({"seed": 3})["seed"] == 3
+    assert describe_settings({"level": 0.9, "resamples": 100}) == (
+        "90% interval: percentile bootstrap resampling videos (100 resamples, seed 0)"
+    )
+    for bad, key in (({"level": 0}, "level"), ({"resamples": 1.5}, "resamples"), ({"seed": "x"}, "seed")):
+        with pytest.raises(VideoXAIError, match=rf"metrics\.bootstrap\.{key}"):
+            bootstrap_settings(bad)
+
+
+def test_group_intervals_summarise_each_group_like_bootstrap_mean():
+    frame = pd.DataFrame(
+        {
+            "method": ["x"] * 4 + ["y"] * 2,
+            "n": [np.nan, np.nan, 4.0, 4.0, np.nan, np.nan],
+            "video": ["a", "b", "a", "b", "a", "a"],
+            "value": [0.1, 0.3, 0.5, 0.5, 0.2, 0.4],
+        }
+    )
+    summary = group_intervals(frame, ["method", "n"], settings={"resamples": 300, "seed": 1})
+    assert summary[["method"]].to_numpy().ravel().tolist() == ["x", "x", "y"]
+    x_baseline = bootstrap_mean([0.1, 0.3], ["a", "b"], resamples=300, seed=1)
+    assert tuple(summary.iloc[0][["mean", "low", "high", "clips", "videos"]]) == (
+        pytest.approx(x_baseline.mean),
+        pytest.approx(x_baseline.low),
+        pytest.approx(x_baseline.high),
+        2,
+        2,
+    )
+    assert (summary.iloc[1]["low"], summary.iloc[1]["high"]) == (0.5, 0.5)
+    assert summary.iloc[2]["mean"] == pytest.approx(0.3) and np.isnan(summary.iloc[2]["low"])  # one video

@@ -181,6 +181,7 @@ def _paired(table: pd.DataFrame, wide: pd.DataFrame, keys: list[str], metrics, s
     columns = [column for metric in metrics for column in _interval_columns(f"{metric}_delta")]
     if table.empty or wide.empty:
         return table.reindex(columns=[*table.columns, *columns])
+    wide = wide.assign(**{metric: np.nan for metric in metrics if metric not in wide.columns})
     same = [key for key in keys if key not in ("variant", "n")]
     baseline = wide.loc[wide["variant"] == "baseline", ["video", "clip", *same, *metrics]]
     selective = wide[wide["variant"] == "selective"]
