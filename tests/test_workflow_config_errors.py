@@ -89,6 +89,7 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
             {"faithfulness": {"enabled": True, "annotations": "boxes.txt"}},
             ["configuration error: faithfulness.annotations: annotation file 'boxes.txt' not found"],
         ),
+        ({"metrics": {"bootstrap": {"level": 95}}}, ["95 is greater than or equal to the maximum of 1"]),
     ],
     ids=[
         "option",
@@ -100,6 +101,7 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
         "spec-key",
         "shipped-refusal",
         "annotations-missing",
+        "bootstrap-level",
     ],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):
