@@ -89,6 +89,10 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
             {"faithfulness": {"enabled": True, "annotations": "boxes.txt"}},
             ["configuration error: faithfulness.annotations: annotation file 'boxes.txt' not found"],
         ),
+        (
+            {"metrics": {"tau": [1.0], "motion": "compensated"}},
+            ["configuration error: metrics.motion: compensated motion needs the camera fit", "flow.camera.compensate"],
+        ),
     ],
     ids=[
         "option",
@@ -100,6 +104,7 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
         "spec-key",
         "shipped-refusal",
         "annotations-missing",
+        "compensated-without-camera-fit",
     ],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):
