@@ -34,6 +34,8 @@ from videoxai.methods import EXTRA_METHODS, METHODS
 METHOD_ORDER: tuple[str, ...] = METHODS
 EXTRA_METHOD_ORDER: tuple[str, ...] = EXTRA_METHODS
 REFERENCE_METHOD = "random"
+# The centre-of-frame reference of the pointing game (videoxai.faithfulness.centre_relevance).
+CENTRE_METHOD = "centre"
 VARIANTS: tuple[str, ...] = ("baseline", "selective")
 
 # Farnebäck magnitude quantiles on the UCF-101 sample at 112x112 (docs/metrics.md): static
@@ -75,11 +77,12 @@ def tau_for_resolution(size: int) -> float:
 
 def ordered_methods(methods) -> list[str]:
     """Distinct method names: the paper's four in its order, the other known methods, unknown
-    names alphabetically, and the ``random`` reference last."""
+    names alphabetically, and the references last (``centre``, then ``random``)."""
     present = {str(method) for method in methods if str(method)}
     known = [method for method in (*METHOD_ORDER, *EXTRA_METHOD_ORDER) if method in present]
-    unknown = sorted(present - set(known) - {REFERENCE_METHOD})
-    return known + unknown + ([REFERENCE_METHOD] if REFERENCE_METHOD in present else [])
+    references = [method for method in (CENTRE_METHOD, REFERENCE_METHOD) if method in present]
+    unknown = sorted(present - set(known) - set(references))
+    return known + unknown + references
 
 
 def _to_numpy(array, name: str) -> np.ndarray:
