@@ -301,7 +301,13 @@ def write_extra_config(workdir: Path, steps: int = 4) -> None:
                 "fep": {"iterations": 3},
             },
         },
-        faithfulness={"enabled": True, "steps": steps, "grid": [4, 4], "annotations": "boxes.csv"},
+        faithfulness={
+            "enabled": True,
+            "steps": steps,
+            "grid": [4, 4],
+            "annotations": "boxes.csv",
+            "references": ["random", "centre"],
+        },
     )
 
 
@@ -333,12 +339,14 @@ def test_extra_methods_and_faithfulness_reach_the_tables(extra_study):
     faithfulness = read_shard(results / "faithfulness" / explain_shard.parent.name / explain_shard.name)
     validate_shard(faithfulness)
     table = pd.read_csv(results / "tables" / "faithfulness.csv")
-    assert list(table["method"]) == [m for m in EXTRA_METHODS for _ in range(2)] + ["random"]
-    assert list(table["variant"]) == ["baseline", "selective"] * len(EXTRA_METHODS) + ["baseline"]
+    assert list(table["method"]) == [m for m in EXTRA_METHODS for _ in range(2)] + ["centre", "random"]
+    assert list(table["variant"]) == ["baseline", "selective"] * len(EXTRA_METHODS) + ["baseline"] * 2
     assert (table["clips"] == 2).all() and table["deletion_auc_mean"].between(0, 1).all()
     # 2 clips x 8 frames, all annotated; a selective map that is zero in a frame does not point there
     baseline = table[table["variant"] == "baseline"]
     assert (baseline["pointing_frames"] == 16).all() and baseline["pointing_accuracy"].between(0, 1).all()
+    # the box (100..220, 60..180 of 320x240) holds the frame's centre: the centre map always hits
+    assert table.loc[table["method"] == "centre", "pointing_accuracy"].tolist() == [1.0]
     tidy = pd.read_csv(results / "tables" / "metrics.csv")
     curve = tidy[(tidy["metric"] == "deletion_curve") & (tidy["method"] == "random") & (tidy["clip"] == 0)]
     assert sorted(curve["q"]) == [0.0, 0.25, 0.5, 0.75, 1.0]
