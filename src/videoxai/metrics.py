@@ -366,8 +366,6 @@ def compute_clip_metrics(
         the whole map (float32 ``(N, V)``)."""
         whole_positive = whole > 0
         whole_tops = [_top_mask(whole, q) for q in top_q]
-        whole_totals = np.stack([whole_positive.sum(axis=1), np.maximum(whole, 0).sum(axis=1, dtype=np.float64)], 1)
-        rows.add("relevant_fraction", whole_totals[:, 0] / whole.shape[1], **keys)
         if margin:
             flat = np.ascontiguousarray(whole.reshape(shape)[interior]).reshape(clips, -1)
             positive, tops = flat > 0, [_top_mask(flat, q) for q in top_q]
@@ -382,6 +380,12 @@ def compute_clip_metrics(
         totals = weightings.sum(axis=2, dtype=np.float64)  # (N, 2 + len(top_q))
         ratios = np.minimum(_ratio(against_motion, totals[:, None, :]), 1.0)
         ratios[~has_motion] = np.nan
+        whole_totals = (
+            np.stack([whole_positive.sum(axis=1), np.maximum(whole, 0).sum(axis=1, dtype=np.float64)], axis=1)
+            if margin
+            else totals[:, :2]
+        )
+        rows.add("relevant_fraction", whole_totals[:, 0] / whole.shape[1], **keys)
         for index, tau in enumerate(taus):
             rows.add("precision", ratios[:, index, 0], tau=tau, **keys)
             rows.add("weighted_precision", ratios[:, index, 1], tau=tau, **keys)

@@ -421,10 +421,10 @@ def faithfulness_table(
         Tidy rows (``videoxai.metrics.TIDY_COLUMNS``), curves included.
     """
     from videoxai.faithfulness import (
+        REFERENCES,
         deletion_insertion,
         faithfulness_rows,
         pointing_game,
-        REFERENCES,
         reference_relevance,
         spatiotemporal_smoothness,
     )
