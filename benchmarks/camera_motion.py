@@ -113,13 +113,18 @@ def main() -> None:
             & (metrics["variant"] == variant)
             & (metrics["n"].isna() if math.isnan(n) else metrics["n"] == n)
             & (np.isclose(metrics["tau"], args.tau))
+            & (metrics["q"].isna() if metric != "topq_precision" else np.isclose(metrics["q"], args.q))
         ]
         return chosen.set_index(keys)["value"].sort_index()
 
-    for method, variant, n in [("", "", math.nan), *maps.itertuples(index=False)]:
+    entries = [("", "", math.nan, "chance")] + [
+        (method, variant, n, metric)
+        for metric in ("precision", "weighted_precision", "topq_precision")
+        for method, variant, n in maps.itertuples(index=False)
+    ]
+    for method, variant, n, metric in entries:
         label = "chance" if not method else f"{method} {variant}" + ("" if math.isnan(n) else f" n={n:g}")
-        metric = "chance" if not method else "precision"
-        row = {"map": label}
+        row = {"metric": metric, "map": label}
         series = {}
         for motion, margin in settings:
             series[(motion, margin)] = values(motion, margin, metric, method, variant, n)
@@ -142,19 +147,22 @@ def main() -> None:
         f"# Camera motion and the border margin on {len(videos)} videos ({int(rows[0]['clips'])} clips)",
         "",
         f"Written by `benchmarks/camera_motion.py {results} --margin {args.margin} --tau {args.tau:g}`.",
-        f"P (R>0) at τ = {args.tau:g} px/frame (and chance: the share of voxels that move), mean over clips "
+        f"Motion precision at τ = {args.tau:g} px/frame: P (R>0) (`precision`), relevance-weighted and "
+        f"top {args.q:.0%} (docs/metrics.md), and chance (the share of voxels that move), mean over clips "
         "with a video-level bootstrap 95 % interval; `raw`: Farnebäck flow, `compensated`: the object "
         "motion left after the fitted camera motion (affine, RANSAC); `m`: pixels left out at each edge. "
         "Last column: paired difference compensated − raw (no margin).",
         "",
-        f"| map | raw | raw, m = {args.margin} | compensated | compensated, m = {args.margin} "
+        f"| metric | map | raw | raw, m = {args.margin} | compensated | compensated, m = {args.margin} "
         "| compensated − raw | clips |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         cells = [row[f"{motion}_m{margin}_text"] for motion, margin in settings]
         lines.append(
-            f"| {row['map']} | " + " | ".join(cells) + f" | {row['compensated_minus_raw_text']} | {row['clips']} |"
+            f"| {row['metric']} | {row['map']} | "
+            + " | ".join(cells)
+            + f" | {row['compensated_minus_raw_text']} | {row['clips']} |"
         )
     lines += [
         "",

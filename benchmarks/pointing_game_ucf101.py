@@ -38,14 +38,17 @@ from videoxai.stats import bootstrap_mean, interval_text  # noqa: E402
 
 
 def frame_hits(relevance: np.ndarray, boxes: np.ndarray, tolerance: float) -> np.ndarray:
-    """1.0 / 0.0 per annotated frame of ``(N, T, H, W)`` maps (frames without a box dropped)."""
+    """1.0 hit / 0.0 miss / NaN constant map, per annotated frame of ``(N, T, H, W)`` maps
+    (frames without a box dropped). The pointing game skips a frame whose map is constant (an
+    empty selective frame has nothing to point with); the NaN keeps that visible."""
     hits = []
     for clip, t in np.ndindex(relevance.shape[:2]):
+        if not np.isfinite(boxes[clip, t]).all(axis=-1).any():
+            continue
         hit, miss = pointing_game(
             relevance[clip : clip + 1, t : t + 1], boxes=boxes[clip : clip + 1, t : t + 1], tolerance=tolerance
         )
-        if hit[0] + miss[0]:
-            hits.append(float(hit[0]))
+        hits.append(float(hit[0]) if hit[0] + miss[0] else math.nan)
     return np.asarray(hits)
 
 
@@ -92,6 +95,7 @@ def main() -> None:
         values = np.concatenate([hits for _, hits in parts])
         videos = np.concatenate([[video] * len(hits) for video, hits in parts])
         interval = bootstrap_mean(values, videos)
+        strict = bootstrap_mean(np.nan_to_num(values, nan=0.0), videos)
         rows.append(
             {
                 "method": method,
@@ -100,13 +104,18 @@ def main() -> None:
                 "accuracy": interval.mean,
                 "low": interval.low,
                 "high": interval.high,
-                "frames": int(len(values)),
-                "videos": int(len(set(videos))),
+                "frames": int(np.isfinite(values).sum()),
+                "annotated_frames": int(len(values)),
+                "strict_accuracy": strict.mean,
+                "videos": int(len(set(videos[np.isfinite(values)]))),
                 "text": interval_text(interval),
+                "strict_text": interval_text(strict),
             }
         )
     out = Path(__file__).resolve().parent / "results"
-    write_rows_csv(out / f"{args.name}.csv", [{k: v for k, v in row.items() if k != "text"} for row in rows], "cpu")
+    write_rows_csv(
+        out / f"{args.name}.csv", [{k: v for k, v in row.items() if not k.endswith("text")} for row in rows], "cpu"
+    )
     lines = [
         f"# Pointing game on UCF101-24 person boxes ({len(per_video)} videos)",
         "",
@@ -114,15 +123,17 @@ def main() -> None:
         f"the map's maximum lies within {args.tolerance:g} px of a person box (boxes mapped into the clip's "
         "pixels through the decode's resize and centre crop); accuracy = hits / annotated frames, pooled, "
         "with a video-level bootstrap 95 % interval. `centre`: a map peaking at the frame's centre; "
-        f"`random`: uniform noise (seed {args.seed}).",
+        f"`random`: uniform noise (seed {args.seed}). The pointing game skips frames where a map is constant "
+        "(an empty selective frame); the strict column counts them as misses.",
         "",
-        "| method | variant | n | accuracy [95 % CI] | annotated frames | videos |",
-        "|---|---|---|---|---|---|",
+        "| method | variant | n | accuracy [95 % CI] | frames pointed | strict accuracy (of all annotated) | videos |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         n_text = "" if math.isnan(row["n"]) else f"{row['n']:g}"
         lines.append(
-            f"| {row['method']} | {row['variant']} | {n_text} | {row['text']} | {row['frames']} | {row['videos']} |"
+            f"| {row['method']} | {row['variant']} | {n_text} | {row['text']} | {row['frames']} of "
+            f"{row['annotated_frames']} | {row['strict_text']} | {row['videos']} |"
         )
     lines += ["", "Clips scored (source frames of each clip; annotated clip frames):", ""]
     for video, annotated, indices in per_video:
