@@ -416,3 +416,24 @@ def test_report_front_page_tables_and_video_in_a_browser(study, tmp_path):
         assert played and played[0] >= 2 * 224, played  # two panels, enlarged to at least 224 px
         browser.evaluate("document.getElementById('overlay').removeAttribute('controls')")  # a clean picture
         browser.screenshot(shots / "overlay_in_browser.png", selector="#overlay")
+
+
+def test_camera_compensated_motion_reruns_flow_and_metrics_and_names_itself_in_table1(study, tmp_path):
+    workdir = tmp_path / "study"
+    shutil.copytree(study[0], workdir, symlinks=True)  # copy2 keeps the mtimes: nothing else is stale
+    write_config(
+        workdir,
+        flow={"camera": {"compensate": True}},
+        metrics={"tau": [0.5, 1.0], "motion": "compensated", "border_margin": 2},
+    )
+    run = snakemake(workdir)
+    jobs = planned_jobs(run.stdout + run.stderr)
+    assert jobs.get("flow") == 3 and jobs.get("metrics") == 3
+    assert not {"decode", "explain", "selective"} & set(jobs)
+    results = workdir / "results"
+    flow = read_shard(next(path for path in (results / "flow").glob("*.h5") if "knitting" in path.name))
+    assert flow.arrays["object_flow"].shape == flow.arrays["flow"].shape
+    assert flow.arrays["camera_transform"].shape == (*flow.arrays["flow"].shape[:2], 3, 3)
+    table = pd.read_csv(results / "tables" / "table1.csv")
+    assert set(table["motion"]) == {"camera-compensated flow, 2 px border left out"}
+    assert "Motion: camera-compensated flow, 2 px border left out." in (results / "tables" / "table1.md").read_text()
