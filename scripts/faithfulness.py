@@ -1,8 +1,8 @@
 """Rule faithfulness: deletion/insertion, pointing game and smoothness rows of every video of one
 bucket, with the model loaded once; one table shard per video in the bucket's folder.
 
-Every configured method's map is scored as a baseline and, per n, as a selective map, plus a
-random map (method "random") as the reference; the work is videoxai.stages.faithfulness_table.
+Every configured method's map is scored as a baseline and, per n, as a selective map, plus the
+reference maps of faithfulness.references (method "random", "centre"); the work is videoxai.stages.faithfulness_table.
 Rows use the tidy metrics columns; the deletion/insertion curves are rows too (metric
 deletion_curve / insertion_curve), so the curves figure reads them from metrics.csv.
 """
@@ -34,6 +34,7 @@ config = {
         "baseline",
         "grid",
         "random_seed",
+        "references",
         "tolerance",
         "annotations",
     )
@@ -67,6 +68,7 @@ def score(video_id, clips_shard, explained, selected, model, spec, annotations):
         grid=tuple(params.grid) if params.grid else None,
         batch_size=int(snakemake.config["faithfulness"]["batch_size"]),
         random_seed=params.random_seed,
+        references=list(params.references),
         pointing_targets=pointing_targets,
         tolerance=float(params.tolerance),
         device=device,

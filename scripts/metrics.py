@@ -5,6 +5,7 @@ import json
 import numpy as np
 from _stage import logged, run_stage
 
+from videoxai.errors import ConfigurationError
 from videoxai.metrics import compute_clip_metrics
 from videoxai.shards import n_group, read_shard, write_table_shard
 
@@ -12,12 +13,29 @@ methods = list(snakemake.params.methods)
 n_values = [float(n) for n in snakemake.params.n]
 taus = [float(tau) for tau in snakemake.params.tau]
 top_q = [float(q) for q in snakemake.params.top_q]
-config = {"methods": methods, "n": n_values, "tau": taus, "top_q": top_q}
+motion = str(snakemake.params.motion)
+border_margin = int(snakemake.params.border_margin)
+config = {
+    "methods": methods,
+    "n": n_values,
+    "tau": taus,
+    "top_q": top_q,
+    "motion": motion,
+    "border_margin": border_margin,
+}
+# The raw Farnebäck flow, or the object motion the flow stage left after removing the camera's.
+FLOW_ARRAYS = {"raw": "flow", "compensated": "object_flow"}
 video_id = snakemake.wildcards.video
 
 
 def compute():
-    flow = read_shard(snakemake.input.flow).arrays["flow"]
+    flow_shard = read_shard(snakemake.input.flow, names=[FLOW_ARRAYS[motion]])
+    if FLOW_ARRAYS[motion] not in flow_shard.arrays:
+        raise ConfigurationError(
+            f"the flow shard {snakemake.input.flow} has no {FLOW_ARRAYS[motion]!r}: set flow.camera.compensate: true",
+            "metrics.motion",
+        )
+    flow = flow_shard.arrays[FLOW_ARRAYS[motion]]
     explained = read_shard(snakemake.params.explain_shard)
     selected = read_shard(snakemake.input.selective)
     first = explained.arrays[f"{methods[0]}/predicted"]
@@ -36,6 +54,8 @@ def compute():
         selective_seconds={method: selected.arrays[f"{method}/seconds_per_clip"] for method in methods},
         labels=labels,
         predicted=first,
+        border_margin=border_margin,
+        motion=motion,
     )
     return table, {}
 

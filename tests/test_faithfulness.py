@@ -15,6 +15,7 @@ from videoxai.errors import VideoXAIError
 from videoxai.faithfulness import (
     area_under_curve,
     blur_frames,
+    centre_relevance,
     clip_boxes,
     clip_masks,
     deletion_insertion,
@@ -22,6 +23,7 @@ from videoxai.faithfulness import (
     pointing_game,
     random_relevance,
     read_annotations,
+    reference_relevance,
     spatiotemporal_smoothness,
 )
 from videoxai.metrics import TIDY_COLUMNS, empty_metrics
@@ -119,7 +121,7 @@ def test_pointing_game_with_boxes_and_tolerance():
 
 def test_read_annotations_csv_and_npz_and_map_them_into_clips(tmp_path):
     path = tmp_path / "boxes.csv"
-    path.write_text("video,frame,x1,y1,x2,y2\nv_a,3,0,0,320,240\nv_a,3,10,10,20,20\nv_b,0,1,2,3,4\n")
+    path.write_text("video,frame,x1,y1,x2,y2\nv_a,3,0,0,319,239\nv_a,3,10,10,20,20\nv_b,0,1,2,3,4\n")
     annotations = read_annotations(path)
     assert sorted(annotations) == ["v_a", "v_b"]
     assert annotations["v_a"]["boxes"][3].shape == (2, 4)
@@ -127,7 +129,10 @@ def test_read_annotations_csv_and_npz_and_map_them_into_clips(tmp_path):
     spec = ModelSpec(name="c3d", num_frames=2, size=112, class_names=("a",), resize_hw=(128, 171))
     boxes = clip_boxes(annotations["v_a"], [[3, 4]], (240, 320), spec)
     assert boxes.shape == (1, 2, 2, 4)
-    np.testing.assert_allclose(boxes[0, 0, 0], [-29, -8, 171 - 29, 128 - 8])
+    # the whole 320x240 frame (pixels 0..319, 0..239) is the whole resized frame, edges included
+    np.testing.assert_allclose(boxes[0, 0, 0], [-29.5, -8.5, 171 - 29.5, 128 - 8.5])
+    # pixel 10..20 of 320 -> edges 10 * 171/320 and 21 * 171/320, less half a pixel and the crop
+    np.testing.assert_allclose(boxes[0, 0, 1, [0, 2]], [10 * 171 / 320 - 29.5, 21 * 171 / 320 - 29.5])
     assert np.isnan(boxes[0, 1]).all()
     masks = np.zeros((5, 240, 320), bool)
     masks[3, 120:, :] = True  # bottom half
@@ -167,3 +172,68 @@ def test_tidy_rows_match_the_metrics_schema():
     assert accuracy[0] == 0.75 and math.isnan(accuracy[1])
     combined = pd.concat([empty_metrics(), rows], ignore_index=True)
     assert combined["value"].dtype == np.float64 and set(combined["variant"]) == {"baseline"}
+
+
+def test_boxes_follow_the_decode_resize_and_crop_of_a_real_video(tmp_path):
+    """A 320x240 video (UCF-101's size) with a white rectangle whose box is known in every
+    source frame, decoded with I3D's geometry (short side 256, centre crop 224): the bright
+    pixels of each decoded clip frame lie inside the mapped box, and fill it to within a pixel."""
+    import cv2
+
+    from videoxai.video import decode_clips
+
+    frames, boxes = [], []
+    for index in range(12):
+        frame = np.zeros((240, 320, 3), np.uint8)
+        x1, y1 = 60 + 9 * index, 40 + 5 * index  # moves, so a wrong frame index is caught
+        x2, y2 = x1 + 69, y1 + 99
+        frame[y1 : y2 + 1, x1 : x2 + 1] = 255
+        frames.append(frame)
+        boxes.append(f"v_box,{index},{x1},{y1},{x2},{y2}")
+    path = tmp_path / "v_box.avi"
+    # MJPG at top quality keeps the rectangle's edges sharp
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (320, 240))
+    writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 100)
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    (tmp_path / "boxes.csv").write_text("video,frame,x1,y1,x2,y2\n" + "\n".join(boxes) + "\n")
+    spec = ModelSpec(name="i3d", num_frames=4, size=224, class_names=("a",), resize_short_side=256)
+    decoded = decode_clips(path, spec, clip_length=4, stride=4, max_clips=2)
+    assert decoded.frame_indices.tolist() == [[0, 1, 2, 3], [8, 9, 10, 11]]
+    annotation = read_annotations(tmp_path / "boxes.csv")["v_box"]
+    mapped = clip_boxes(annotation, decoded.frame_indices, (240, 320), spec)
+    assert mapped.shape == (2, 4, 1, 4)
+    for clip, t in np.ndindex(2, 4):
+        bright_y, bright_x = np.nonzero(decoded.clips[clip, t].mean(axis=-1) > 127)
+        x1, y1, x2, y2 = mapped[clip, t, 0]
+        # half-covered edge pixels round either way: a pixel of slack on each side
+        assert x1 - 1 <= bright_x.min() <= x1 + 1 and x2 - 1 <= bright_x.max() <= x2 + 1, (clip, t)
+        assert y1 - 1 <= bright_y.min() <= y1 + 1 and y2 - 1 <= bright_y.max() <= y2 + 1, (clip, t)
+    # and by hand for the first frame: 256/240 vertically, 341/320 horizontally, crop offsets
+    # (256 - 224) // 2 = 16 and (341 - 224) // 2 = 58
+    np.testing.assert_allclose(
+        mapped[0, 0, 0], [60 * 341 / 320 - 58.5, 40 * 256 / 240 - 16.5, 130 * 341 / 320 - 58.5, 140 * 256 / 240 - 16.5]
+    )
+
+
+def test_the_centre_reference_points_at_the_frame_centre():
+    centre = centre_relevance((1, 2, 5, 7))
+    assert centre.shape == (1, 2, 5, 7) and centre.dtype == torch.float32
+    assert np.unravel_index(int(centre[0, 0].argmax()), (5, 7)) == (2, 3)
+    assert centre[0, 1, 2, 3] == 1.0 and centre.min() == 0.0  # the corners
+    relevance = centre_relevance((1, 1, 40, 40))  # even size: the top-left of the 4 middle pixels
+    boxes = np.array(
+        [
+            [
+                [[19, 19, 19, 19]],
+            ]
+        ],
+        np.float64,
+    ).reshape(1, 1, 1, 4)
+    assert [value.tolist() for value in pointing_game(relevance, boxes=boxes, tolerance=0)] == [[1], [0]]
+    boxes[..., :] = [0, 0, 5, 5]  # a box in the corner: 14·√2 px away
+    assert [value.tolist() for value in pointing_game(relevance, boxes=boxes)] == [[0], [1]]
+    assert torch.equal(reference_relevance("random", (1, 1, 4, 4), seed=3), random_relevance((1, 1, 4, 4), seed=3))
+    with pytest.raises(VideoXAIError, match="unknown reference map 'middle'"):
+        reference_relevance("middle", (1, 1, 4, 4))

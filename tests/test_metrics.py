@@ -239,4 +239,46 @@ def test_a_video_of_ten_clips_matches_a_direct_computation():
     expected = (positive * moving).sum() / positive.sum()
     got = value(frame[frame["clip"] == 3], "weighted_precision", method="guided_backprop", variant="baseline", tau=1.0)
     assert got == pytest.approx(expected, rel=1e-5)
-    assert len(frame) == clips * (3 + 16 * (1 + 3 * 3) + 12 * 2 + 4 * 6 * 2)
+    # per clip: 3 chance + motion_compensated + border_margin, then the maps' rows
+    assert len(frame) == clips * (5 + 16 * (1 + 3 * 3) + 12 * 2 + 4 * 6 * 2)
+
+
+def test_border_margin_leaves_out_exactly_the_band():
+    # One clip, T=1, 6x6 frames, margin 1: the interior is rows/cols 1..4, 16 voxels; the band 20.
+    #   moving (|flow| = 3): band (0,0), (5,5), (0,3); interior (2,2), (3,3), (1,4)
+    #   relevance > 0: band (0,0)=5, (5,5)=1, (2,0)=4; interior (2,2)=1, (4,1)=2
+    flow = np.zeros((1, 1, 6, 6, 2), np.float32)
+    for y, x in [(0, 0), (5, 5), (0, 3), (2, 2), (3, 3), (1, 4)]:
+        flow[0, 0, y, x] = [3, 0]
+    relevance = np.zeros((1, 1, 6, 6), np.float32)
+    for (y, x), r in {(0, 0): 5, (5, 5): 1, (2, 0): 4, (2, 2): 1, (4, 1): 2}.items():
+        relevance[0, 0, y, x] = r
+    common = dict(video="v", relevance={"dtd": relevance}, selective={}, taus=[1.0], top_q=[0.05])
+    whole = compute_clip_metrics(flow=flow, **common)
+    band = compute_clip_metrics(flow=flow, border_margin=1, **common)
+    keys = dict(method="dtd", variant="baseline", tau=1.0)
+    # whole frame: 6 of 36 move; 3 of 5 positive voxels move; 5 + 1 + 1 of 13 relevance
+    assert value(whole, "chance", tau=1.0) == pytest.approx(6 / 36)
+    assert value(whole, "precision", **keys) == pytest.approx(3 / 5)
+    assert value(whole, "weighted_precision", **keys) == pytest.approx(7 / 13)
+    # interior only: 3 of 16 move; 1 of 2 positive voxels moves; 1 of 3 relevance
+    assert value(band, "chance", tau=1.0) == pytest.approx(3 / 16)
+    assert value(band, "precision", **keys) == pytest.approx(1 / 2)
+    assert value(band, "weighted_precision", **keys) == pytest.approx(1 / 3)
+    # top 5 % of the interior's 16 voxels is its single largest, (4,1) = 2, which does not move
+    assert value(band, "topq_precision", q=0.05, **keys) == 0.0
+    # over the whole frame it is ceil(0.05 * 36) = 2 voxels, (0,0) = 5 (moves) and (2,0) = 4 (still)
+    assert value(whole, "topq_precision", q=0.05, **keys) == 0.5
+    # the whole map still counts for everything that is not motion: 5 of 36 voxels are relevant
+    assert value(band, "relevant_fraction", method="dtd", variant="baseline") == pytest.approx(5 / 36)
+    # the settings are recorded per clip
+    assert value(band, "border_margin") == 1 and value(band, "motion_compensated") == 0
+    assert value(whole, "border_margin") == 0
+    compensated = compute_clip_metrics(flow=flow, motion="compensated", **common)
+    assert value(compensated, "motion_compensated") == 1
+    with pytest.raises(VideoXAIError, match="leaves nothing"):
+        compute_clip_metrics(flow=flow, border_margin=3, **common)
+    with pytest.raises(VideoXAIError, match="border_margin"):
+        compute_clip_metrics(flow=flow, border_margin=-1, **common)
+    with pytest.raises(VideoXAIError, match="motion"):
+        compute_clip_metrics(flow=flow, motion="camera", **common)

@@ -59,6 +59,20 @@ def test_faithfulness_table_scores_every_map_and_the_random_reference(tiny):
     assert set(table["method"]) == {"gradcam", "random"}
     curve = table[(table["metric"] == "deletion_curve") & (table["method"] == "gradcam") & (table["clip"] == 1)]
     assert sorted(curve["q"]) == [0.0, 0.5, 1.0]
+    both = faithfulness_table(
+        model,
+        spec,
+        "v",
+        data,
+        [("gradcam", "baseline", np.nan, relevance, target)],
+        steps=2,
+        references=["random", "centre"],
+    )
+    assert set(both["method"]) == {"gradcam", "random", "centre"}
+    with pytest.raises(ConfigurationError, match="faithfulness.references"):
+        faithfulness_table(
+            model, spec, "v", data, [("gradcam", "baseline", np.nan, relevance, target)], steps=1, references=["edge"]
+        )
     # nothing removed yet: the first deletion point is the clip's own probability of its target
     probability = torch.softmax(model(spec.preprocess(data[1:2])), 1)[0, 1].item()
     assert curve.sort_values("q")["value"].iloc[0] == pytest.approx(probability, rel=1e-5)

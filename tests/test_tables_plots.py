@@ -344,3 +344,25 @@ def test_html_tables_and_front_page_carry_the_numbers():
     empty = build_tables(metrics.iloc[:0], tau=1.0)
     assert headline(empty, tau=1.0).startswith("No clip produced motion-precision values")
     assert set(absent_tables(empty)) == set(TABLE_NAMES)
+
+
+def test_table1_says_which_motion_the_metrics_used():
+    from videoxai.metrics import compute_clip_metrics
+    from videoxai.tables import render_table
+
+    flow = np.zeros((1, 2, 8, 8, 2), np.float32)
+    flow[0, :, 3:5, 3:5] = [2, 0]
+    relevance = {"dtd": np.ones((1, 2, 8, 8), np.float32)}
+    common = dict(relevance=relevance, selective={}, flow=flow, taus=[1.0], top_q=[0.05])
+    raw = compute_clip_metrics(video="a", **common)
+    compensated = compute_clip_metrics(video="b", motion="compensated", border_margin=2, **common)
+    assert build_tables(raw)["table1"]["motion"].tolist() == ["raw flow"]
+    table = build_tables(compensated)["table1"]
+    assert table["motion"].tolist() == ["camera-compensated flow, 2 px border left out"]
+    # 4 moving voxels of the 4x4 interior of each frame: precision 1/4, not 4/64
+    assert table["precision_mean"].iloc[0] == pytest.approx(0.25)
+    markdown, latex = render_table("table1", table, tau=1.0, q=0.05)
+    assert "Motion: camera-compensated flow, 2 px border left out." in markdown
+    assert "camera-compensated flow" in latex
+    mixed = build_tables(pd.concat([raw, compensated], ignore_index=True))["table1"]
+    assert mixed["motion"].iloc[0] == "mixed: camera-compensated flow, 2 px border left out; raw flow"

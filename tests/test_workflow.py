@@ -301,7 +301,13 @@ def write_extra_config(workdir: Path, steps: int = 4) -> None:
                 "fep": {"iterations": 3},
             },
         },
-        faithfulness={"enabled": True, "steps": steps, "grid": [4, 4], "annotations": "boxes.csv"},
+        faithfulness={
+            "enabled": True,
+            "steps": steps,
+            "grid": [4, 4],
+            "annotations": "boxes.csv",
+            "references": ["random", "centre"],
+        },
     )
 
 
@@ -333,12 +339,14 @@ def test_extra_methods_and_faithfulness_reach_the_tables(extra_study):
     faithfulness = read_shard(results / "faithfulness" / explain_shard.parent.name / explain_shard.name)
     validate_shard(faithfulness)
     table = pd.read_csv(results / "tables" / "faithfulness.csv")
-    assert list(table["method"]) == [m for m in EXTRA_METHODS for _ in range(2)] + ["random"]
-    assert list(table["variant"]) == ["baseline", "selective"] * len(EXTRA_METHODS) + ["baseline"]
+    assert list(table["method"]) == [m for m in EXTRA_METHODS for _ in range(2)] + ["centre", "random"]
+    assert list(table["variant"]) == ["baseline", "selective"] * len(EXTRA_METHODS) + ["baseline"] * 2
     assert (table["clips"] == 2).all() and table["deletion_auc_mean"].between(0, 1).all()
     # 2 clips x 8 frames, all annotated; a selective map that is zero in a frame does not point there
     baseline = table[table["variant"] == "baseline"]
     assert (baseline["pointing_frames"] == 16).all() and baseline["pointing_accuracy"].between(0, 1).all()
+    # the box (100..220, 60..180 of 320x240) holds the frame's centre: the centre map always hits
+    assert table.loc[table["method"] == "centre", "pointing_accuracy"].tolist() == [1.0]
     tidy = pd.read_csv(results / "tables" / "metrics.csv")
     curve = tidy[(tidy["metric"] == "deletion_curve") & (tidy["method"] == "random") & (tidy["clip"] == 0)]
     assert sorted(curve["q"]) == [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -408,3 +416,24 @@ def test_report_front_page_tables_and_video_in_a_browser(study, tmp_path):
         assert played and played[0] >= 2 * 224, played  # two panels, enlarged to at least 224 px
         browser.evaluate("document.getElementById('overlay').removeAttribute('controls')")  # a clean picture
         browser.screenshot(shots / "overlay_in_browser.png", selector="#overlay")
+
+
+def test_camera_compensated_motion_reruns_flow_and_metrics_and_names_itself_in_table1(study, tmp_path):
+    workdir = tmp_path / "study"
+    shutil.copytree(study[0], workdir, symlinks=True)  # copy2 keeps the mtimes: nothing else is stale
+    write_config(
+        workdir,
+        flow={"camera": {"compensate": True}},
+        metrics={"tau": [0.5, 1.0], "motion": "compensated", "border_margin": 2},
+    )
+    run = snakemake(workdir)
+    jobs = planned_jobs(run.stdout + run.stderr)
+    assert jobs.get("flow") == 3 and jobs.get("metrics") == 3
+    assert not {"decode", "explain", "selective"} & set(jobs)
+    results = workdir / "results"
+    flow = read_shard(next(path for path in (results / "flow").glob("*.h5") if "knitting" in path.name))
+    assert flow.arrays["object_flow"].shape == flow.arrays["flow"].shape
+    assert flow.arrays["camera_transform"].shape == (*flow.arrays["flow"].shape[:2], 3, 3)
+    table = pd.read_csv(results / "tables" / "table1.csv")
+    assert set(table["motion"]) == {"camera-compensated flow, 2 px border left out"}
+    assert "Motion: camera-compensated flow, 2 px border left out." in (results / "tables" / "table1.md").read_text()

@@ -90,6 +90,10 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
             ["configuration error: faithfulness.annotations: annotation file 'boxes.txt' not found"],
         ),
         ({"metrics": {"bootstrap": {"level": 95}}}, ["95 is greater than or equal to the maximum of 1"]),
+        (
+            {"metrics": {"tau": [1.0], "motion": "compensated"}},
+            ["configuration error: metrics.motion: compensated motion needs the camera fit", "flow.camera.compensate"],
+        ),
     ],
     ids=[
         "option",
@@ -102,6 +106,7 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
         "shipped-refusal",
         "annotations-missing",
         "bootstrap-level",
+        "compensated-without-camera-fit",
     ],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):

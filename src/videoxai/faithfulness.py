@@ -64,6 +64,38 @@ def random_relevance(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
     return torch.rand(tuple(shape), generator=generator, dtype=torch.float32)
 
 
+def centre_relevance(shape: tuple[int, ...]) -> torch.Tensor:
+    """The centre-of-frame reference: float32 of ``shape`` ``(N, T, H, W)``, in every frame
+    ``1 - d / d_max`` with ``d`` the distance of a pixel centre to the frame's centre.
+
+    Its maximum is the pixel nearest the frame's centre (of four tied ones in an even-sized
+    frame, the top-left, the first in row-major order as the pointing game takes it); a map that
+    always points at the centre is how far the centre bias of a dataset goes by itself.
+    """
+    shape = tuple(int(value) for value in shape)
+    if len(shape) != 4:
+        raise VideoXAIError(f"the centre reference needs a shape (N, T, H, W), got {shape}")
+    height, width = shape[2:]
+    y = torch.arange(height, dtype=torch.float32) - (height - 1) / 2
+    x = torch.arange(width, dtype=torch.float32) - (width - 1) / 2
+    distance = torch.hypot(y[:, None], x[None, :])
+    plane = 1 - distance / distance.max().clamp_min(1e-12)
+    return plane.expand(shape).contiguous()
+
+
+REFERENCES: tuple[str, ...] = ("random", "centre")
+
+
+def reference_relevance(name: str, shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
+    """A reference map of :data:`REFERENCES` (``random``: :func:`random_relevance` with ``seed``,
+    ``centre``: :func:`centre_relevance`), float32 ``(N, T, H, W)``."""
+    if name == "random":
+        return random_relevance(shape, seed=seed)
+    if name == "centre":
+        return centre_relevance(shape)
+    raise VideoXAIError(f"unknown reference map {name!r}: use one of {list(REFERENCES)}")
+
+
 def _check_relevance(relevance, inputs: torch.Tensor) -> torch.Tensor:
     relevance = torch.as_tensor(relevance, dtype=torch.float32)
     expected = (inputs.shape[0], *inputs.shape[2:])
@@ -295,7 +327,15 @@ def clip_boxes(annotation: dict, frame_indices, source_hw: tuple[int, int], spec
         source_hw: (height, width) of the source video.
         spec: the model's :class:`~videoxai.models.spec.ModelSpec` (resize, then centre crop).
     Returns:
-        float64 ``(N, T, B, 4)`` (x1, y1, x2, y2), NaN rows where a frame has fewer boxes.
+        float64 ``(N, T, B, 4)`` (x1, y1, x2, y2), NaN rows where a frame has fewer boxes: the
+        extent, in clip pixel-centre coordinates, of the source pixels the box covers.
+
+    A box's inclusive source pixels ``x1 .. x2`` cover ``[x1, x2 + 1)`` in edge coordinates
+    (pixel ``i`` spans ``[i, i + 1)``), which the resize scales by ``s`` (as ``cv2.resize``
+    does: pixel centres ``i + 0.5`` map to ``(i + 0.5) s``) and the centre crop shifts by its
+    offset; back in pixel-centre coordinates that is ``[x1 s - 0.5, (x2 + 1) s - 0.5]`` minus
+    the offset (``[x1 - 0.5, x2 + 0.5]`` when nothing is resized). A box partly outside the
+    crop keeps its outside part (the pointing game measures distances to it all the same).
     """
     frame_indices = np.asarray(frame_indices, dtype=np.int64)
     scale_y, scale_x, top, left = _crop_geometry(source_hw, spec)
@@ -306,9 +346,11 @@ def clip_boxes(annotation: dict, frame_indices, source_hw: tuple[int, int], spec
         boxes = per_frame.get(int(frame_indices[index]))
         if boxes is None:
             continue
-        mapped = boxes.copy()
-        mapped[:, [0, 2]] = mapped[:, [0, 2]] * scale_x - left
-        mapped[:, [1, 3]] = mapped[:, [1, 3]] * scale_y - top
+        mapped = np.empty_like(boxes)
+        mapped[:, 0] = boxes[:, 0] * scale_x - 0.5 - left
+        mapped[:, 2] = (boxes[:, 2] + 1) * scale_x - 0.5 - left
+        mapped[:, 1] = boxes[:, 1] * scale_y - 0.5 - top
+        mapped[:, 3] = (boxes[:, 3] + 1) * scale_y - 0.5 - top
         result[index][: len(mapped)] = mapped
     return result
 
@@ -396,7 +438,7 @@ def faithfulness_rows(
 
     Metrics: ``deletion_auc``, ``insertion_auc``, ``pointing_hits``, ``pointing_misses``,
     ``pointing_accuracy`` (NaN where a clip has no annotated frame), ``smoothness_temporal``,
-    ``smoothness_spatial``. Use ``method="random"`` for the random-relevance reference row.
+    ``smoothness_spatial``. Use ``method="random"`` / ``"centre"`` for the reference rows.
     """
     blocks: list[tuple[str, np.ndarray]] = []
     if deletion_insertion_result is not None:
@@ -439,7 +481,9 @@ def faithfulness_rows(
 __all__ = [
     "BASELINES",
     "area_under_curve",
+    "REFERENCES",
     "blur_frames",
+    "centre_relevance",
     "clip_boxes",
     "clip_masks",
     "deletion_insertion",
@@ -447,5 +491,6 @@ __all__ = [
     "pointing_game",
     "random_relevance",
     "read_annotations",
+    "reference_relevance",
     "spatiotemporal_smoothness",
 ]

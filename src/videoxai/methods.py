@@ -196,7 +196,9 @@ def check_methods(methods, options: dict | None = None, model_name: str | None =
 
 
 def method_label(method: str) -> str:
-    """Display name as in the papers ("Grad-CAM"); the random reference and unknown names as they are."""
+    """Display name as in the papers ("Grad-CAM"); the random and centre references, unknown names as they are."""
     if method == "random":
         return "Random"
+    if method == "centre":
+        return "Centre"
     return REGISTRY[method].label if method in REGISTRY else method

@@ -34,6 +34,8 @@ from videoxai.methods import EXTRA_METHODS, METHODS
 METHOD_ORDER: tuple[str, ...] = METHODS
 EXTRA_METHOD_ORDER: tuple[str, ...] = EXTRA_METHODS
 REFERENCE_METHOD = "random"
+# The centre-of-frame reference of the pointing game (videoxai.faithfulness.centre_relevance).
+CENTRE_METHOD = "centre"
 VARIANTS: tuple[str, ...] = ("baseline", "selective")
 
 # Farnebäck magnitude quantiles on the UCF-101 sample at 112x112 (docs/metrics.md): static
@@ -57,6 +59,10 @@ TIDY_COLUMNS: tuple[str, ...] = (
 
 PRECISION_METRICS: tuple[str, ...] = ("precision", "weighted_precision", "topq_precision")
 
+# Which flow the motion metrics use: Farnebäck's as it is, or the object motion left after the
+# camera's (global) motion is removed (videoxai.flow.compensate_camera).
+MOTIONS: tuple[str, ...] = ("raw", "compensated")
+
 
 def tau_for_resolution(size: int) -> float:
     """Headline tau for clips ``size`` pixels high: ``DEFAULT_TAU`` scaled from 112 px.
@@ -71,11 +77,12 @@ def tau_for_resolution(size: int) -> float:
 
 def ordered_methods(methods) -> list[str]:
     """Distinct method names: the paper's four in its order, the other known methods, unknown
-    names alphabetically, and the ``random`` reference last."""
+    names alphabetically, and the references last (``centre``, then ``random``)."""
     present = {str(method) for method in methods if str(method)}
     known = [method for method in (*METHOD_ORDER, *EXTRA_METHOD_ORDER) if method in present]
-    unknown = sorted(present - set(known) - {REFERENCE_METHOD})
-    return known + unknown + ([REFERENCE_METHOD] if REFERENCE_METHOD in present else [])
+    references = [method for method in (CENTRE_METHOD, REFERENCE_METHOD) if method in present]
+    unknown = sorted(present - set(known) - set(references))
+    return known + unknown + references
 
 
 def _to_numpy(array, name: str) -> np.ndarray:
@@ -276,6 +283,8 @@ def compute_clip_metrics(
     selective_seconds: Mapping[object, object] | None = None,
     labels=None,
     predicted=None,
+    border_margin: int = 0,
+    motion: str = "raw",
 ) -> pd.DataFrame:
     """All metrics of one video's clips, as tidy long-format rows.
 
@@ -293,6 +302,13 @@ def compute_clip_metrics(
             ``seconds + selective_seconds``.
         labels, predicted: int ``(N,)`` true and predicted class per clip; a negative label
             means unknown and that clip gets no ``correct`` row.
+        border_margin: pixels at each edge of every frame left out of the motion metrics
+            (``precision``, ``weighted_precision``, ``topq_precision``, ``chance``): they are
+            computed on the ``(T, H - 2m, W - 2m)`` interior, as if the clip were cropped to it
+            (the top-q set too). Agreement, selectivity and ``relevant_fraction`` use whole maps.
+        motion: ``"raw"`` or ``"compensated"``: which flow ``flow`` is (the raw Farnebäck flow or
+            the object motion left after removing the camera's); recorded, with the margin, in
+            the per-clip rows ``motion_compensated`` (1 or 0) and ``border_margin`` (pixels).
     Returns:
         DataFrame with columns ``TIDY_COLUMNS`` (schema in ``docs/metrics.md``): ``clip`` is
         0..N-1, ``n`` is NaN for baseline rows, ``tau``/``q`` NaN where they do not apply,
@@ -301,12 +317,24 @@ def compute_clip_metrics(
     flow = _flow_array(flow)
     shape = tuple(flow.shape[:4])
     clips = shape[0]
-    voxels = int(np.prod(shape[1:]))
+    if motion not in MOTIONS:
+        raise VideoXAIError(f"must be one of {list(MOTIONS)}, got {motion!r}", "motion")
+    if isinstance(border_margin, bool) or not isinstance(border_margin, (int, np.integer)) or border_margin < 0:
+        raise VideoXAIError(f"must be an integer >= 0 (pixels), got {border_margin!r}", "border_margin")
+    margin = int(border_margin)
+    if 2 * margin >= min(shape[2], shape[3]):
+        raise VideoXAIError(f"{margin} px at each edge leaves nothing of {shape[2]}x{shape[3]} frames", "border_margin")
+    interior = (slice(None), slice(None), slice(margin, shape[2] - margin), slice(margin, shape[3] - margin))
+    # The motion metrics see only the interior; everything else the whole map.
+    flow = flow[interior]
+    voxels = int(np.prod(flow.shape[1:4]))
     taus = [float(tau) for tau in taus]
     top_q = [float(q) for q in top_q]
     for q in top_q:
         _check_fraction(q)
     rows = _Rows(str(video), clips)
+    rows.add("motion_compensated", np.full(clips, float(motion == "compensated")))
+    rows.add("border_margin", np.full(clips, float(margin)))
 
     # All taus at once as (N, K, V) 0/1 matrices, so each map needs one batched product.
     moving = (
@@ -333,10 +361,16 @@ def compute_clip_metrics(
             raise VideoXAIError("selective map given without its baseline relevance", f"selective[{method}, {n:g}]")
         selective_maps[(method, n)] = _relevance_array(selective[key], f"selective[{method}, {n:g}]", shape)
 
-    def precision_rows(flat: np.ndarray, **keys) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
-        """Precision rows of one map; returns its R > 0 mask, top-q masks and (#R>0, sum R+)."""
-        positive = flat > 0
-        tops = [_top_mask(flat, q) for q in top_q]
+    def precision_rows(whole: np.ndarray, **keys) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        """Precision rows of one map; returns its R > 0 mask, top-q masks and (#R>0, sum R+) over
+        the whole map (float32 ``(N, V)``)."""
+        whole_positive = whole > 0
+        whole_tops = [_top_mask(whole, q) for q in top_q]
+        if margin:
+            flat = np.ascontiguousarray(whole.reshape(shape)[interior]).reshape(clips, -1)
+            positive, tops = flat > 0, [_top_mask(flat, q) for q in top_q]
+        else:
+            flat, positive, tops = whole, whole_positive, whole_tops
         # One batched product of the (N, K, V) moving masks against all the voxel weightings
         # (R > 0, R+, each top-q set) reads the moving masks once. float32 sums of 0/1 are
         # exact; the R+ sum against motion is float32 (relative error ~1e-6), its total float64.
@@ -346,14 +380,19 @@ def compute_clip_metrics(
         totals = weightings.sum(axis=2, dtype=np.float64)  # (N, 2 + len(top_q))
         ratios = np.minimum(_ratio(against_motion, totals[:, None, :]), 1.0)
         ratios[~has_motion] = np.nan
-        rows.add("relevant_fraction", totals[:, 0] / voxels, **keys)
+        whole_totals = (
+            np.stack([whole_positive.sum(axis=1), np.maximum(whole, 0).sum(axis=1, dtype=np.float64)], axis=1)
+            if margin
+            else totals[:, :2]
+        )
+        rows.add("relevant_fraction", whole_totals[:, 0] / whole.shape[1], **keys)
         for index, tau in enumerate(taus):
             rows.add("precision", ratios[:, index, 0], tau=tau, **keys)
             rows.add("weighted_precision", ratios[:, index, 1], tau=tau, **keys)
         for q_index, q in enumerate(top_q):
             for index, tau in enumerate(taus):
                 rows.add("topq_precision", ratios[:, index, 2 + q_index], tau=tau, q=q, **keys)
-        return positive, tops, totals[:, :2]
+        return whole_positive, whole_tops, whole_totals
 
     positive_sets: dict[tuple[str, float], tuple[np.ndarray, list[np.ndarray], np.ndarray]] = {}
     for method, flat in baselines.items():

@@ -400,39 +400,49 @@ def faithfulness_table(
     grid: tuple[int, int] | None = None,
     batch_size: int = 16,
     random_seed: int = 0,
+    references: Sequence[str] = ("random",),
     pointing_targets: dict | None = None,
     tolerance: float = 15.0,
     device: str | torch.device = "cpu",
     progress: Progress | None = None,
 ) -> pd.DataFrame:
-    """Deletion/insertion, pointing game and smoothness rows of every map of one video, and of a
-    random map (method ``random``) as the reference.
+    """Deletion/insertion, pointing game and smoothness rows of every map of one video, and of
+    the reference maps (``references``: ``random`` and/or ``centre``, rows with that method name).
 
     Args:
         clips: uint8 ``(N, T, H, W, 3)`` the maps explain.
         maps: ``(method, variant, n, relevance float (N, T, H, W), target int (N,))``; n is NaN
             for baseline maps.
+        references: reference maps of :data:`videoxai.faithfulness.REFERENCES` to score too
+            (``random`` seeded with ``random_seed``; ``centre`` peaks at the frame's centre).
         pointing_targets: ``{"boxes": ...}`` or ``{"masks": ...}`` of the clips (see
             :func:`videoxai.faithfulness.pointing_game`); None skips the pointing game.
     Returns:
         Tidy rows (``videoxai.metrics.TIDY_COLUMNS``), curves included.
     """
     from videoxai.faithfulness import (
+        REFERENCES,
         deletion_insertion,
         faithfulness_rows,
         pointing_game,
-        random_relevance,
+        reference_relevance,
         spatiotemporal_smoothness,
     )
-    from videoxai.metrics import REFERENCE_METHOD
 
     if not maps:
         raise ConfigurationError("no map to score: configure a method and a variant", "faithfulness.variants")
+    unknown = [name for name in references if name not in REFERENCES]
+    if unknown:
+        raise ConfigurationError(
+            f"unknown reference map {unknown[0]!r}: use {list(REFERENCES)}", "faithfulness.references"
+        )
     check_clip_geometry(clips, spec)
     inputs = spec.preprocess(clips, device=device)
     first_relevance, first_target = maps[0][3], maps[0][4]
-    reference = random_relevance(np.shape(first_relevance), seed=random_seed).numpy()
-    scored = [*maps, (REFERENCE_METHOD, "baseline", np.nan, reference, first_target)]
+    scored = [*maps]
+    for name in references:
+        reference = reference_relevance(name, np.shape(first_relevance), seed=random_seed).numpy()
+        scored.append((name, "baseline", np.nan, reference, first_target))
     frames = []
     for method, variant, n, relevance, target in scored:
         began = time.perf_counter()

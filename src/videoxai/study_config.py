@@ -108,6 +108,20 @@ def check_model(model: dict) -> None:
     decode_geometry(model)
 
 
+def check_motion(config: dict) -> None:
+    """``metrics.motion`` against the flow stage: compensated motion needs the camera fit."""
+    metrics = config.get("metrics", {})
+    motion = metrics.get("motion", "raw")
+    if motion not in ("raw", "compensated"):
+        raise ConfigurationError(f"must be 'raw' or 'compensated', got {motion!r}", "metrics.motion")
+    camera = (config.get("flow") or {}).get("camera") or {}
+    if motion == "compensated" and not camera.get("compensate", False):
+        raise ConfigurationError(
+            "compensated motion needs the camera fit of the flow stage: set flow.camera.compensate: true",
+            "metrics.motion",
+        )
+
+
 def check_study_config(config: dict) -> None:
     """Every check of a validated (schema defaults filled) study config that needs no torch.
 
@@ -116,6 +130,7 @@ def check_study_config(config: dict) -> None:
     """
     check_model(config["model"])
     check_methods(config["explain"]["methods"], config["explain"]["options"], model_name=config["model"]["name"])
+    check_motion(config)
     faithfulness = config.get("faithfulness", {})
     annotations = faithfulness.get("annotations")
     if faithfulness.get("enabled") and annotations:

@@ -229,7 +229,26 @@ def _table1(frame: pd.DataFrame, tau: float, q: float, settings: dict) -> pd.Dat
     table = _paired(table, wide, keys, DELTA_METRICS["table1"], settings)
     table.insert(3, "tau", tau)
     table.insert(4, "q", q)
+    table["motion"] = motion_text(frame)
     return _order(table, ["method"])
+
+
+def motion_text(frame: pd.DataFrame) -> str:
+    """Which flow the motion metrics of ``frame`` used, from its per-clip ``motion_compensated``
+    and ``border_margin`` rows: e.g. ``"raw flow"``, ``"camera-compensated flow, 16 px border
+    left out"``; ``"mixed: ..."`` when videos differ (metrics of two settings concatenated)."""
+    settings = frame[frame["metric"].isin(["motion_compensated", "border_margin"])]
+    if settings.empty:
+        return "raw flow"  # metrics written before the setting was recorded
+    per_clip = settings.pivot_table(index=["video", "clip"], columns="metric", values="value", aggfunc="first")
+    texts = []
+    for compensated, margin in (
+        per_clip.reindex(columns=["motion_compensated", "border_margin"]).fillna(0).itertuples(index=False)
+    ):
+        text = "camera-compensated flow" if compensated else "raw flow"
+        texts.append(text + (f", {margin:g} px border left out" if margin else ""))
+    distinct = sorted(set(texts))
+    return distinct[0] if len(distinct) == 1 else "mixed: " + "; ".join(distinct)
 
 
 def _table2(frame: pd.DataFrame, q: float, settings: dict) -> pd.DataFrame:
@@ -421,7 +440,8 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
         return (
             f"Table 1: Motion precision at τ = {tau_text} px/frame. P (R>0): share of positive-relevance voxels that "
             f"move; weighted: share of positive relevance on moving voxels; top {_percent(q)}: share of the top "
-            f"{_percent(q)} voxels by relevance that move; chance: share of all voxels that move. {statistics} "
+            f"{_percent(q)} voxels by relevance that move; chance: share of all voxels that move. "
+            f"Motion: {table['motion'].iloc[0] if len(table) and 'motion' in table else 'raw flow'}. {statistics} "
             + paired.format(what="method"),
             [
                 "Method",

@@ -27,6 +27,7 @@ rule faithfulness:
         baseline=config["faithfulness"]["baseline"],
         grid=config["faithfulness"]["grid"],
         random_seed=config["faithfulness"]["random_seed"],
+        references=config["faithfulness"]["references"],
         tolerance=config["faithfulness"]["tolerance"],
         annotations=config["faithfulness"]["annotations"],
     script:

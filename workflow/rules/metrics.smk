@@ -18,5 +18,7 @@ rule metrics:
         n=config["selective"]["n"],
         tau=config["metrics"]["tau"],
         top_q=config["metrics"]["top_q"],
+        motion=config["metrics"]["motion"],
+        border_margin=config["metrics"]["border_margin"],
     script:
         "../../scripts/metrics.py"

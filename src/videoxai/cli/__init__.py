@@ -16,6 +16,7 @@ COMMANDS = {
     "train": "videoxai.cli.train",
     "explain": "videoxai.cli.explain",
     "live": "videoxai.cli.live",
+    "boxes-from-pyannot": "videoxai.cli.boxes_from_pyannot",
 }
 
 
