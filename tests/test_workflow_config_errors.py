@@ -38,6 +38,7 @@ def run_study(workdir: Path, videos: Path, **changes) -> subprocess.CompletedPro
         "metrics": {"tau": [1.0]},
         "report": {"examples": 0},
         "faithfulness": {"enabled": False},
+        "ground_truth": {"enabled": False},
     }
     for key, value in changes.items():
         config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
