@@ -224,3 +224,38 @@ def test_ground_truth_rules_write_the_table_and_figure(tmp_path):
     assert again.returncode == 0, again.stderr[-4000:]
     log = (tmp_path / "results" / "logs" / "ground_truth" / "motion.log").read_text()
     assert "from the cache" in log
+
+
+def test_front_page_sentences_come_from_the_table():
+    from videoxai.story import ground_truth_lines, ground_truth_sentences
+
+    rows = []
+    shares = {
+        ("motion", "dtd"): 0.4,
+        ("context", "dtd"): 0.1,
+        ("motion", "gradcam"): 0.05,
+        ("context", "gradcam"): 0.07,
+    }
+    for (model, method), share in shares.items():
+        for video in range(3):
+            base = {"model": model, "video": f"v{video}", "method": method}
+            rows.append({**base, "variant": "selective", "n": 4.0, "metric": "motion_share", "value": share})
+            rows.append(
+                {
+                    **base,
+                    "variant": "selective",
+                    "n": 4.0,
+                    "metric": "weighted_precision",
+                    "value": 0.5 if method == "dtd" else 0.2,
+                }
+            )
+            rows.append({**base, "variant": "baseline", "n": math.nan, "metric": "weighted_precision", "value": 0.1})
+            rows.append({**base, "variant": "selective", "n": 4.0, "metric": "on_object", "value": 0.25})
+    summary = gt.summary_table(pd.DataFrame(rows))
+    table_sentence, figure_sentence = ground_truth_sentences(summary)
+    assert "with 1 of 2 methods (DTD)" in table_sentence
+    assert "DTD's selective maps lay most on the moving object" in table_sentence and "50.0%" in table_sentence
+    assert "25.0%" in figure_sentence
+    headers, body = gt.display_table(summary)
+    lines = ground_truth_lines(summary, "caption", headers, body)
+    assert lines[0] == "Ground truth" and any("<table" in line for line in lines)
