@@ -693,7 +693,8 @@ def write_figure(summary: pd.DataFrame, path: str | os.PathLike, n: float | None
             ax.set_title(f"{METRIC_LABELS[metric]}\n{MODEL_LABELS[model]} model", fontsize=9)
             ax.set_yticks(range(len(methods)))
             ax.set_yticklabels([method_label(method) for method in methods], fontsize=8)
-            ax.invert_yaxis() if column == 0 and row_index == 0 else None
+            if column == 0 and row_index == 0:  # the y axis is shared: invert it once, first method on top
+                ax.invert_yaxis()
             ax.grid(axis="x", alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
