@@ -250,12 +250,12 @@ def test_front_page_sentences_come_from_the_table():
                 }
             )
             rows.append({**base, "variant": "baseline", "n": math.nan, "metric": "weighted_precision", "value": 0.1})
-            rows.append({**base, "variant": "selective", "n": 4.0, "metric": "on_object", "value": 0.25})
+            rows.append({**base, "variant": "selective", "n": 4.0, "metric": "empty", "value": 0.0})
     summary = gt.summary_table(pd.DataFrame(rows))
     table_sentence, figure_sentence = ground_truth_sentences(summary)
     assert "with 1 of 2 methods (DTD)" in table_sentence
     assert "DTD's selective maps lay most on the moving object" in table_sentence and "50.0%" in table_sentence
-    assert "25.0%" in figure_sentence
+    assert "kept 8.5% of the positive relevance" in figure_sentence and "0.0% of its maps empty" in figure_sentence
     headers, body = gt.display_table(summary)
     lines = ground_truth_lines(summary, "caption", headers, body)
     assert lines[0] == "Ground truth" and any("<table" in line for line in lines)
