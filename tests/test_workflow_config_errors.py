@@ -90,6 +90,10 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
             {"faithfulness": {"enabled": True, "annotations": "boxes.txt"}},
             ["configuration error: faithfulness.annotations: annotation file 'boxes.txt' not found"],
         ),
+        (
+            {"ground_truth": {"enabled": True, "methods": ["gradcam"], "options": {"gradcam": {"layr": "x"}}}},
+            ["configuration error: ground_truth.options.gradcam.layr", "does not take option 'layr'"],
+        ),
     ],
     ids=[
         "option",
@@ -101,6 +105,7 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
         "spec-key",
         "shipped-refusal",
         "annotations-missing",
+        "ground-truth-option",
     ],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):
