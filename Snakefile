@@ -37,6 +37,7 @@ include: "workflow/rules/selective.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/faithfulness.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/ground_truth.smk"
 
 
 if os.path.exists(os.path.join(workflow.basedir, "workflow/rules/train.smk")):
@@ -58,6 +59,7 @@ localrules:
     example_videos,
     report_summary,
     cfp_pyramid,
+    ground_truth_table,
 
 
 rule all:

@@ -31,6 +31,19 @@ with logged(snakemake) as log:
         clips=len(metrics[["video", "clip"]].drop_duplicates()),
         clip_length=params.clip_length,
     )
-    text = front_page(tables, absent, run, tau=params.headline_tau, q=q)
+    ground_truth = []
+    if "table" in snakemake.input.keys():
+        from videoxai.ground_truth import caption, display_table
+        from videoxai.story import ground_truth_lines
+
+        summary = pd.read_csv(snakemake.input.table, keep_default_na=False, na_values=[""])
+        summary["method"] = summary["method"].fillna("")
+        info = {}
+        for path in snakemake.input.meta:
+            meta = json.loads(Path(path).read_text())
+            info[meta["dataset"]] = meta
+        headers, rows = display_table(summary)
+        ground_truth = ground_truth_lines(summary, caption(summary, info), headers, rows)
+    text = front_page(tables, absent, run, tau=params.headline_tau, q=q, ground_truth=ground_truth)
     atomic_write(snakemake.output[0], lambda path: path.write_text(text, encoding="utf-8"))
     log.info("front page -> %s", snakemake.output[0])

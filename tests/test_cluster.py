@@ -105,6 +105,7 @@ def study_dir(root: Path) -> Path:
         "metrics": {"tau": [0.5, 1.0]},
         # on, so that the GPU group (explain, selective, faithfulness) is exercised as a whole
         "faithfulness": {"enabled": True, "steps": 4},
+        "ground_truth": {"enabled": False},
     }
     (root / "config.yaml").write_text(yaml.safe_dump(config))
     return root

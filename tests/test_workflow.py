@@ -88,6 +88,7 @@ def write_config(workdir: Path, **changes) -> None:
         "selective": {"n": [4.0]},
         "metrics": {"tau": [0.5, 1.0]},
         "report": {"examples": 1},
+        "ground_truth": {"enabled": False},  # its own test: tests/test_ground_truth.py
         **changes,
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))

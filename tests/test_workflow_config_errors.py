@@ -38,6 +38,7 @@ def run_study(workdir: Path, videos: Path, **changes) -> subprocess.CompletedPro
         "metrics": {"tau": [1.0]},
         "report": {"examples": 0},
         "faithfulness": {"enabled": False},
+        "ground_truth": {"enabled": False},
     }
     for key, value in changes.items():
         config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
@@ -94,6 +95,10 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
             {"metrics": {"tau": [1.0], "motion": "compensated"}},
             ["configuration error: metrics.motion: compensated motion needs the camera fit", "flow.camera.compensate"],
         ),
+        (
+            {"ground_truth": {"enabled": True, "methods": ["gradcam"], "options": {"gradcam": {"layr": "x"}}}},
+            ["configuration error: ground_truth.options.gradcam.layr", "does not take option 'layr'"],
+        ),
     ],
     ids=[
         "option",
@@ -107,6 +112,7 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
         "annotations-missing",
         "bootstrap-level",
         "compensated-without-camera-fit",
+        "ground-truth-option",
     ],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):

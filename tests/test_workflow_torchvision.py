@@ -52,6 +52,7 @@ def test_r3d_18_with_a_saved_state_dict_runs_the_study(tmp_path):
         "selective": {"n": [4.0]},
         "metrics": {"tau": [1.0]},
         "report": {"examples": 1},
+        "ground_truth": {"enabled": False},
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(tmp_path)

@@ -140,3 +140,18 @@ def check_study_config(config: dict) -> None:
             raise ConfigurationError(
                 "annotations must be a .csv (boxes) or .npz (masks) file", "faithfulness.annotations"
             )
+    check_ground_truth(config.get("ground_truth") or {})
+
+
+def check_ground_truth(section: dict) -> None:
+    """The ``ground_truth`` section: method names and options, and the architecture's form."""
+    if not section.get("enabled"):
+        return
+    architecture = section.get("architecture") or "videoxai.ground_truth:tiny_c3d"
+    module, _, factory = architecture.partition(":")
+    if not module or not factory:
+        raise ConfigurationError(f"must be 'package.module:factory', got {architecture!r}", "ground_truth.architecture")
+    if section.get("methods") is not None:
+        check_methods(section["methods"], section.get("options") or {}, where="ground_truth")
+    elif section.get("options"):
+        check_methods([], section["options"], where="ground_truth")

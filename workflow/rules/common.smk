@@ -156,9 +156,24 @@ FINAL_INPUTS = shards("metrics") + (
 EXPLAIN_SHARDS = [bucket_shard("explain", entry.video_id) for entry in VIDEOS]
 
 
+GROUND_TRUTH_ENABLED = config["ground_truth"]["enabled"]
+# The benchmark's outputs, in the default target and on the front page when it is on.
+GROUND_TRUTH_OUTPUTS = (
+    {
+        "table": f"{RESULTS}/tables/ground_truth.csv",
+        "figure": f"{RESULTS}/figures/ground_truth.png",
+        "meta": [f"{RESULTS}/ground_truth/{model}.json" for model in ("motion", "context")],
+    }
+    if GROUND_TRUTH_ENABLED
+    else {}
+)
+
+
 def study_targets():
-    """Targets of the default target: every per-video final shard, the failures and the tables."""
+    """Targets of the default target: every per-video final shard, the failures and the tables
+    (the ground-truth benchmark's table and figure first, when it is on)."""
     return [
+        *([GROUND_TRUTH_OUTPUTS["table"], GROUND_TRUTH_OUTPUTS["figure"]] if GROUND_TRUTH_ENABLED else []),
         *FINAL_INPUTS,
         f"{RESULTS}/tables/status.json",
         f"{RESULTS}/report/summary.rst",

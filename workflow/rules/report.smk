@@ -122,6 +122,7 @@ rule cfp_pyramid:
 
 rule report_summary:
     input:
+        **GROUND_TRUTH_OUTPUTS,
         metrics=f"{RESULTS}/tables/metrics.csv",
         status=f"{RESULTS}/tables/status.json",
         failed=f"{RESULTS}/failed_videos.csv",
