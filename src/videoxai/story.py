@@ -46,6 +46,10 @@ PAGE_STYLE = (
 )
 
 
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
 def _numbers(values: Sequence[float]) -> str:
     return ", ".join(f"{value:g}" for value in values)
 
