@@ -45,9 +45,16 @@ from videoxai.errors import VideoXAIError
 
 PADDINGS = ("replicate", "zeros")
 MODES = ("paper", "margin")
-# Margin of the ``margin`` mode when the settings give none: the two frames at either end and the
-# 16-pixel border band, where I3D's padding artifacts sit on frozen clips (docs/static_control.md).
-DEFAULT_MARGIN = {"frames": 2, "pixels": 16}
+# Margin of the ``margin`` mode when the settings give none: the two frames at either end and a
+# border band of 16/224 of the frame (16 pixels for I3D, 8 for C3D's 112), where I3D's padding
+# artifacts sit on frozen clips (docs/static_control.md). pixels None = that share of the frame.
+DEFAULT_MARGIN = {"frames": 2, "pixels": None}
+BORDER_SHARE = 16 / 224
+
+
+def default_border(size: int) -> int:
+    """The border band's width in pixels for frames of ``size`` pixels: 16/224 of it, at least 1."""
+    return max(1, round(int(size) * BORDER_SHARE))
 
 
 @dataclass
@@ -175,7 +182,9 @@ def selective_from_settings(relevance: torch.Tensor, settings: dict) -> Selectiv
     if mode == "paper":
         return result
     margin = {**DEFAULT_MARGIN, **(settings.get("margin") or {})}
-    interior = interior_mask(tuple(relevance.shape[1:]), margin["frames"], margin["pixels"]).to(result.masks.device)
+    shape = tuple(relevance.shape[1:])
+    pixels = default_border(min(shape[1:])) if margin["pixels"] is None else margin["pixels"]
+    interior = interior_mask(shape, margin["frames"], pixels).to(result.masks.device)
     masks = result.masks & interior
     maps = relevance.detach().to(torch.float32).unsqueeze(0) * masks
     return SelectiveResult(gradient=result.gradient, sigma=result.sigma, n=result.n, masks=masks, maps=maps)
@@ -183,9 +192,11 @@ def selective_from_settings(relevance: torch.Tensor, settings: dict) -> Selectiv
 
 __all__ = [
     "DEFAULT_MARGIN",
+    "BORDER_SHARE",
     "MODES",
     "PADDINGS",
     "SelectiveResult",
+    "default_border",
     "interior_mask",
     "selective_from_settings",
     "selective_relevance",
