@@ -164,8 +164,9 @@ def _video_arrays(pending: _Pending, methods: Sequence[str]) -> dict[str, np.nda
     return arrays
 
 
-# Suffix of the frozen copy's id inside explain_videos; never written anywhere.
-_FROZEN = "\x00frozen"
+# Suffix of the frozen copy's id inside explain_videos (shown in progress lines only); video ids
+# never contain a space, so it cannot clash with a real one.
+_FROZEN = " (frozen copy)"
 
 
 def _with_frozen_copies(videos: Iterable[VideoClips]) -> Iterator[VideoClips]:
