@@ -408,3 +408,28 @@ def test_report_front_page_tables_and_video_in_a_browser(study, tmp_path):
         assert played and played[0] >= 2 * 224, played  # two panels, enlarged to at least 224 px
         browser.evaluate("document.getElementById('overlay').removeAttribute('controls')")  # a clean picture
         browser.screenshot(shots / "overlay_in_browser.png", selector="#overlay")
+
+
+def test_static_control_table_and_figure(study):
+    """The frozen copies of the clips went through the same methods; their table names both
+    selective definitions and leaves out the video that failed to decode."""
+    workdir, _ = study
+    tables = workdir / "results" / "tables"
+    for suffix in ("csv", "md", "tex"):
+        assert (tables / f"static_control.{suffix}").stat().st_size > 0
+    assert (workdir / "results" / "figures" / "static_control.png").stat().st_size > 0
+    table = pd.read_csv(tables / "static_control.csv")
+    assert set(table["definition"]) == {"paper", "margin"}
+    assert set(table["method"]) == {"dtd", "gradcam", "guided_backprop", "guided_gradcam"}
+    assert (table["videos"] == 2).all() and (table["clips"] == 4).all()
+    paired = table.pivot(index=["method", "n"], columns="definition", values="kept_voxels")
+    assert (paired["margin"] <= paired["paper"]).all()  # the margin only removes voxels
+    assert (
+        (table["kept_relevance_low"] <= table["kept_relevance"])
+        & (table["kept_relevance"] <= table["kept_relevance_high"])
+    ).all()
+    shards = [read_shard(path) for path in (workdir / "results" / "explain").glob("*/*.h5")]
+    good = [shard for shard in shards if not shard.failed]
+    assert len(good) == 2
+    for shard in good:
+        assert shard.arrays["static_control/gradcam/relevance"].shape == shard.arrays["gradcam/relevance"].shape
