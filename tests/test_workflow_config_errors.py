@@ -89,6 +89,10 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
             {"faithfulness": {"enabled": True, "annotations": "boxes.txt"}},
             ["configuration error: faithfulness.annotations: annotation file 'boxes.txt' not found"],
         ),
+        (
+            {"selective": {"mode": "margin", "margin": {"frames": 4}}},
+            ["configuration error: selective.margin.frames: a margin of 4 at either side leaves nothing"],
+        ),
     ],
     ids=[
         "option",
@@ -100,6 +104,7 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
         "spec-key",
         "shipped-refusal",
         "annotations-missing",
+        "selective-margin",
     ],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):
