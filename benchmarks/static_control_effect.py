@@ -1,15 +1,16 @@
 """Effect of the selective margin mode on the static control and on Table 1's precisions.
 
-Reads a finished study run with ``selective.mode: paper`` and the static control on
-(``tables/metrics.csv``, ``tables/static_control.csv``, which holds both definitions), recomputes
-its motion metrics with the margin mode in one process, exactly as the selective and metrics
-rules would (``selective_from_settings`` then ``compute_clip_metrics`` on the stored relevance and
-flow), and writes ``benchmarks/results/<name>.{csv,md}``: per method and n, the static control's
-kept relevance and voxels, and the three precisions of Table 1 at the study's headline τ for the
+Reads a study's explain shards (made with ``static_control.enabled``) and flow shards, computes
+the selective maps of both definitions and their motion metrics in one process, exactly as the
+selective and metrics rules do (``selective_from_settings`` then ``compute_clip_metrics``), and the
+static control of both (``artifact_rows``). Writes ``benchmarks/results/<name>-static.{csv,md}``
+(the static-control table of both definitions) and ``<name>.{csv,md}``: per method and n, the
+static control's kept relevance and voxels, and the three precisions of Table 1 at the study's headline τ for the
 baseline maps, the paper's selective maps and the margin mode's, each mean with its 95 %
 video-level bootstrap interval, and the paired difference margin − paper.
 
-    python benchmarks/static_control_effect.py --results results --name cpu-static-control-embedded
+    python benchmarks/static_control_effect.py --results results --n 4 --tau 2 0.5 1 4 \\
+        --name cpu-static-control-embedded
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import pandas as pd
 
 from videoxai.metrics import PRECISION_METRICS
 from videoxai.stats import Interval, bootstrap_mean, interval_text, paired_difference
-from videoxai.tables import headline_q, headline_tau
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -38,8 +38,7 @@ def _precisions(metrics: pd.DataFrame, tau: float, q: float) -> pd.DataFrame:
     ).reset_index()
 
 
-def effect_rows(paper: pd.DataFrame, margin: pd.DataFrame, static: pd.DataFrame) -> list[dict]:
-    tau, q = headline_tau(paper), headline_q(paper)
+def effect_rows(paper: pd.DataFrame, margin: pd.DataFrame, static: pd.DataFrame, tau: float, q: float) -> list[dict]:
     before, after = _precisions(paper, tau, q), _precisions(margin, tau, q)
     rows = []
     for method in dict.fromkeys(before["method"]):
@@ -123,19 +122,22 @@ def write(rows: list[dict], name: str, title: str) -> list[Path]:
     return [csv_path, md_path]
 
 
-def margin_metrics(results: Path, paper: pd.DataFrame, frames: int, pixels: int | None) -> pd.DataFrame:
-    """The study's motion-metric rows recomputed with ``selective.mode: margin``."""
+def recompute(results: Path, n_values, taus, top_q, frames: int, pixels: int | None, edge: int = 1):
+    """Motion-metric rows of a study's explained clips with the paper's and the margin mode's
+    selective maps, and the static control's rows of both, from the explain and flow shards."""
     import torch
 
     from videoxai.metrics import compute_clip_metrics
-    from videoxai.selective import selective_from_settings
+    from videoxai.selective import default_border, selective_from_settings
     from videoxai.shards import read_shard
+    from videoxai.static_control import PREFIX, artifact_rows
 
-    n_values = sorted(set(paper["n"].dropna()))
-    taus = sorted(set(paper["tau"].dropna()))
-    top_q = sorted(set(paper["q"].dropna()))
-    settings = {"n": n_values, "mode": "margin", "margin": {"frames": frames, "pixels": pixels}}
-    frames_out = []
+    definitions = {
+        "paper": {"n": n_values},
+        "margin": {"n": n_values, "mode": "margin", "margin": {"frames": frames, "pixels": pixels}},
+    }
+    metrics = {name: [] for name in definitions}
+    static = []
     for path in sorted((results / "explain").glob("*/*.h5")):
         explained = read_shard(path)
         if explained.failed:
@@ -144,24 +146,49 @@ def margin_metrics(results: Path, paper: pd.DataFrame, frames: int, pixels: int 
         names = [name for name in explained.arrays if name.endswith("/relevance") and name.count("/") == 1]
         methods = [name.split("/")[0] for name in names]
         relevance = {method: explained.arrays[f"{method}/relevance"] for method in methods}
-        selective = {}
-        for method in methods:
-            result = selective_from_settings(torch.from_numpy(relevance[method]), settings)
-            for index, n in enumerate(n_values):
-                selective[(method, n)] = result.maps[index].numpy()
         flow = read_shard(results / "flow" / f"{video}.h5").arrays["flow"].astype(np.float32)
-        frames_out.append(
-            compute_clip_metrics(
-                video=video, relevance=relevance, selective=selective, flow=flow, taus=taus, top_q=top_q
+        for name, settings in definitions.items():
+            selective = {}
+            for method in methods:
+                result = selective_from_settings(torch.from_numpy(relevance[method]), settings)
+                for index, n in enumerate(n_values):
+                    selective[(method, n)] = result.maps[index].numpy()
+                frozen = explained.arrays.get(f"{PREFIX}/{method}/relevance")
+                if frozen is not None:
+                    masks = selective_from_settings(torch.from_numpy(frozen), settings).masks.numpy()
+                    border = default_border(min(frozen.shape[2:]))
+                    static.append(
+                        artifact_rows(
+                            video,
+                            method,
+                            frozen,
+                            {n: masks[index] for index, n in enumerate(n_values)},
+                            definition=name,
+                            edge=edge,
+                            border=border,
+                        )
+                    )
+            metrics[name].append(
+                compute_clip_metrics(
+                    video=video, relevance=relevance, selective=selective, flow=flow, taus=taus, top_q=top_q
+                )
             )
-        )
-        print(f"{video}: margin metrics", flush=True)
-    return pd.concat(frames_out, ignore_index=True)
+        print(f"{video}: done", flush=True)
+    paper, margin = (pd.concat(metrics[name], ignore_index=True) for name in ("paper", "margin"))
+    return paper, margin, (pd.concat(static, ignore_index=True) if static else pd.DataFrame())
 
 
 def main() -> None:
+    from videoxai.static_control import HEADERS, display_rows, static_control_table
+    from videoxai.tables import _markdown
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--results", required=True, type=Path, help="results folder of a study run in paper mode")
+    parser.add_argument(
+        "--results", required=True, type=Path, help="results folder of a study (explain and flow shards)"
+    )
+    parser.add_argument("--n", type=float, nargs="+", default=[4.0], help="selective.n")
+    parser.add_argument("--tau", type=float, nargs="+", default=[2.0], help="metrics.tau (the first is the headline)")
+    parser.add_argument("--top-q", type=float, nargs="+", default=[0.05], help="metrics.top_q")
     parser.add_argument("--frames", type=int, default=2, help="selective.margin.frames")
     parser.add_argument(
         "--pixels", type=int, default=None, help="selective.margin.pixels (default 16/224 of the frame)"
@@ -169,10 +196,17 @@ def main() -> None:
     parser.add_argument("--name", required=True, help="file name under benchmarks/results/")
     parser.add_argument("--title", default="Static control and Table 1: paper vs margin")
     arguments = parser.parse_args()
-    paper = pd.read_csv(arguments.results / "tables" / "metrics.csv")
-    static = pd.read_csv(arguments.results / "tables" / "static_control.csv")
-    margin = margin_metrics(arguments.results, paper, arguments.frames, arguments.pixels)
-    for path in write(effect_rows(paper, margin, static), arguments.name, arguments.title):
+    paper, margin, static_rows = recompute(
+        arguments.results, arguments.n, arguments.tau, arguments.top_q, arguments.frames, arguments.pixels
+    )
+    static = static_control_table(static_rows)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    static.to_csv(RESULTS / f"{arguments.name}-static.csv", index=False, float_format="%.6g")
+    (RESULTS / f"{arguments.name}-static.md").write_text(
+        _markdown(f"{arguments.title}: static control", list(HEADERS), display_rows(static)), encoding="utf-8"
+    )
+    rows = effect_rows(paper, margin, static, tau=arguments.tau[0], q=arguments.top_q[0])
+    for path in write(rows, arguments.name, arguments.title):
         print(path)
 
 
