@@ -35,7 +35,9 @@ with logged(snakemake) as log:
         clips = read_shard(shard_of(snakemake, "clips", video)).arrays["clips"]
         explained = read_shard(shard_of(snakemake, "explain", video))
         selected = read_shard(shard_of(snakemake, "selective", video))
-        methods = [name.split("/")[0] for name in explained.arrays if name.endswith("/relevance")]
+        methods = [
+            name.split("/")[0] for name in explained.arrays if name.endswith("/relevance") and name.count("/") == 1
+        ]
         figure3_grid(
             clips[clip],
             {method: explained.arrays[f"{method}/relevance"][clip] for method in methods},

@@ -4,7 +4,8 @@ for every video of one bucket, with the model loaded once (videoxai.stages.expla
 Each video gets its own shard in the bucket's folder, written atomically, with its own failure
 record: a video that failed upstream, or whose clips cannot be explained, fails alone. Flow
 methods get the flow shards (the rule declares them as input only when such a method is
-configured). Reading the next videos' shards overlaps the model's work (stages.prefetched).
+configured). With static_control.enabled, each clip's frozen copy is explained in the same
+batches and stored under static_control/ in the shard. Reading the next videos' shards overlaps the model's work (stages.prefetched).
 """
 
 from pathlib import Path
@@ -69,6 +70,7 @@ with logged(snakemake) as log:
         batch_size=snakemake.config["explain"]["batch_size"],
         device=device,
         progress=log_to_stderr,
+        static_control=bool(params.static_control),
     )
     for video_id, result in results:
         if isinstance(result, Exception):

@@ -1,4 +1,5 @@
-"""Rule selective: mask and selective map per method and n, from the explain shard."""
+"""Rule selective: mask and selective map per method and n, from the explain shard; with the
+static control on, also the masks of the clips' frozen copies (static_control/{method}/{n}/mask)."""
 
 import time
 
@@ -8,6 +9,7 @@ from _stage import logged, run_stage, to_numpy
 
 from videoxai.selective import selective_from_settings
 from videoxai.shards import n_group, read_shard
+from videoxai.static_control import PREFIX
 
 methods = list(snakemake.params.methods)
 settings = dict(snakemake.params.settings)
@@ -16,7 +18,9 @@ config = {"methods": methods, **settings}
 
 
 def compute():
-    explained = read_shard(snakemake.params.explain_shard, names=[f"{method}/relevance" for method in methods])
+    static = bool(snakemake.params.static_control)
+    names = [f"{prefix}{method}/relevance" for method in methods for prefix in ("", f"{PREFIX}/")[: 1 + static]]
+    explained = read_shard(snakemake.params.explain_shard, names=names)
     arrays = {}
     for method in methods:
         relevance = torch.from_numpy(explained.arrays[f"{method}/relevance"])
@@ -29,6 +33,12 @@ def compute():
         for index, n in enumerate(n_values):
             arrays[f"{method}/{n_group(n)}/mask"] = masks[index].astype(bool)
             arrays[f"{method}/{n_group(n)}/map"] = maps[index].astype(np.float32)
+        if static:
+            frozen = selective_from_settings(
+                torch.from_numpy(explained.arrays[f"{PREFIX}/{method}/relevance"]), settings
+            )
+            for index, n in enumerate(n_values):
+                arrays[f"{PREFIX}/{method}/{n_group(n)}/mask"] = to_numpy(frozen.masks[index]).astype(bool)
     return arrays, {}
 
 

@@ -438,3 +438,28 @@ def test_camera_compensated_motion_reruns_flow_and_metrics_and_names_itself_in_t
     table = pd.read_csv(results / "tables" / "table1.csv")
     assert set(table["motion"]) == {"camera-compensated flow, 2 px border left out"}
     assert "Motion: camera-compensated flow, 2 px border left out." in (results / "tables" / "table1.md").read_text()
+
+
+def test_static_control_table_and_figure(study):
+    """The frozen copies of the clips went through the same methods; their table names both
+    selective definitions and leaves out the video that failed to decode."""
+    workdir, _ = study
+    tables = workdir / "results" / "tables"
+    for suffix in ("csv", "md", "tex"):
+        assert (tables / f"static_control.{suffix}").stat().st_size > 0
+    assert (workdir / "results" / "figures" / "static_control.png").stat().st_size > 0
+    table = pd.read_csv(tables / "static_control.csv")
+    assert set(table["definition"]) == {"paper", "margin"}
+    assert set(table["method"]) == {"dtd", "gradcam", "guided_backprop", "guided_gradcam"}
+    assert (table["videos"] == 2).all() and (table["clips"] == 4).all()
+    paired = table.pivot(index=["method", "n"], columns="definition", values="kept_voxels")
+    assert (paired["margin"] <= paired["paper"]).all()  # the margin only removes voxels
+    assert (
+        (table["kept_relevance_low"] <= table["kept_relevance"])
+        & (table["kept_relevance"] <= table["kept_relevance_high"])
+    ).all()
+    shards = [read_shard(path) for path in (workdir / "results" / "explain").glob("*/*.h5")]
+    good = [shard for shard in shards if not shard.failed]
+    assert len(good) == 2
+    for shard in good:
+        assert shard.arrays["static_control/gradcam/relevance"].shape == shard.arrays["gradcam/relevance"].shape

@@ -99,6 +99,10 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
             {"ground_truth": {"enabled": True, "methods": ["gradcam"], "options": {"gradcam": {"layr": "x"}}}},
             ["configuration error: ground_truth.options.gradcam.layr", "does not take option 'layr'"],
         ),
+        (
+            {"selective": {"mode": "margin", "margin": {"frames": 4}}},
+            ["configuration error: selective.margin.frames: a margin of 4 at either side leaves nothing"],
+        ),
     ],
     ids=[
         "option",
@@ -113,6 +117,7 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
         "bootstrap-level",
         "compensated-without-camera-fit",
         "ground-truth-option",
+        "selective-margin",
     ],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):

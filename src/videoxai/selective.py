@@ -21,6 +21,16 @@ Conventions (all derivable by hand, see tests/test_selective.py):
 * Borders are padded by replication in all three dimensions by default; zero padding makes the
   first and last frames look like sudden changes and is kept only for parity with the paper's
   original code (``padding="zeros"``).
+
+Two definitions are offered by :func:`selective_from_settings` (the study's ``selective.mode``):
+
+* ``paper`` (the default): the mask above, exactly as the paper defines it.
+* ``margin``: the paper's mask with a temporal and a spatial margin removed,
+  ``mask ∧ interior``, where ``interior`` is False in the first and last ``frames`` frames and
+  in the ``pixels``-wide band along the frame border. G_t and σ are the paper's (computed on the
+  whole clip), so the margin mask is always a subset of the paper's. The margin is where a 3D
+  CNN's zero padding makes the relevance of a perfectly static clip change over time (see
+  docs/static_control.md): every voxel kept there on a frozen clip is an artifact.
 """
 
 from __future__ import annotations
@@ -34,6 +44,17 @@ import torch.nn.functional as F
 from videoxai.errors import VideoXAIError
 
 PADDINGS = ("replicate", "zeros")
+MODES = ("paper", "margin")
+# Margin of the ``margin`` mode when the settings give none: the two frames at either end and a
+# border band of 16/224 of the frame (16 pixels for I3D, 8 for C3D's 112), where I3D's padding
+# artifacts sit on frozen clips (docs/static_control.md). pixels None = that share of the frame.
+DEFAULT_MARGIN = {"frames": 2, "pixels": None}
+BORDER_SHARE = 16 / 224
+
+
+def default_border(size: int) -> int:
+    """The border band's width in pixels for frames of ``size`` pixels: 16/224 of it, at least 1."""
+    return max(1, round(int(size) * BORDER_SHARE))
 
 
 @dataclass
@@ -117,6 +138,27 @@ def selective_relevance(
     return SelectiveResult(gradient=gradient, sigma=sigma, n=multipliers, masks=masks, maps=maps)
 
 
+def interior_mask(shape: tuple[int, int, int], frames: int, pixels: int) -> torch.Tensor:
+    """bool ``(T, H, W)``: False in the first and last ``frames`` frames and in the
+    ``pixels``-wide band along the frame border, True elsewhere.
+
+    Raises:
+        VideoXAIError: a negative margin, or one that leaves no interior.
+    """
+    length, height, width = (int(size) for size in shape)
+    frames, pixels = int(frames), int(pixels)
+    if frames < 0 or pixels < 0:
+        raise VideoXAIError(f"selective.margin: frames and pixels must be non-negative, got {frames}, {pixels}")
+    if 2 * frames >= length or 2 * pixels >= min(height, width):
+        raise VideoXAIError(
+            f"selective.margin: frames={frames}, pixels={pixels} leave no interior in a clip of "
+            f"{length} x {height} x {width}"
+        )
+    interior = torch.zeros((length, height, width), dtype=torch.bool)
+    interior[frames : length - frames, pixels : height - pixels, pixels : width - pixels] = True
+    return interior
+
+
 def selective_from_settings(relevance: torch.Tensor, settings: dict) -> SelectiveResult:
     """Selective relevance as the study's ``selective`` configuration section asks for it.
 
@@ -126,9 +168,37 @@ def selective_from_settings(relevance: torch.Tensor, settings: dict) -> Selectiv
 
     Args:
         relevance: float ``(N, T, H, W)``.
-        settings: the ``selective`` section (``n``, ``padding``; missing keys take the defaults).
+        settings: the ``selective`` section: ``n``, ``padding``, ``mode`` (``paper``, the
+            default, is :func:`selective_relevance` unchanged; ``margin`` removes the
+            ``margin`` = ``{frames, pixels}`` band from every mask and map); missing keys take
+            the defaults.
+    Returns:
+        :class:`SelectiveResult`; in ``margin`` mode ``gradient`` and ``sigma`` are the paper's.
     """
-    return selective_relevance(relevance, n=settings.get("n", [4.0]), padding=settings.get("padding", "replicate"))
+    mode = settings.get("mode", "paper")
+    if mode not in MODES:
+        raise VideoXAIError(f"selective.mode: unknown mode {mode!r}, use one of {list(MODES)}")
+    result = selective_relevance(relevance, n=settings.get("n", [4.0]), padding=settings.get("padding", "replicate"))
+    if mode == "paper":
+        return result
+    margin = {**DEFAULT_MARGIN, **(settings.get("margin") or {})}
+    shape = tuple(relevance.shape[1:])
+    pixels = default_border(min(shape[1:])) if margin["pixels"] is None else margin["pixels"]
+    interior = interior_mask(shape, margin["frames"], pixels).to(result.masks.device)
+    masks = result.masks & interior
+    maps = relevance.detach().to(torch.float32).unsqueeze(0) * masks
+    return SelectiveResult(gradient=result.gradient, sigma=result.sigma, n=result.n, masks=masks, maps=maps)
 
 
-__all__ = ["PADDINGS", "SelectiveResult", "selective_from_settings", "selective_relevance", "temporal_gradient"]
+__all__ = [
+    "DEFAULT_MARGIN",
+    "BORDER_SHARE",
+    "MODES",
+    "PADDINGS",
+    "SelectiveResult",
+    "default_border",
+    "interior_mask",
+    "selective_from_settings",
+    "selective_relevance",
+    "temporal_gradient",
+]

@@ -58,6 +58,15 @@ OPTIONAL_SCHEMAS: dict[str, dict[str, tuple[str, int]]] = {
         "cfp/pyramid/layers": ("object", 1),  # (depth + 1,) layer names, deepest first
         "cfp/pyramid/kept_{level}": ("bool", 2),  # (N, C_level) kernels kept per clip
         "cfp/pyramid/map_{level}": ("float32", 4),  # (N, t, h, w) kept kernels' summed activation
+        # static control (static_control.enabled): the clips' frozen copies, as the clips above
+        "static_control/{method}/relevance": ("float32", 4),  # (N, T, H, W)
+        "static_control/{method}/logits": ("float32", 2),  # (N, K)
+        "static_control/{method}/target": ("int64", 1),  # (N,)
+        "static_control/{method}/predicted": ("int64", 1),  # (N,)
+        "static_control/{method}/seconds_per_clip": ("float64", 1),  # (N,)
+    },
+    "selective": {
+        "static_control/{method}/n={n}/mask": ("bool", 4),  # (N, T, H, W) of the frozen copies
     },
 }
 

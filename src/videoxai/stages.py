@@ -164,6 +164,21 @@ def _video_arrays(pending: _Pending, methods: Sequence[str]) -> dict[str, np.nda
     return arrays
 
 
+# Suffix of the frozen copy's id inside explain_videos (shown in progress lines only); video ids
+# never contain a space, so it cannot clash with a real one.
+_FROZEN = " (frozen copy)"
+
+
+def _with_frozen_copies(videos: Iterable[VideoClips]) -> Iterator[VideoClips]:
+    """Each video followed by its frozen copy (flow of a frozen copy is zero)."""
+    from videoxai.static_control import frozen_copy
+
+    for video in videos:
+        yield video
+        flow = None if video.flow is None else np.zeros_like(video.flow, dtype=np.float32)
+        yield VideoClips(video.video_id + _FROZEN, frozen_copy(video.clips), flow)
+
+
 def explain_videos(
     model: nn.Module,
     spec: ModelSpec,
@@ -173,8 +188,15 @@ def explain_videos(
     batch_size: int = 4,
     device: str | torch.device = "cpu",
     progress: Progress | None = None,
+    static_control: bool = False,
 ) -> Iterator[tuple[str, dict[str, np.ndarray] | VideoXAIError]]:
     """Every method's relevance for the clips of many videos, with the model loaded once.
+
+    With ``static_control``, the frozen copy of every clip (:func:`videoxai.static_control.frozen_copy`)
+    is explained too, in the same batches, and its arrays join the video's under
+    ``static_control/{method}/...`` (relevance, logits, target, predicted, seconds_per_clip; each
+    method explains the class the model predicts for the frozen copy). A video whose frozen copy
+    cannot be explained fails as a whole.
 
     Clips of consecutive videos are stacked into batches of ``batch_size`` clips (a batch may
     span videos), so the device stays busy however few clips a video has. Guided Grad-CAM
@@ -188,6 +210,11 @@ def explain_videos(
         clips raised a :class:`VideoXAIError` (its batch is retried video by video, so one
         bad video never costs the others). A :class:`ConfigurationError` is raised, not yielded.
     """
+    if static_control:
+        yield from _paired_with_frozen(
+            explain_videos(model, spec, _with_frozen_copies(videos), methods, options, batch_size, device, progress)
+        )
+        return
     options = options or {}
     methods = list(methods)
     explainers = build_explainers(model, spec, methods, options)
@@ -269,6 +296,28 @@ def explain_videos(
     yield from finished()
 
 
+def _paired_with_frozen(
+    results: Iterable[tuple[str, dict | VideoXAIError]],
+) -> Iterator[tuple[str, dict | VideoXAIError]]:
+    """Merge each video's result with its frozen copy's, which explain_videos yields right after it."""
+    from videoxai.static_control import PREFIX
+
+    held: tuple[str, dict | VideoXAIError] | None = None
+    for video_id, result in results:
+        if not video_id.endswith(_FROZEN):
+            held = (video_id, result)
+            continue
+        original, arrays = held
+        if isinstance(arrays, VideoXAIError):
+            yield original, arrays
+        elif isinstance(result, VideoXAIError):
+            yield original, VideoXAIError(f"the frozen copy (static control) cannot be explained: {result}")
+        else:
+            frozen = {f"{PREFIX}/{name}": value for name, value in result.items() if not name.startswith("cfp/pyramid")}
+            yield original, {**arrays, **frozen}
+        held = None
+
+
 def explain_clips(
     model: nn.Module,
     spec: ModelSpec,
@@ -279,6 +328,7 @@ def explain_clips(
     device: str | torch.device = "cpu",
     flow: np.ndarray | None = None,
     progress: Progress | None = None,
+    static_control: bool = False,
 ) -> dict[str, np.ndarray]:
     """Every method's relevance for every clip of one video, as the explain shard's arrays.
 
@@ -289,6 +339,8 @@ def explain_clips(
         batch_size: clips per forward/backward pass (memory only: maps do not change).
         flow: float ``(N, T, H, W, 2)`` Farnebäck flow of the same clips; needed by flow methods.
         progress: called with one line per batch.
+        static_control: also explain each clip's frozen copy (arrays under ``static_control/``,
+            see :func:`explain_videos`).
     Returns:
         ``{method}/relevance`` float32 ``(N, T, H, W)``, ``{method}/logits`` float32 ``(N, K)``,
         ``{method}/target`` and ``{method}/predicted`` int64 ``(N,)``, ``{method}/seconds_per_clip``
@@ -305,6 +357,7 @@ def explain_clips(
         batch_size=batch_size,
         device=device,
         progress=progress,
+        static_control=static_control,
     )
     if isinstance(arrays, VideoXAIError):
         raise arrays

@@ -131,6 +131,7 @@ def check_study_config(config: dict) -> None:
     check_model(config["model"])
     check_methods(config["explain"]["methods"], config["explain"]["options"], model_name=config["model"]["name"])
     check_motion(config)
+    check_bands(config)
     faithfulness = config.get("faithfulness", {})
     annotations = faithfulness.get("annotations")
     if faithfulness.get("enabled") and annotations:
@@ -155,3 +156,26 @@ def check_ground_truth(section: dict) -> None:
         check_methods(section["methods"], section.get("options") or {}, where="ground_truth")
     elif section.get("options"):
         check_methods([], section["options"], where="ground_truth")
+
+
+def check_bands(config: dict) -> None:
+    """The selective margin and the static control's bands must leave an interior in a clip of
+    ``clips.length`` frames of the model's ``size``."""
+    length = int((config.get("clips") or {}).get("length") or 16)
+    size = int(decode_geometry(config["model"])["size"])
+    selective = config.get("selective") or {}
+    margin = selective.get("margin") or {}
+    for key, limit, unit in (("frames", length, "frames"), ("pixels", size, "pixels")):
+        value = int(margin.get(key) or 0)
+        if 2 * value >= limit:
+            raise ConfigurationError(
+                f"a margin of {value} at either side leaves nothing of the clip's {limit} {unit}",
+                f"selective.margin.{key}",
+            )
+    control = config.get("static_control") or {}
+    for key, limit, unit in (("edge_frames", length, "frames"), ("border", size, "pixels")):
+        value = int(control.get(key) or 1)
+        if 2 * value >= limit:
+            raise ConfigurationError(
+                f"{value} at either side covers all of the clip's {limit} {unit}", f"static_control.{key}"
+            )

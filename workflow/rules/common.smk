@@ -182,6 +182,7 @@ def study_targets():
         *[f"{RESULTS}/figures/{name}.png" for name in FIGURE_NAMES],
         *[f"{RESULTS}/figures/example_{rank}.png" for rank in range(1, config["report"]["examples"] + 1)],
         f"{RESULTS}/failed_videos.csv",
+        *([f"{RESULTS}/tables/static_control.csv"] if config["static_control"]["enabled"] else []),
     ]
 
 

@@ -31,5 +31,6 @@ rule explain:
         methods=METHODS,
         method_options=config["explain"]["options"],
         videos=lambda wildcards: BUCKETS[wildcards.bucket],
+        static_control=config["static_control"]["enabled"],
     script:
         "../../scripts/explain.py"

@@ -14,5 +14,6 @@ rule selective:
         explain_shard=video_bucket_shard("explain"),
         methods=METHODS,
         settings=config["selective"],
+        static_control=config["static_control"]["enabled"],
     script:
         "../../scripts/selective.py"
