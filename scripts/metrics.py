@@ -5,6 +5,8 @@ import json
 import numpy as np
 from _stage import logged, run_stage
 
+from videoxai.correctness import mark_correct
+from videoxai.label_map import class_index, read_label_map
 from videoxai.metrics import compute_clip_metrics
 from videoxai.shards import n_group, read_shard, write_table_shard
 
@@ -12,7 +14,7 @@ methods = list(snakemake.params.methods)
 n_values = [float(n) for n in snakemake.params.n]
 taus = [float(tau) for tau in snakemake.params.tau]
 top_q = [float(q) for q in snakemake.params.top_q]
-config = {"methods": methods, "n": n_values, "tau": taus, "top_q": top_q}
+config = {"methods": methods, "n": n_values, "tau": taus, "top_q": top_q, "label_map": snakemake.params.label_map}
 video_id = snakemake.wildcards.video
 
 
@@ -21,10 +23,11 @@ def compute():
     explained = read_shard(snakemake.params.explain_shard)
     selected = read_shard(snakemake.input.selective)
     first = explained.arrays[f"{methods[0]}/predicted"]
-    # The true class is known when the video's label is one of the model's classes (e.g. C3D on UCF-101).
-    class_names = [name.lower() for name in json.loads(explained.attributes.get("class_names") or "[]")]
-    label = str(explained.attributes.get("label", "") or "").lower()
-    labels = np.full(len(first), class_names.index(label) if label in class_names else -1, dtype=np.int64)
+    # The true class is known when the video's label is one of the model's classes (e.g. C3D on
+    # UCF-101) or videos.label_map maps it to one (UCF-101 -> Kinetics-400 for I3D).
+    class_names = json.loads(explained.attributes.get("class_names") or "[]")
+    truth = class_index(explained.attributes.get("label"), class_names, read_label_map(snakemake.params.label_map))
+    labels = np.full(len(first), truth, dtype=np.int64)
     table = compute_clip_metrics(
         video=video_id,
         relevance={method: explained.arrays[f"{method}/relevance"] for method in methods},
@@ -37,6 +40,7 @@ def compute():
         labels=labels,
         predicted=first,
     )
+    table = mark_correct(table, labels, first, {method: explained.arrays[f"{method}/target"] for method in methods})
     return table, {}
 
 

@@ -18,5 +18,6 @@ rule metrics:
         n=config["selective"]["n"],
         tau=config["metrics"]["tau"],
         top_q=config["metrics"]["top_q"],
+        label_map=config["videos"]["label_map"],
     script:
         "../../scripts/metrics.py"

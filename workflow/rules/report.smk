@@ -48,6 +48,7 @@ rule aggregate:
         headline_tau=HEADLINE_TAU,
         top_q=config["metrics"]["top_q"],
         faithfulness_shards=[bucket_shard("faithfulness", video) for video in BUCKET_OF] if FAITHFULNESS else [],
+        split_by_correct=config["metrics"]["split_by_correct"],
     script:
         "../../scripts/aggregate.py"
 
