@@ -89,6 +89,11 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
             {"faithfulness": {"enabled": True, "annotations": "boxes.txt"}},
             ["configuration error: faithfulness.annotations: annotation file 'boxes.txt' not found"],
         ),
+        (
+            {"videos": {"label_map": "no_such_map.csv"}},
+            ["configuration error: videos.label_map: label map 'no_such_map.csv' is neither a shipped map"],
+        ),
+        ({"explain": {"methods": ["gradcam"], "target": "truth"}}, ["'truth' is not one of"]),
     ],
     ids=[
         "option",
@@ -100,6 +105,8 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
         "spec-key",
         "shipped-refusal",
         "annotations-missing",
+        "label-map-missing",
+        "target",
     ],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):
