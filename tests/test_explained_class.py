@@ -207,7 +207,7 @@ def test_table1_splits_clips_by_their_prediction(tmp_path):
     written = write_table1_by_correct(frame, tmp_path, tau=2.0)
     assert [path.name for path in written] == ["table1_by_correct.csv", "table1_by_correct.md", "table1_by_correct.tex"]
     markdown = (tmp_path / "table1_by_correct.md").read_text()
-    assert "top-1 prediction is the true class (1 clips)" in markdown and "unknown" in markdown
+    assert "top-1 prediction is the true class: 1 clips" in markdown and "unknown" in markdown
     # no metric rows: nothing written, stale files removed
     assert write_table1_by_correct(frame.iloc[:0], tmp_path) == []
     assert not (tmp_path / "table1_by_correct.csv").exists()

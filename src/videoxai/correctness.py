@@ -139,15 +139,18 @@ def write_table1_by_correct(
         for path in targets:
             path.unlink(missing_ok=True)
         return []
+    # the group's own clip count: a row's `clips` counts only clips where its precision is defined
+    groups = prediction_groups(frame)
+    keys = frame["video"] + "\x00" + frame["clip"].astype(str)
     markdown, latex = [], []
     for group, heading in PREDICTION_GROUPS.items():
         rows = table[table["prediction"] == group].drop(columns="prediction").reset_index(drop=True)
         if rows.empty:
             continue
-        clips = int(rows["clips"].max())
+        clips = int(keys[groups == group].nunique())
         md, tex = render_table("table1", rows, tau if tau is not None else math.nan, q)
-        markdown.append(f"## {heading} ({clips} clips)\n\n{md}")
-        latex.append(f"% {heading} ({clips} clips)\n{tex.replace('tab:table1', f'tab:table1_{group}')}")
+        markdown.append(f"## {heading}: {clips} clips\n\n{md}")
+        latex.append(f"% {heading}: {clips} clips\n{tex.replace('tab:table1', f'tab:table1_{group}')}")
     return [
         atomic_write(targets[0], lambda p: table.to_csv(p, index=False)),
         atomic_write(targets[1], lambda p: p.write_text("\n".join(markdown), encoding="utf-8")),
