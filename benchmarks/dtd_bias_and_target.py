@@ -182,7 +182,9 @@ def compute(args) -> None:
 
 def report(args) -> None:
     frames = [pd.read_csv(path) for path in sorted(args.out.glob("*.csv"))]
-    every = pd.concat(frames, ignore_index=True).fillna({"method": "", "variant": "", "other_method": ""})
+    every = pd.concat(frames, ignore_index=True)
+    for column in ("method", "variant", "other_method"):
+        every[column] = every[column].astype(object).fillna("").astype(str)
     ignore, include, label = (
         every[every["run"] == kind].drop(columns="run") for kind in ("ignore", "include", "label")
     )
@@ -203,8 +205,7 @@ def report(args) -> None:
         "# DTD bias conventions and the explained class: I3D on the shared UCF-101 clips",
         "",
         f"One 16-frame clip per video (the first, as `clips.max_per_video: 1` picks), DTD only, "
-        f"{every['video'].nunique()} videos (class-interleaved order; the CPU time available "
-        f"allowed no more), τ = {tau:g} px/frame, selective n and τ of `config/ucf101_sample.yaml`. "
+        f"{every['video'].nunique()} videos, τ = {tau:g} px/frame, selective n and τ of `config/ucf101_sample.yaml`. "
         "Means over clips with 95 % video-level bootstrap intervals (`videoxai.stats`); "
         "include − ignore is paired per clip. Written by `benchmarks/dtd_bias_and_target.py`.",
         "",
