@@ -28,9 +28,9 @@ def videos(tmp_path_factory) -> Path:
     return root
 
 
-def run_study(workdir: Path, videos: Path, **changes) -> subprocess.CompletedProcess:
+def run_study(workdir: Path, video_root: Path, **changes) -> subprocess.CompletedProcess:
     config = {
-        "videos": {"source": "folder", "root": str(videos)},
+        "videos": {"source": "folder", "root": str(video_root)},
         "model": {"name": "workflow_models:tiny_net", "spec": TINY_SPEC},
         "device": "cpu",
         "clips": {"length": 8, "max_per_video": 1},
