@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 from _stage import logged
 
+from videoxai.correctness import TABLE1_BY_CORRECT, write_table1_by_correct
 from videoxai.metrics import empty_metrics
 from videoxai.shards import read_table_shard
 from videoxai.tables import write_tables
@@ -27,6 +28,13 @@ with logged(snakemake) as log:
         html_dir=snakemake.output.html,
         reasons=snakemake.params.absent_reasons,
     )
+    tables_dir = Path(snakemake.output.metrics).parent
+    if snakemake.params.split_by_correct:
+        split = write_table1_by_correct(metrics, tables_dir, tau=snakemake.params.headline_tau)
+        log.info("wrote %s", ", ".join(map(str, split)) or f"no {TABLE1_BY_CORRECT} (no metric rows)")
+    else:
+        for suffix in ("csv", "md", "tex"):
+            (tables_dir / f"{TABLE1_BY_CORRECT}.{suffix}").unlink(missing_ok=True)
     Path(snakemake.output.html).mkdir(parents=True, exist_ok=True)  # declared even when no table has rows
     log.info("wrote %s", ", ".join(map(str, written)))
     for name, reason in json.loads(Path(snakemake.output.status).read_text())["absent"].items():

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from _stage import failure_reason, inherit, logged, torch_device, write_failure
 
+from videoxai.label_map import class_index, read_label_map
 from videoxai.models import load_configured
 from videoxai.shards import read_shard, write_shard
 from videoxai.stages import VideoClips, explain_videos, log_to_stderr, prefetched
@@ -21,7 +22,17 @@ params = snakemake.params
 videos = list(params.videos)
 device = torch_device(snakemake.config["device"])
 flow_inputs = list(snakemake.input.flow) if "flow" in snakemake.input.keys() else [None] * len(videos)
-config = {"model": params.model, "methods": list(params.methods), "method_options": dict(params.method_options)}
+config = {
+    "model": params.model,
+    "methods": list(params.methods),
+    "method_options": dict(params.method_options),
+    "target": params.target,
+    "label_map": params.label_map,
+}
+# With target: label each video's clips explain its true class; a video whose label the model
+# does not have (unlabelled, or unmapped by videos.label_map) explains its top-1 predictions.
+label_map = read_label_map(params.label_map) if params.target == "label" else {}
+class_names = []  # the model's, set once it is loaded
 folder = Path(snakemake.output[0])
 inherited = {}  # video id -> attributes passed on from its upstream shards
 
@@ -48,13 +59,23 @@ def readable_videos():
             continue
         clips = read_shard(clips_path, names=["clips"]).arrays["clips"]
         flow = read_shard(flow_path, names=["flow"]).arrays["flow"] if flow_path else None
-        yield VideoClips(video_id, clips, flow)
+        target = None
+        if params.target == "label":
+            target = class_index(inherited[video_id].get("label"), class_names, label_map)
+            if target < 0:
+                log.info(
+                    "%s: label %r is not one of the model's classes: explaining top-1",
+                    video_id,
+                    inherited[video_id].get("label"),
+                )
+        yield VideoClips(video_id, clips, flow, target)
 
 
 with logged(snakemake) as log:
     torch.set_num_threads(max(1, snakemake.threads))
     folder.mkdir(parents=True, exist_ok=True)
     model, spec = load_configured(params.model, device=device)
+    class_names.extend(spec.class_names)
     attributes = {
         "model_name": spec.name,
         "model_weights_sha256": spec.weights_sha256 or "",

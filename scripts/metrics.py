@@ -6,6 +6,8 @@ import numpy as np
 from _stage import logged, run_stage
 
 from videoxai.errors import ConfigurationError
+from videoxai.correctness import mark_correct
+from videoxai.label_map import class_index, read_label_map
 from videoxai.metrics import compute_clip_metrics
 from videoxai.shards import n_group, read_shard, write_table_shard
 
@@ -22,6 +24,7 @@ config = {
     "top_q": top_q,
     "motion": motion,
     "border_margin": border_margin,
+    "label_map": snakemake.params.label_map,
 }
 # The raw Farnebäck flow, or the object motion the flow stage left after removing the camera's.
 FLOW_ARRAYS = {"raw": "flow", "compensated": "object_flow"}
@@ -39,10 +42,11 @@ def compute():
     explained = read_shard(snakemake.params.explain_shard)
     selected = read_shard(snakemake.input.selective)
     first = explained.arrays[f"{methods[0]}/predicted"]
-    # The true class is known when the video's label is one of the model's classes (e.g. C3D on UCF-101).
-    class_names = [name.lower() for name in json.loads(explained.attributes.get("class_names") or "[]")]
-    label = str(explained.attributes.get("label", "") or "").lower()
-    labels = np.full(len(first), class_names.index(label) if label in class_names else -1, dtype=np.int64)
+    # The true class is known when the video's label is one of the model's classes (e.g. C3D on
+    # UCF-101) or videos.label_map maps it to one (UCF-101 -> Kinetics-400 for I3D).
+    class_names = json.loads(explained.attributes.get("class_names") or "[]")
+    truth = class_index(explained.attributes.get("label"), class_names, read_label_map(snakemake.params.label_map))
+    labels = np.full(len(first), truth, dtype=np.int64)
     table = compute_clip_metrics(
         video=video_id,
         relevance={method: explained.arrays[f"{method}/relevance"] for method in methods},
@@ -57,6 +61,7 @@ def compute():
         border_margin=border_margin,
         motion=motion,
     )
+    table = mark_correct(table, labels, first, {method: explained.arrays[f"{method}/target"] for method in methods})
     return table, {}
 
 

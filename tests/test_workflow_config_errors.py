@@ -28,9 +28,9 @@ def videos(tmp_path_factory) -> Path:
     return root
 
 
-def run_study(workdir: Path, videos: Path, **changes) -> subprocess.CompletedProcess:
+def run_study(workdir: Path, video_root: Path, **changes) -> subprocess.CompletedProcess:
     config = {
-        "videos": {"source": "folder", "root": str(videos)},
+        "videos": {"source": "folder", "root": str(video_root)},
         "model": {"name": "workflow_models:tiny_net", "spec": TINY_SPEC},
         "device": "cpu",
         "clips": {"length": 8, "max_per_video": 1},
@@ -103,6 +103,11 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
             {"selective": {"mode": "margin", "margin": {"frames": 4}}},
             ["configuration error: selective.margin.frames: a margin of 4 at either side leaves nothing"],
         ),
+        (
+            {"videos": {"label_map": "no_such_map.csv"}},
+            ["configuration error: videos.label_map: label map 'no_such_map.csv' is neither a shipped map"],
+        ),
+        ({"explain": {"methods": ["gradcam"], "target": "truth"}}, ["'truth' is not one of"]),
     ],
     ids=[
         "option",
@@ -118,6 +123,8 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
         "compensated-without-camera-fit",
         "ground-truth-option",
         "selective-margin",
+        "label-map-missing",
+        "target",
     ],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):

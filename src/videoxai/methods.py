@@ -55,7 +55,7 @@ _DECLARED = (
         "dtd",
         "DTD",
         "videoxai.explain.dtd:DTD",
-        ("low", "high", "stabilizer"),
+        ("low", "high", "stabilizer", "bias"),
         paper=True,
         cost="one forward and one modified backward pass",
     ),

@@ -74,11 +74,19 @@ class VideoClips:
         video_id: the video's id in the study.
         clips: uint8 ``(N, T, H, W, 3)`` RGB, already ``spec.size`` square.
         flow: float ``(N, T, H, W, 2)`` Farnebäck flow of the same clips (flow methods only).
+        target: the class every method explains for all of the video's clips (the index of its
+            true class, with ``explain.target: label``); None (or negative) explains each
+            clip's top-1 prediction.
     """
 
     video_id: str
     clips: np.ndarray
     flow: np.ndarray | None = None
+    target: int | None = None
+
+    @property
+    def explains_label(self) -> bool:
+        return self.target is not None and self.target >= 0
 
 
 @dataclass(eq=False)  # compared and hashed by identity: one per video in flight
@@ -107,10 +115,16 @@ def shared_guided_gradcam(methods: Sequence[str], options: Mapping[str, dict]) -
 
 
 def _attribute_batch(
-    explainers: Mapping, inputs: torch.Tensor, flow: torch.Tensor | None, share: bool, device
+    explainers: Mapping,
+    inputs: torch.Tensor,
+    flow: torch.Tensor | None,
+    share: bool,
+    device,
+    target: torch.Tensor | None = None,
 ) -> dict[str, dict]:
-    """Every method on one batch of model input ``(B, 3, T, H, W)``: per method its relevance,
-    logits, target (CPU numpy), seconds for the batch, and the raw result (CFP's pyramid)."""
+    """Every method on one batch of model input ``(B, 3, T, H, W)`` for int64 ``(B,)`` ``target``
+    classes (None: each clip's top-1): per method its relevance, logits, target (CPU numpy),
+    seconds for the batch, and the raw result (CFP's pyramid)."""
     results: dict[str, dict] = {}
     order = sorted(explainers, key=lambda name: name == "guided_gradcam")  # its sources first
     for method in order:
@@ -131,7 +145,7 @@ def _attribute_batch(
                 }
                 continue
         extra = {"flow": flow} if method in FLOW_METHODS else {}
-        result = explainer.attribute(inputs, target=None, **extra)
+        result = explainer.attribute(inputs, target=target, **extra)
         _synchronize(device)
         results[method] = {
             "relevance": _to_numpy(result.relevance).astype(np.float32),
@@ -161,6 +175,7 @@ def _video_arrays(pending: _Pending, methods: Sequence[str]) -> dict[str, np.nda
             for name in pyramids[0]:
                 if name != "cfp/pyramid/layers":
                     arrays[name] = np.concatenate([pyramid[name] for pyramid in pyramids])
+    arrays["target_is_label"] = np.full(len(pending.video.clips), pending.video.explains_label, dtype=bool)
     return arrays
 
 
@@ -230,7 +245,10 @@ def explain_videos(
         if flow_needed:
             flow = torch.from_numpy(np.stack([np.asarray(item.video.flow[index], np.float32) for item, index in items]))
         inputs = spec.preprocess(clips, device=device)
-        results = _attribute_batch(explainers, inputs, flow, share, device)
+        target = None
+        if items[0][0].video.explains_label:  # run() never mixes label and top-1 clips in a batch
+            target = torch.tensor([item.video.target for item, _ in items], dtype=torch.int64, device=inputs.device)
+        results = _attribute_batch(explainers, inputs, flow, share, device, target)
         for position, (item, _) in enumerate(items):
             for method, result in results.items():
                 part = {
@@ -259,6 +277,11 @@ def explain_videos(
     def run(items: list[tuple[_Pending, int]]) -> None:
         items = [item for item in items if item[0].video.video_id not in failed]
         if not items:
+            return
+        kinds = {item[0].video.explains_label for item in items}
+        if len(kinds) > 1:  # a batch explains either given classes or top-1 predictions
+            for kind in (True, False):
+                run([item for item in items if item[0].video.explains_label == kind])
             return
         try:
             record(items)
@@ -329,6 +352,7 @@ def explain_clips(
     flow: np.ndarray | None = None,
     progress: Progress | None = None,
     static_control: bool = False,
+    target: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Every method's relevance for every clip of one video, as the explain shard's arrays.
 
@@ -341,17 +365,20 @@ def explain_clips(
         progress: called with one line per batch.
         static_control: also explain each clip's frozen copy (arrays under ``static_control/``,
             see :func:`explain_videos`).
+        target: class index every clip is explained for (e.g. the video's true class); None
+            explains each clip's top-1 prediction.
     Returns:
         ``{method}/relevance`` float32 ``(N, T, H, W)``, ``{method}/logits`` float32 ``(N, K)``,
         ``{method}/target`` and ``{method}/predicted`` int64 ``(N,)``, ``{method}/seconds_per_clip``
-        float64 ``(N,)``; for ``cfp`` also its pyramid under ``cfp/pyramid/``.
+        float64 ``(N,)``; ``target_is_label`` bool ``(N,)`` (True where ``target`` was given);
+        for ``cfp`` also its pyramid under ``cfp/pyramid/``.
     Raises:
         VideoXAIError: the clips cannot be explained.
     """
     ((_, arrays),) = explain_videos(
         model,
         spec,
-        [VideoClips("clips", clips, flow)],
+        [VideoClips("clips", clips, flow, target)],
         methods,
         options,
         batch_size=batch_size,

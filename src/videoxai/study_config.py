@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from videoxai.errors import ConfigurationError
+from videoxai.label_map import check_label_map_classes, read_label_map
 from videoxai.methods import check_methods
 
 # Pre-crop input geometry of the shipped models, so decoding never has to build a network
@@ -122,6 +123,36 @@ def check_motion(config: dict) -> None:
         )
 
 
+def known_class_names(model: dict) -> list[str] | None:
+    """The model's class names where they are known without building it (the shipped I3D's
+    Kinetics-400 names, ``model.spec.class_names`` or ``class_names_file``), else None."""
+    spec = model.get("spec") or {}
+    if spec.get("class_names"):
+        return [str(name) for name in spec["class_names"]]
+    names_file = spec.get("class_names_file")
+    if names_file and os.path.isfile(names_file):
+        with open(names_file, encoding="utf-8") as handle:
+            return [line.strip() for line in handle if line.strip()]
+    if model["name"] == "i3d_kinetics400" and not model.get("options"):
+        from importlib import resources
+
+        text = resources.files("videoxai.models").joinpath("data/kinetics400_labels.txt").read_text("utf-8")
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    return None
+
+
+def check_labels(config: dict) -> None:
+    """``videos.label_map`` must be readable and name only classes the model has (when they are
+    known without torch); ``explain.target`` must be one of top1/label."""
+    mapping = read_label_map(config.get("videos", {}).get("label_map"))
+    names = known_class_names(config["model"]) if mapping else None
+    if names:
+        check_label_map_classes(mapping, names)
+    target = config.get("explain", {}).get("target", "top1")
+    if target not in ("top1", "label"):
+        raise ConfigurationError(f"use top1 or label, got {target!r}", "explain.target")
+
+
 def check_study_config(config: dict) -> None:
     """Every check of a validated (schema defaults filled) study config that needs no torch.
 
@@ -132,6 +163,7 @@ def check_study_config(config: dict) -> None:
     check_methods(config["explain"]["methods"], config["explain"]["options"], model_name=config["model"]["name"])
     check_motion(config)
     check_bands(config)
+    check_labels(config)
     faithfulness = config.get("faithfulness", {})
     annotations = faithfulness.get("annotations")
     if faithfulness.get("enabled") and annotations:

@@ -82,6 +82,10 @@ def normalise_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise VideoXAIError(f"missing column(s) {', '.join(missing)}; expected {', '.join(TIDY_COLUMNS)}", "metrics")
     frame = metrics.loc[:, list(TIDY_COLUMNS)].copy()
+    # Optional per-row columns (videoxai.correctness) travel along into metrics.csv when present.
+    for column in ("correct", "predicted_correct"):
+        if column in metrics.columns:
+            frame[column] = pd.to_numeric(metrics[column], errors="coerce").astype(np.float64)
     for column in ("video", "method", "variant", "other_method", "metric"):
         frame[column] = frame[column].fillna("").astype(str)
     for column in ("n", "tau", "q", "value"):

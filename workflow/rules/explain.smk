@@ -30,6 +30,9 @@ rule explain:
         model={**{key: config["model"][key] for key in ("name", "options", "spec")}, "weights": MODEL_WEIGHTS},
         methods=METHODS,
         method_options=config["explain"]["options"],
+        target=config["explain"]["target"],
+        # only a label target reads the map: a new map must not rerun top-1 explanations
+        label_map=(config["videos"]["label_map"] if config["explain"]["target"] == "label" else None),
         videos=lambda wildcards: BUCKETS[wildcards.bucket],
         static_control=config["static_control"]["enabled"],
     script:

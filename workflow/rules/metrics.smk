@@ -20,5 +20,6 @@ rule metrics:
         top_q=config["metrics"]["top_q"],
         motion=config["metrics"]["motion"],
         border_margin=config["metrics"]["border_margin"],
+        label_map=config["videos"]["label_map"],
     script:
         "../../scripts/metrics.py"

@@ -49,6 +49,7 @@ rule aggregate:
         top_q=config["metrics"]["top_q"],
         bootstrap=config["metrics"]["bootstrap"],
         faithfulness_shards=[bucket_shard("faithfulness", video) for video in BUCKET_OF] if FAITHFULNESS else [],
+        split_by_correct=config["metrics"]["split_by_correct"],
     script:
         "../../scripts/aggregate.py"
 

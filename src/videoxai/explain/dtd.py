@@ -22,11 +22,19 @@ refuses the model, naming it.
 The relevance entering the network is the target logit itself (one-hot ⊙ logits), so for a
 bias-free ReLU network the input relevance sums to the target logit (conservation).
 
-Biases: z+ is derived for ReLU networks whose biases are non-positive, where a neuron's
-relevance comes only from its inputs. Networks with positive biases (any network once its
-BatchNorm is merged into the convolutions, I3D included) would lose the bias' share to the bias if it entered the z+
-denominator, so biases are left out of every rule (``zero_params=["bias"]``): each layer
-hands all of its relevance to its inputs. For z^B the bias cancels in the denominator anyway.
+Biases (option ``bias``, see docs/explain.md): z+ is derived for ReLU networks whose biases are
+non-positive, where a neuron's relevance comes only from its inputs. Networks with positive
+biases (any network once its BatchNorm is merged into the convolutions, I3D included) need a
+convention:
+
+* ``bias="ignore"`` (default; the paper's reference implementation): biases are left out of
+  every z+ denominator (``zero_params=["bias"]``), so each layer hands all of its relevance to
+  its inputs and the input relevance sums to the target logit;
+* ``bias="include"`` (zennit's default): a neuron's positive bias joins its z+ denominator
+  ``z_j = sum_i x_i w_ij^+ + b_j^+`` and keeps the share ``b_j^+ / z_j`` of its relevance, so
+  the input relevance sums to less than the logit (negative biases change nothing).
+
+The first layer's z^B rule is the same under both: there the bias cancels in the denominator.
 """
 
 from __future__ import annotations
@@ -44,6 +52,8 @@ from videoxai.errors import VideoXAIError
 from videoxai.explain.base import Explainer, one_hot, resolve_target
 from videoxai.explain.canonizers import unmergeable_batchnorms, video_canonizers
 
+BIAS_CONVENTIONS: tuple[str, ...] = ("ignore", "include")
+
 
 class _Stop(Exception):
     """Raised by a pre-hook to end a forward pass once the first convolution's input is known."""
@@ -59,7 +69,8 @@ def _channel_bounds(value, channels: int, what: str) -> torch.Tensor:
 
 
 class DTD(Explainer):
-    """DTD relevance; bounds from ``spec.value_range`` or explicit ``low=``/``high=`` (float or per channel)."""
+    """DTD relevance; bounds from ``spec.value_range`` or explicit ``low=``/``high=`` (float or per
+    channel); ``bias`` is ``"ignore"`` (default) or ``"include"`` (module docstring)."""
 
     name = "dtd"
 
@@ -70,8 +81,12 @@ class DTD(Explainer):
         low: float | Sequence[float] | torch.Tensor | None = None,
         high: float | Sequence[float] | torch.Tensor | None = None,
         stabilizer: float = 1e-6,
+        bias: str = "ignore",
     ):
         super().__init__(model, spec)
+        if bias not in BIAS_CONVENTIONS:
+            raise VideoXAIError(f"DTD bias: use one of {list(BIAS_CONVENTIONS)}, got {bias!r}")
+        self.bias = bias
         if (low is None) != (high is None):
             raise VideoXAIError("DTD: give both low= and high=, or neither (then spec.value_range is used)")
         if low is None:
@@ -129,12 +144,14 @@ class DTD(Explainer):
 
     def composite(self, low: torch.Tensor, high: torch.Tensor) -> SpecialFirstLayerMapComposite:
         ignore_bias = {"zero_params": ["bias"]}
+        # zennit's ZPlus keeps the positive part of the bias in its denominator unless told to zero it
+        zplus_bias = ignore_bias if self.bias == "ignore" else {}
         layer_map = [
             (Activation, Pass()),
             (AvgPool, Norm(stabilizer=self.stabilizer)),
             (Sum, Norm(stabilizer=self.stabilizer)),
-            (Convolution, ZPlus(stabilizer=self.stabilizer, **ignore_bias)),
-            (nn.Linear, ZPlus(stabilizer=self.stabilizer, **ignore_bias)),
+            (Convolution, ZPlus(stabilizer=self.stabilizer, **zplus_bias)),
+            (nn.Linear, ZPlus(stabilizer=self.stabilizer, **zplus_bias)),
         ]
         first_map = [(Convolution, ZBox(low=low, high=high, stabilizer=self.stabilizer, **ignore_bias))]
         return SpecialFirstLayerMapComposite(layer_map=layer_map, first_map=first_map, canonizers=video_canonizers())
