@@ -7,12 +7,11 @@ With flow.camera.compensate, the camera's (global) motion of every frame pair is
 
 from _stage import logged, run_stage
 
-from videoxai.flow import compensate_camera, farneback_clips
+from videoxai.flow import compensate_camera, farneback_clips, split_flow_settings
 from videoxai.shards import read_shard
 
-settings = dict(snakemake.params.farneback)
-camera = dict(settings.pop("camera", None) or {})
-compensate = bool(camera.pop("compensate", False))
+settings, camera = split_flow_settings(snakemake.params.farneback)
+compensate = bool(camera.pop("compensate"))
 
 
 def compute():

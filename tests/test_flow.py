@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from videoxai.errors import VideoXAIError
-from videoxai.flow import camera_displacement, compensate_camera, farneback, farneback_clips, flow_magnitude
+from videoxai.flow import (
+    camera_displacement,
+    compensate_camera,
+    farneback,
+    farneback_clips,
+    flow_magnitude,
+    split_flow_settings,
+)
 
 
 def moving_square_clip(frames=8, size=64, square=16, step=1):
@@ -151,3 +158,11 @@ def test_camera_settings_are_checked():
     # still frames: identity, nothing left
     still = compensate_camera(flow, step=4, fit_margin=0)
     np.testing.assert_array_equal(still["object_flow"], flow)
+
+
+def test_split_flow_settings_separates_the_camera_from_farneback():
+    params, camera = split_flow_settings({"winsize": 9, "camera": {"compensate": True, "step": 4}})
+    assert params == {"winsize": 9}
+    assert camera == {"compensate": True, "step": 4}
+    assert split_flow_settings(None) == ({}, {"compensate": False})
+    assert split_flow_settings({"levels": 2}) == ({"levels": 2}, {"compensate": False})

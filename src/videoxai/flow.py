@@ -83,6 +83,18 @@ def farneback_clips(clips: np.ndarray, **params) -> np.ndarray:
     )
 
 
+def split_flow_settings(section: dict | None) -> tuple[dict, dict]:
+    """The study's ``flow`` section as (Farnebäck parameters, camera settings).
+
+    The camera settings keep ``compensate`` (False when absent); every other key of the section
+    is a Farnebäck parameter, checked by :func:`farneback`.
+    """
+    params = dict(section or {})
+    camera = dict(params.pop("camera", None) or {})
+    camera.setdefault("compensate", False)
+    return params, camera
+
+
 def flow_magnitude(flow: np.ndarray) -> np.ndarray:
     """Per-pixel flow length: ``(..., 2)`` (dx, dy) -> float32 ``(...)``."""
     flow = np.asarray(flow, dtype=np.float32)

@@ -404,7 +404,7 @@ def benchmark_model(
     :func:`motion_share`. Returns tidy rows ``model, video, method, variant, n, metric, value``,
     plus per-video ``chance`` and ``correct`` rows (method ``""``).
     """
-    from videoxai.flow import farneback_clips
+    from videoxai.flow import farneback_clips, split_flow_settings
     from videoxai.selective import selective_from_settings
     from videoxai.stages import VideoClips, explain_videos
 
@@ -414,7 +414,7 @@ def benchmark_model(
     evidence = np.stack([item["evidence"] for item in stored]).astype(bool)
     moving_object = np.stack([item["object"] for item in stored]).astype(bool)
     needs_flow = any(synthetic_method_needs_flow(method) for method in methods)
-    flow = farneback_clips(clips, **dict(flow_settings or {})) if needs_flow else None
+    flow = farneback_clips(clips, **split_flow_settings(flow_settings)[0]) if needs_flow else None
     videos = [
         VideoClips(name, clips[index : index + 1], None if flow is None else flow[index : index + 1])
         for index, name in enumerate(names)
