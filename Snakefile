@@ -36,6 +36,7 @@ include: "workflow/rules/explain.smk"
 include: "workflow/rules/selective.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/faithfulness.smk"
+include: "workflow/rules/randomisation.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -201,3 +201,64 @@ def test_depths_are_checked_and_include_the_full_cascade():
     assert sorted(set(rows.depth)) == [0, 1, 3]
     with pytest.raises(ConfigurationError, match="randomisation.depths"):
         cascading_randomisation(model, clips((1, 3, 8, 32, 32)), lambda net: {"input": InputItself(net)}, depths=[0])
+
+
+@pytest.mark.slow
+def test_workflow_writes_the_randomisation_table_and_curves(tmp_path, workflow_videos):
+    import shutil
+
+    from test_workflow import planned_jobs, snakemake, write_config
+
+    videos = tmp_path / "videos"
+    for name in ("Knitting", "CliffDiving", "Skijet"):
+        (videos / name).mkdir(parents=True)
+        shutil.copy(workflow_videos[name], videos / name / workflow_videos[name].name)
+    write_config(
+        tmp_path,
+        clips={"length": 8, "max_per_video": 1},
+        explain={"methods": ["gradcam", "guided_backprop"], "batch_size": 2, "threads": 1},
+        selective={"n": [1.0, 4.0]},
+        randomisation={"enabled": True, "videos": 2, "depths": [1]},
+    )
+    target = "results/tables/randomisation.csv"
+    snakemake(tmp_path, target)
+    table = pd.read_csv(tmp_path / target)
+    # 2 methods x (baseline + 2 n) x depths 0, 1 and all (3 levels of the tiny net).
+    assert len(table) == 2 * 3 * 3
+    assert set(table.depth) == {0, 1, 3} and set(table.videos) == {2}
+    assert (table[table.depth == 0].spearman.dropna() == 1.0).all()
+    for suffix in ("md", "tex", "html"):
+        assert "Spearman" in (tmp_path / f"results/tables/randomisation.{suffix}").read_text(encoding="utf-8")
+    for method in ("gradcam", "guided_backprop"):
+        assert (tmp_path / f"results/figures/randomisation_{method}.png").stat().st_size > 10_000
+    # A new seed reruns only the randomisation jobs and the table, not decoding or explaining.
+    write_config(
+        tmp_path,
+        clips={"length": 8, "max_per_video": 1},
+        explain={"methods": ["gradcam", "guided_backprop"], "batch_size": 2, "threads": 1},
+        selective={"n": [1.0, 4.0]},
+        randomisation={"enabled": True, "videos": 2, "depths": [1], "seed": 1},
+    )
+    planned = planned_jobs(snakemake(tmp_path, target, "--dry-run").stdout)
+    assert set(planned) == {"randomisation", "randomisation_table"}
+
+
+def test_bad_randomisation_settings_stop_the_run_with_the_key():
+    from videoxai.study_config import check_randomisation
+
+    config = {"explain": {"methods": ["gradcam"]}, "randomisation": {"enabled": True, "methods": ["dtd"]}}
+    with pytest.raises(ConfigurationError, match="randomisation.methods"):
+        check_randomisation(config)
+    config = {"explain": {"methods": ["flow_occlusion"]}, "randomisation": {"enabled": True, "methods": None}}
+    with pytest.raises(ConfigurationError, match="optical flow"):
+        check_randomisation(config)
+    check_randomisation({"explain": {"methods": ["dtd"]}, "randomisation": {"enabled": False, "methods": ["x"]}})
+
+
+def test_spread_selection_takes_every_class():
+    from videoxai.batching import spread_selection
+
+    ids = [f"{name}_{index}" for name in "ABCDE" for index in range(5)]
+    assert spread_selection(ids, 5) == ["A_0", "B_1", "C_2", "D_3", "E_4"]
+    assert spread_selection(ids, None) == ids and spread_selection(ids, 30) == ids
+    assert spread_selection(ids, 1) == ["A_0"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from videoxai.errors import ConfigurationError
-from videoxai.methods import check_methods
+from videoxai.methods import FLOW_METHODS, check_methods
 
 # Pre-crop input geometry of the shipped models, so decoding never has to build a network
 # (tests/test_workflow_listing.py checks it against the loaders' specs).
@@ -108,6 +108,28 @@ def check_model(model: dict) -> None:
     decode_geometry(model)
 
 
+def check_randomisation(config: dict) -> None:
+    """The randomisation test re-runs methods from explain.methods with their options; flow
+    methods would need flow of the randomised model's input, which the stage does not read."""
+    settings = config.get("randomisation") or {}
+    if not settings.get("enabled"):
+        return
+    configured = list(config["explain"]["methods"])
+    chosen = list(settings.get("methods") or configured)
+    unknown = [method for method in chosen if method not in configured]
+    if unknown:
+        raise ConfigurationError(
+            f"{unknown} not in explain.methods {configured}; the test re-runs configured methods only",
+            "randomisation.methods",
+        )
+    flow = [method for method in chosen if method in FLOW_METHODS]
+    if flow:
+        raise ConfigurationError(
+            f"{flow} read optical flow, which the randomisation test does not provide; list the other methods",
+            "randomisation.methods",
+        )
+
+
 def check_study_config(config: dict) -> None:
     """Every check of a validated (schema defaults filled) study config that needs no torch.
 
@@ -116,6 +138,7 @@ def check_study_config(config: dict) -> None:
     """
     check_model(config["model"])
     check_methods(config["explain"]["methods"], config["explain"]["options"], model_name=config["model"]["name"])
+    check_randomisation(config)
     faithfulness = config.get("faithfulness", {})
     annotations = faithfulness.get("annotations")
     if faithfulness.get("enabled") and annotations:
