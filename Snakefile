@@ -54,6 +54,7 @@ localrules:
     fetch_i3d_weights,
     collect_failures,
     aggregate,
+    randomisation_table,
     figures,
     example_figures,
     example_videos,

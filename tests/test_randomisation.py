@@ -262,3 +262,41 @@ def test_spread_selection_takes_every_class():
     assert spread_selection(ids, 5) == ["A_0", "B_1", "C_2", "D_3", "E_4"]
     assert spread_selection(ids, None) == ids and spread_selection(ids, 30) == ids
     assert spread_selection(ids, 1) == ["A_0"]
+
+
+def test_summary_means_intervals_and_empty_counts(tmp_path):
+    from videoxai.randomisation_summary import summarise, write_figures, write_table
+
+    rows = []
+    for video, value in (("a", 0.2), ("b", 0.4), ("c", 0.6)):
+        for depth, layer in ((0, ""), (1, "fc")):
+            similarity = 1.0 if depth == 0 else value
+            rows.append((video, 0, "gradcam", "baseline", np.nan, depth, layer, 1, similarity, similarity, 1.0, False))
+            # The selective map of video c is empty once randomised: undefined, counted, left out.
+            empty = video == "c" and depth == 1
+            selective = np.nan if empty else similarity
+            rows.append((video, 0, "gradcam", "selective", 4.0, depth, layer, 1, selective, selective, 1.0, empty))
+    summary = summarise(pd.DataFrame(rows, columns=list(COLUMNS)), resamples=200)
+    assert list(summary[["variant", "depth"]].itertuples(index=False, name=None)) == [
+        ("baseline", 0),
+        ("baseline", 1),
+        ("selective", 0),
+        ("selective", 1),
+    ]
+    baseline, selective = summary.iloc[1], summary.iloc[3]
+    assert baseline.spearman == pytest.approx(0.4) and baseline.spearman_low <= 0.4 <= baseline.spearman_high
+    assert 0.2 <= baseline.spearman_low and baseline.spearman_high <= 0.6
+    assert selective.spearman == pytest.approx(0.3) and selective["empty"] == 1 and selective.videos == 3
+    assert summary.iloc[0].spearman == 1.0 and summary.iloc[0].spearman_low == 1.0
+    written = write_table(summary, tmp_path, 0.05)
+    assert [path.name for path in written] == [f"randomisation.{s}" for s in ("csv", "md", "tex", "html")]
+    markdown = (tmp_path / "randomisation.md").read_text(encoding="utf-8")
+    assert "| Grad-CAM | baseline | 1 | fc | 0.400 [" in markdown
+    assert "| Grad-CAM | selective n=4 | 1 | fc | 0.300 [" in markdown
+    figures = write_figures(summary, tmp_path, ["gradcam", "dtd"], 0.05)
+    assert sorted(path.name for path in figures) == [
+        "randomisation_dtd.pdf",
+        "randomisation_dtd.png",
+        "randomisation_gradcam.pdf",
+        "randomisation_gradcam.png",
+    ]
