@@ -204,7 +204,7 @@ def write_figures(summary: pd.DataFrame, out_dir, methods: Sequence[str], top_q:
                 )
                 axis.set_ylim(-0.3, 1.05)
             np.atleast_1d(axes)[0].set_ylabel("similarity to the trained model's map")
-            np.atleast_1d(axes)[-1].legend(loc="upper right", fontsize=8)
+            np.atleast_1d(axes)[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
             figure.suptitle(f"{method_label(method)}: cascading randomisation, top level first")
             written += _save(figure, out_dir, figure_name(method))
     return written
