@@ -209,10 +209,14 @@ def test_workflow_writes_the_randomisation_table_and_curves(tmp_path, workflow_v
 
     from test_workflow import planned_jobs, snakemake, write_config
 
+    from videoxai.shards import read_attributes
+
     videos = tmp_path / "videos"
     for name in ("Knitting", "CliffDiving", "Skijet"):
         (videos / name).mkdir(parents=True)
         shutil.copy(workflow_videos[name], videos / name / workflow_videos[name].name)
+    # Listed last, so the spread choice of 2 of the 4 videos takes it: it fails alone.
+    (videos / "Skijet" / "zz_empty.mp4").write_bytes(b"")
     write_config(
         tmp_path,
         clips={"length": 8, "max_per_video": 1},
@@ -223,9 +227,13 @@ def test_workflow_writes_the_randomisation_table_and_curves(tmp_path, workflow_v
     target = "results/tables/randomisation.csv"
     snakemake(tmp_path, target)
     table = pd.read_csv(tmp_path / target)
-    # 2 methods x (baseline + 2 n) x depths 0, 1 and all (3 levels of the tiny net).
+    # 2 methods x (baseline + 2 n) x depths 0, 1 and all (3 levels of the tiny net), from the one
+    # chosen video that decodes; the empty file's shard records its failure.
     assert len(table) == 2 * 3 * 3
-    assert set(table.depth) == {0, 1, 3} and set(table.videos) == {2}
+    assert set(table.depth) == {0, 1, 3} and set(table.videos) == {1}
+    shards = {path.stem: read_attributes(path) for path in (tmp_path / "results/randomisation").glob("*/*.h5")}
+    assert len(shards) == 2 and shards["Skijet__zz_empty"]["status"] == "failed"
+    assert shards["Skijet__zz_empty"]["failed_stage"] == "clips"
     assert (table[table.depth == 0].spearman.dropna() == 1.0).all()
     for suffix in ("md", "tex", "html"):
         assert "Spearman" in (tmp_path / f"results/tables/randomisation.{suffix}").read_text(encoding="utf-8")
