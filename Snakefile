@@ -37,6 +37,7 @@ include: "workflow/rules/selective.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/faithfulness.smk"
 include: "workflow/rules/static_control.smk"
+include: "workflow/rules/randomisation.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/ground_truth.smk"
 
@@ -55,6 +56,7 @@ localrules:
     fetch_i3d_weights,
     collect_failures,
     aggregate,
+    randomisation_table,
     figures,
     example_figures,
     example_videos,

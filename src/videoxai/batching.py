@@ -1,4 +1,4 @@
-"""Which videos share one job of a stage that loads a model (explain, faithfulness).
+"""Which videos share one job of a stage that loads a model (explain, faithfulness, randomisation).
 
 A job that loads a model pays for start-up (imports, the model, CUDA) before its first clip,
 so those stages run one job per *bucket* of videos. A video's bucket depends only on its id
@@ -48,3 +48,18 @@ def assign_buckets(video_ids: Iterable[str], videos_per_job: int) -> dict[str, l
     for video_id in ids:
         buckets.setdefault(bucket_name(bucket_index(video_id, count), count), []).append(video_id)
     return dict(sorted(buckets.items()))
+
+
+def spread_selection(video_ids: Iterable[str], count: int | None) -> list[str]:
+    """At most ``count`` of ``video_ids``, spread evenly over the list (all when ``count`` is None
+    or not smaller): positions ``round(i (V - 1) / (count - 1))``, so a listing sorted by class
+    gives every class its share, and the choice depends only on the listing."""
+    ids = list(video_ids)
+    if count is None or count >= len(ids):
+        return ids
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}")
+    if count == 1:
+        return ids[:1]
+    positions = sorted({round(index * (len(ids) - 1) / (count - 1)) for index in range(count)})
+    return [ids[position] for position in positions]

@@ -50,6 +50,7 @@ SCHEMAS: dict[str, dict[str, tuple[str, int]]] = {
     },
     "metrics": {},  # a table: one dataset per column under "table/"
     "faithfulness": {},  # a table, like metrics (deletion/insertion, pointing game, smoothness)
+    "randomisation": {},  # a table: similarity to the trained model's map per method, variant, n, depth
 }
 
 # Datasets a stage holds only for some methods: checked by validate_shard when present.
@@ -299,7 +300,7 @@ def write_table_shard(
 
 
 def read_table_shard(path):
-    """The DataFrame of a ``metrics`` or ``faithfulness`` shard (empty for a failed one) and the shard itself."""
+    """The DataFrame of a ``metrics``, ``faithfulness`` or ``randomisation`` shard (empty for a failed one) and the shard itself."""
     import pandas as pd
 
     shard = read_shard(path)

@@ -13,7 +13,7 @@ import os
 
 from videoxai.errors import ConfigurationError
 from videoxai.label_map import check_label_map_classes, read_label_map
-from videoxai.methods import check_methods
+from videoxai.methods import FLOW_METHODS, check_methods
 
 # Pre-crop input geometry of the shipped models, so decoding never has to build a network
 # (tests/test_workflow_listing.py checks it against the loaders' specs).
@@ -153,6 +153,28 @@ def check_labels(config: dict) -> None:
         raise ConfigurationError(f"use top1 or label, got {target!r}", "explain.target")
 
 
+def check_randomisation(config: dict) -> None:
+    """The randomisation test re-runs methods from explain.methods with their options; flow
+    methods would need flow of the randomised model's input, which the stage does not read."""
+    settings = config.get("randomisation") or {}
+    if not settings.get("enabled"):
+        return
+    configured = list(config["explain"]["methods"])
+    chosen = list(settings.get("methods") or configured)
+    unknown = [method for method in chosen if method not in configured]
+    if unknown:
+        raise ConfigurationError(
+            f"{unknown} not in explain.methods {configured}; the test re-runs configured methods only",
+            "randomisation.methods",
+        )
+    flow = [method for method in chosen if method in FLOW_METHODS]
+    if flow:
+        raise ConfigurationError(
+            f"{flow} read optical flow, which the randomisation test does not provide; list the other methods",
+            "randomisation.methods",
+        )
+
+
 def check_study_config(config: dict) -> None:
     """Every check of a validated (schema defaults filled) study config that needs no torch.
 
@@ -164,6 +186,7 @@ def check_study_config(config: dict) -> None:
     check_motion(config)
     check_bands(config)
     check_labels(config)
+    check_randomisation(config)
     faithfulness = config.get("faithfulness", {})
     annotations = faithfulness.get("annotations")
     if faithfulness.get("enabled") and annotations:

@@ -8,7 +8,7 @@ try:
 except ImportError:  # running snakemake from an environment without the package: use src/
     sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
-from videoxai.batching import assign_buckets
+from videoxai.batching import assign_buckets, spread_selection
 from videoxai.dataset_listing import list_videos
 from videoxai.errors import ConfigurationError
 from videoxai.methods import FLOW_METHODS
@@ -145,13 +145,31 @@ def log_file(stage):
     return f"{RESULTS}/logs/{stage}/{{video}}.log"
 
 
+# The randomisation test runs on at most randomisation.videos videos, spread evenly over the
+# listing (classes are listed together, so every class gets its share); buckets as explain's.
+RANDOMISATION = config["randomisation"]["enabled"]
+RANDOMISATION_METHODS = list(config["randomisation"]["methods"] or METHODS)
+RANDOMISATION_VIDEOS = (
+    spread_selection([entry.video_id for entry in VIDEOS], config["randomisation"]["videos"]) if RANDOMISATION else []
+)
+RANDOMISATION_BUCKETS = {
+    bucket: [video for video in members if video in set(RANDOMISATION_VIDEOS)]
+    for bucket, members in BUCKETS.items()
+    if set(members) & set(RANDOMISATION_VIDEOS)
+}
+
+
 # The per-video shards whose failures collect_failures lists (each passes on upstream failures),
 # and what the rule takes as input to have them.
-FINAL_SHARDS = shards("metrics") + (
-    [bucket_shard("faithfulness", video) for video in BUCKET_OF] if FAITHFULNESS else []
+FINAL_SHARDS = (
+    shards("metrics")
+    + ([bucket_shard("faithfulness", video) for video in BUCKET_OF] if FAITHFULNESS else [])
+    + [bucket_shard("randomisation", video) for video in RANDOMISATION_VIDEOS]
 )
-FINAL_INPUTS = shards("metrics") + (
-    [bucket_folder("faithfulness", bucket) for bucket in BUCKETS] if FAITHFULNESS else []
+FINAL_INPUTS = (
+    shards("metrics")
+    + ([bucket_folder("faithfulness", bucket) for bucket in BUCKETS] if FAITHFULNESS else [])
+    + [bucket_folder("randomisation", bucket) for bucket in RANDOMISATION_BUCKETS]
 )
 EXPLAIN_SHARDS = [bucket_shard("explain", entry.video_id) for entry in VIDEOS]
 
@@ -183,6 +201,7 @@ def study_targets():
         *[f"{RESULTS}/figures/example_{rank}.png" for rank in range(1, config["report"]["examples"] + 1)],
         f"{RESULTS}/failed_videos.csv",
         *([f"{RESULTS}/tables/static_control.csv"] if config["static_control"]["enabled"] else []),
+        *([f"{RESULTS}/tables/randomisation.csv"] if RANDOMISATION else []),
     ]
 
 
@@ -217,6 +236,15 @@ def faithfulness_inputs(wildcards):
     if ANNOTATIONS:
         inputs["annotations"] = ANNOTATIONS
     return inputs
+
+
+def randomisation_inputs(wildcards):
+    """Clips of the bucket's chosen videos (the test re-runs the model on them) and the weights."""
+    return {
+        "clips": [shard("clips", video) for video in RANDOMISATION_BUCKETS[wildcards.bucket]],
+        "weights": MODEL_WEIGHTS or [],
+        "preflight": ancient(PREFLIGHT),
+    }
 
 
 def metric_tables():
