@@ -158,14 +158,16 @@ def test_a_method_that_refuses_the_architecture_stops_the_run_at_preflight(tmp_p
     )
 
 
-def test_a_bad_annotation_file_stops_the_run_at_preflight(tmp_path, videos):
+def test_a_bad_annotation_file_stops_the_run_when_the_dag_is_built(tmp_path, videos):
+    # read in full, torch-free, by check_study_config: no job starts, the preflight included
     (tmp_path / "boxes.csv").write_text("clip,left,top\n1,2,3\n")
     run = run_study(
         tmp_path, videos, faithfulness={"enabled": True, "steps": 2, "annotations": str(tmp_path / "boxes.csv")}
     )
     assert_stopped_before_any_video(
-        tmp_path, run, "videoxai: configuration error: faithfulness.annotations:", "the header must hold the columns"
+        tmp_path, run, "configuration error: faithfulness.annotations:", "the header must hold the columns"
     )
+    assert not (tmp_path / "results" / "preflight.json").exists()
 
 
 def test_a_model_that_rejects_the_clip_length_stops_the_run_at_preflight(tmp_path, videos):

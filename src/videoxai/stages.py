@@ -565,11 +565,12 @@ def preflight(config: Mapping, device: str | torch.device = "cpu") -> dict:
 
     Loads the model with its weights, builds every configured explainer with its options, runs
     the model on one blank clip of the configured geometry (and the methods that can only tell
-    from a cheap forward pass whether they fit the architecture, ``MethodInfo.probe``), and
-    reads the annotation file when the faithfulness stage uses one.
+    from a cheap forward pass whether they fit the architecture, ``MethodInfo.probe``). The
+    annotation file is read by :func:`videoxai.study_config.check_study_config` (torch-free,
+    when the DAG is built), which this calls first.
 
     Args:
-        config: the validated study config (``model``, ``clips``, ``explain``, ``faithfulness``).
+        config: the validated study config (``model``, ``clips``, ``explain``).
     Returns:
         A summary: model name, weights sha256, classes, methods, input shape.
     Raises:
@@ -606,14 +607,6 @@ def preflight(config: Mapping, device: str | torch.device = "cpu") -> dict:
             f"names {spec.num_classes} classes",
             "model.spec",
         )
-    faithfulness = config.get("faithfulness", {})
-    if faithfulness.get("enabled") and faithfulness.get("annotations"):
-        from videoxai.faithfulness import read_annotations
-
-        try:
-            read_annotations(faithfulness["annotations"])
-        except VideoXAIError as error:
-            raise ConfigurationError(str(error), "faithfulness.annotations") from error
     return {
         "model": spec.name,
         "weights_sha256": spec.weights_sha256 or "",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 
-from videoxai.errors import ConfigurationError
+from videoxai.annotations import read_annotations
+from videoxai.errors import ConfigurationError, VideoXAIError
 from videoxai.label_map import check_label_map_classes, read_label_map
 from videoxai.methods import FLOW_METHODS, check_methods
 
@@ -196,6 +197,11 @@ def check_study_config(config: dict) -> None:
             raise ConfigurationError(
                 "annotations must be a .csv (boxes) or .npz (masks) file", "faithfulness.annotations"
             )
+        # Read in full here, torch-free, so a broken file stops the run before any job.
+        try:
+            read_annotations(annotations)
+        except VideoXAIError as error:
+            raise ConfigurationError(str(error), "faithfulness.annotations") from None
     check_ground_truth(config.get("ground_truth") or {})
 
 
