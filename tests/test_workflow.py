@@ -190,6 +190,20 @@ def test_changing_n_reruns_only_selective_onwards(study):
     assert not {"decode", "flow", "explain"} & set(jobs)
 
 
+def test_changing_the_methods_reruns_the_check_and_every_stage_after_it_in_one_call(study):
+    # The preflight check is a plain input of every per-video job: as an ancient() input,
+    # Snakemake would plan the check alone here and leave the old tables until a second call.
+    workdir, _ = study
+    write_config(workdir, explain={"batch_size": 2, "threads": 1, "methods": ["dtd", "gradcam"]})
+    try:
+        jobs = planned_jobs(snakemake(workdir, "--dry-run").stdout)
+    finally:
+        write_config(workdir)
+    assert jobs.get("preflight") == 1
+    assert jobs.get("explain", 0) >= 1 and jobs.get("selective") == 3 and jobs.get("metrics") == 3
+    assert jobs.get("aggregate") == 1
+
+
 def test_changing_tau_reruns_only_metrics_onwards(study):
     workdir, _ = study
     write_config(workdir, metrics={"tau": [1.0]})

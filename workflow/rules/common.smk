@@ -215,7 +215,7 @@ def explain_inputs(wildcards):
     inputs = {
         "clips": [shard("clips", video) for video in videos],
         "weights": MODEL_WEIGHTS or [],
-        "preflight": ancient(PREFLIGHT),
+        "preflight": PREFLIGHT,
     }
     if FLOW_METHODS_CONFIGURED:
         inputs["flow"] = [shard("flow", video) for video in videos]
@@ -231,7 +231,7 @@ def faithfulness_inputs(wildcards):
         "explain": bucket_folder("explain", wildcards.bucket),
         "selective": [shard("selective", video) for video in videos],
         "weights": MODEL_WEIGHTS or [],
-        "preflight": ancient(PREFLIGHT),
+        "preflight": PREFLIGHT,
     }
     if ANNOTATIONS:
         inputs["annotations"] = ANNOTATIONS
@@ -243,7 +243,7 @@ def randomisation_inputs(wildcards):
     return {
         "clips": [shard("clips", video) for video in RANDOMISATION_BUCKETS[wildcards.bucket]],
         "weights": MODEL_WEIGHTS or [],
-        "preflight": ancient(PREFLIGHT),
+        "preflight": PREFLIGHT,
     }
 
 

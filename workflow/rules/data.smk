@@ -17,7 +17,7 @@ rule fetch_sample_videos:
 rule decode:
     input:
         video=video_file,
-        preflight=ancient(PREFLIGHT),
+        preflight=PREFLIGHT,
     output:
         shard("clips"),
     log:

@@ -1,12 +1,15 @@
-# The study's settings checked once, before any video: the model and its weights, every method
-# with its options on that model, the input geometry, the annotation file. Every per-video job
-# waits for it (as an ancient input: a rerun of the check alone reruns nothing downstream).
+# The study's settings that need the model, checked once before any video: the model and its
+# weights, every method with its options on that model, the clip geometry (the annotation file
+# is read when the DAG is built). Every per-video job takes the result as a plain input, so a
+# change of these settings reruns the check and everything after it in one call. (As an
+# ancient() input it would not: Snakemake skips the provenance checks of jobs downstream of a
+# job that reruns when their input from it is ancient, so the first call after a change would
+# run the check alone and leave the tables stale until a second call.)
 
 
 rule preflight:
     input:
         weights=MODEL_WEIGHTS or [],
-        annotations=ANNOTATIONS or [],
     output:
         PREFLIGHT,
     log:
@@ -16,9 +19,8 @@ rule preflight:
     params:
         config={
             "model": {**config["model"], "weights": MODEL_WEIGHTS},
-            "clips": config["clips"],
+            "clips": {"length": config["clips"]["length"]},
             "explain": {key: config["explain"][key] for key in ("methods", "options")},
-            "faithfulness": {"enabled": FAITHFULNESS, "annotations": ANNOTATIONS},
         },
     script:
         "../../scripts/preflight.py"
