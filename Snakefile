@@ -57,6 +57,7 @@ localrules:
     collect_failures,
     aggregate,
     randomisation_table,
+    static_control,
     figures,
     example_figures,
     example_videos,
