@@ -40,10 +40,21 @@ class StudyRun:
 
 
 PAGE_STYLE = (
-    "div.h-screen.overflow-auto:has(#videoxai-study){align-items:flex-start}"
-    "div.prose:has(#videoxai-study){max-width:80rem}"
-    "table.videoxai td{white-space:nowrap}" + TABLE_STYLE
+    "div.h-screen.overflow-auto:has(#videoxai-study){align-items:flex-start;justify-content:safe center}"
+    # The page shares the row with the report's DAG: let it shrink to what is left of the screen
+    # (flex items otherwise grow to their widest table and push the page under the menu).
+    "div.gap-3:has(#videoxai-study){min-width:0;max-width:100%}"
+    "div.py-2:has(#videoxai-study){min-width:0;flex:1 1 0}"
+    "div.prose:has(#videoxai-study){max-width:80rem;min-width:0}"
+    "table.videoxai td{white-space:nowrap}"
+    # Tables with intervals are wider than the page: each scrolls sideways on its own.
+    "div.videoxai-scroll{overflow-x:auto;max-width:100%}" + TABLE_STYLE
 )
+
+
+def _scrolling(table: str) -> str:
+    """An HTML table in a box that scrolls sideways when the table is wider than the page."""
+    return f'<div class="videoxai-scroll">{table}</div>'
 
 
 def _percent(value: float) -> str:
@@ -203,8 +214,14 @@ def ground_truth_lines(
     import html
 
     table_sentence, figure_sentence = ground_truth_sentences(summary)
-    head = "".join(f"<th>{html.escape(header)}</th>" for header in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    text = {"Method", "Map"}  # left-aligned like the other tables' text columns
+
+    def cell(tag: str, header: str, value: str) -> str:
+        kind = ' class="text"' if header in text else ""
+        return f"<{tag}{kind}>{html.escape(value)}</{tag}>"
+
+    head = "".join(cell("th", header, header) for header in headers)
+    body = "".join("<tr>" + "".join(cell("td", h, v) for h, v in zip(headers, row)) + "</tr>" for row in rows)
     return [
         "Ground truth",
         "------------",
@@ -214,7 +231,11 @@ def ground_truth_lines(
         "",
         ".. raw:: html",
         "",
-        f'   <table class="videoxai"><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>',
+        "   "
+        + _scrolling(
+            f'<table class="videoxai"><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>"
+        ),
         "",
     ]
 
@@ -262,7 +283,7 @@ def front_page(
     present = [name for name in TABLE_NAMES if name not in absent]
     if present:
         lines += [".. raw:: html", ""]
-        lines += ["   " + table_html(name, tables[name], tau, q, standalone=False) for name in present]
+        lines += ["   " + _scrolling(table_html(name, tables[name], tau, q, standalone=False)) for name in present]
         lines.append("")
     for name, reason in absent.items():
         lines += [f"*{TABLE_TITLES[name]}: not written.* {reason[0].upper()}{reason[1:]}.", ""]
