@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 from _stage import logged
 
+from videoxai.methods import method_label
 from videoxai.selective import DEFAULT_MARGIN, default_border, selective_from_settings
 from videoxai.shards import n_group, read_shard
 from videoxai.static_control import (
@@ -82,7 +83,7 @@ with logged(snakemake) as log:
     for axis, definition in zip(axes, ("paper", "margin")):
         for method in methods:
             profile = frame_profile(profiles[(definition, method)])
-            axis.plot(np.arange(len(profile)), profile, marker="o", markersize=3, label=method)
+            axis.plot(np.arange(len(profile)), profile, marker="o", markersize=3, label=method_label(method))
         axis.axhline(1.0 / shape[0], color="grey", linestyle="--", linewidth=1, label="uniform")
         axis.set_title(f"{definition}, n = {n_shown:g}")
         axis.set_xlabel("frame of the frozen clip")
