@@ -2,6 +2,7 @@
 maps on its synthetic videos against their evidence."""
 
 import json
+import os
 
 import torch
 from _stage import logged
@@ -16,7 +17,7 @@ with logged(snakemake) as log:
         settings,
         snakemake.wildcards.gt_model,
         snakemake.params.selective,
-        snakemake.params.work_dir,
+        os.path.dirname(snakemake.output.metrics),  # the videos are generated beside the outputs
         snakemake.params.cache_dir,
         flow_settings=snakemake.params.flow,
         progress=log.info,

@@ -2,6 +2,7 @@
 intervals, and its figure."""
 
 import json
+import os
 
 import pandas as pd
 from _stage import logged
@@ -16,6 +17,6 @@ with logged(snakemake) as log:
             meta = json.load(handle)
         info[meta["dataset"]] = meta
     summary = summary_table(metrics, seed=snakemake.params.seed)
-    written = write_table(summary, info, snakemake.params.tables)
+    written = write_table(summary, info, os.path.dirname(snakemake.output.csv))
     written.append(write_figure(summary, snakemake.output.figure))
     log.info("wrote %s", ", ".join(map(str, written)))

@@ -21,7 +21,6 @@ rule ground_truth:
         settings=GROUND_TRUTH,
         selective=config["selective"],
         flow=config["flow"],
-        work_dir=f"{RESULTS}/ground_truth",
         cache_dir=f"{RESOURCES}/models/ground_truth",
     script:
         "../../scripts/ground_truth.py"
@@ -45,7 +44,6 @@ rule ground_truth_table:
     conda:
         "../../envs/videoxai.yaml"
     params:
-        tables=f"{RESULTS}/tables",
         seed=GROUND_TRUTH["seed"],
     script:
         "../../scripts/ground_truth_table.py"
