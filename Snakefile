@@ -23,7 +23,7 @@ include: "workflow/rules/common.smk"
 report: "workflow/report/workflow.rst" if os.path.exists(FRONT_PAGE) else "workflow/report/workflow_pending.rst"
 
 
-# Video ids are file-name safe (see videoxai.dataset_listing.safe_id) and never contain "/".
+# Video ids are file-name safe (see videoxai.data.listing.safe_id) and never contain "/".
 wildcard_constraints:
     video=r"[A-Za-z0-9_.-]+",
     bucket=r"b\d+_\d+",

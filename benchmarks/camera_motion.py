@@ -1,10 +1,10 @@
 """What camera-motion compensation and a border margin change in Table 1 (not a test).
 
 Reads a finished study's shards (flow with ``flow.camera.compensate: true``, explain, selective):
-for every video, the motion metrics (``videoxai.metrics.compute_clip_metrics``) four times, with
+for every video, the motion metrics (``videoxai.evaluation.metrics.compute_clip_metrics``) four times, with
 the raw or the camera-compensated flow and with or without a border margin, and writes Table 1's
 precisions for each setting side by side (means over clips with video-level bootstrap 95 %
-intervals, ``videoxai.stats``), the paired difference compensated − raw per map, and what the
+intervals, ``videoxai.evaluation.stats``), the paired difference compensated − raw per map, and what the
 camera fit found (inlier share, camera displacement, moving share of the frame).
 
 Writes ``benchmarks/results/<name>.md`` and ``.csv``.
@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _results import write_rows_csv  # noqa: E402
 
-from videoxai.flow import camera_displacement  # noqa: E402
-from videoxai.metrics import compute_clip_metrics, ordered_methods  # noqa: E402
-from videoxai.shards import n_group, read_shard  # noqa: E402
-from videoxai.stats import bootstrap_mean, interval_text, paired_difference  # noqa: E402
+from videoxai.data.shards import n_group, read_shard  # noqa: E402
+from videoxai.evaluation.metrics import compute_clip_metrics, ordered_methods  # noqa: E402
+from videoxai.evaluation.stats import bootstrap_mean, interval_text, paired_difference  # noqa: E402
+from videoxai.motion.flow import camera_displacement  # noqa: E402
 
 
 def video_metrics(results: Path, video: str, explain_path: Path, margin: int, taus, q) -> tuple[pd.DataFrame, dict]:
@@ -43,7 +43,7 @@ def video_metrics(results: Path, video: str, explain_path: Path, margin: int, ta
     explained = read_shard(explain_path)
     selected = read_shard(results / "selective" / f"{video}.h5")
     methods = [name.split("/")[0] for name in explained.arrays if name.endswith("/relevance")]
-    # groups are named n=4, n=2.5 (videoxai.shards.n_group)
+    # groups are named n=4, n=2.5 (videoxai.data.shards.n_group)
     n_values = sorted({float(name.split("/")[1][2:]) for name in selected.arrays if name.endswith("/map")})
     relevance = {method: explained.arrays[f"{method}/relevance"] for method in methods}
     selective = {(m, n): selected.arrays[f"{m}/{n_group(n)}/map"] for m in methods for n in n_values}

@@ -17,7 +17,7 @@ CSV per video is written to ``--out`` (a video already there is skipped; explain
 earlier workflow runs given with ``--reuse-*`` are used instead of recomputing).
 ``--report`` then writes ``benchmarks/results/ucf101-sample-dtd-bias-explained-class.{md,csv}``:
 motion precision of both conventions with the paired difference (video-level bootstrap,
-``videoxai.stats``), the clip accuracy of the top-1 prediction, and Table 1 split by correct
+``videoxai.evaluation.stats``), the clip accuracy of the top-1 prediction, and Table 1 split by correct
 prediction for the top-1 and the label target.
 
     python benchmarks/dtd_bias_and_target.py --results /tmp/run --out /tmp/dtd  # until stopped
@@ -37,11 +37,11 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from _results import write_rows_csv  # noqa: E402
 
-from videoxai.correctness import table1_by_correct  # noqa: E402
-from videoxai.label_map import class_index, read_label_map  # noqa: E402
-from videoxai.shards import read_shard  # noqa: E402
-from videoxai.stats import bootstrap_mean, interval_text, paired_difference  # noqa: E402
-from videoxai.tables import headline_q  # noqa: E402
+from videoxai.core.label_map import class_index, read_label_map  # noqa: E402
+from videoxai.data.shards import read_shard  # noqa: E402
+from videoxai.evaluation.correctness import table1_by_correct  # noqa: E402
+from videoxai.evaluation.stats import bootstrap_mean, interval_text, paired_difference  # noqa: E402
+from videoxai.report.tables import headline_q  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 METRICS = ("precision", "weighted_precision", "topq_precision")
@@ -110,11 +110,11 @@ def compute(args) -> None:
     import torch
     import yaml
 
-    from videoxai.correctness import mark_correct
-    from videoxai.metrics import compute_clip_metrics
+    from videoxai.evaluation.correctness import mark_correct
+    from videoxai.evaluation.metrics import compute_clip_metrics
     from videoxai.models import load_configured
-    from videoxai.selective import selective_from_settings
-    from videoxai.stages import explain_clips
+    from videoxai.motion.selective import selective_from_settings
+    from videoxai.study.stages import explain_clips
 
     study = yaml.safe_load((Path(__file__).parents[1] / "config" / "ucf101_sample.yaml").read_text())
     settings, taus, top_q = study["selective"], study["metrics"]["tau"], study["metrics"]["top_q"]
@@ -206,7 +206,7 @@ def report(args) -> None:
         "",
         f"One 16-frame clip per video (the first, as `clips.max_per_video: 1` picks), DTD only, "
         f"{every['video'].nunique()} videos, τ = {tau:g} px/frame, selective n and τ of `config/ucf101_sample.yaml`. "
-        "Means over clips with 95 % video-level bootstrap intervals (`videoxai.stats`); "
+        "Means over clips with 95 % video-level bootstrap intervals (`videoxai.evaluation.stats`); "
         "include − ignore is paired per clip. Written by `benchmarks/dtd_bias_and_target.py`.",
         "",
         "## DTD: `bias: ignore` (the paper's reference implementation) vs `include` (zennit's default)",

@@ -27,7 +27,7 @@ from _results import write_rows_csv
 
 from videoxai.explain import METHODS, get_explainer
 from videoxai.models import load
-from videoxai.selective import selective_relevance
+from videoxai.motion.selective import selective_relevance
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

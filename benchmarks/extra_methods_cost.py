@@ -33,11 +33,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
+from videoxai.evaluation.faithfulness import deletion_insertion, random_relevance, spatiotemporal_smoothness
 from videoxai.explain import get_explainer
-from videoxai.faithfulness import deletion_insertion, random_relevance, spatiotemporal_smoothness
-from videoxai.flow import farneback_clips
 from videoxai.models import load
+from videoxai.motion.flow import farneback_clips
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SAMPLE = (
@@ -68,7 +68,7 @@ ITERATIVE = ("extremal_perturbation", "fep")
 def clip_for(spec, frames: int) -> np.ndarray:
     """uint8 (1, T, H, W, 3): the first clip of the sample video, or seeded random pixels."""
     if SAMPLE.is_file():
-        from videoxai.video import decode_clips
+        from videoxai.data.video import decode_clips
 
         return decode_clips(SAMPLE, spec, clip_length=frames, max_clips=1).clips[:1]
     return np.random.default_rng(0).integers(0, 256, (1, frames, spec.size, spec.size, 3), dtype=np.uint8)

@@ -1,6 +1,6 @@
 """Live explanation of a stream (not a test): explanations per second and latency, as ``videoxai live`` runs it.
 
-A video file is played at 25 fps through :class:`videoxai.live.LiveSession` (reader thread +
+A video file is played at 25 fps through :class:`videoxai.live.session.LiveSession` (reader thread +
 explainer thread, newest window first, stale windows dropped), with no page. For each model and
 method the session runs ``--seconds`` after its first explanation (which pays the warm-up and is
 left out), and reports:
@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from _results import write_rows_csv
 
-from videoxai.live import LiveExplainer, LiveSession, LiveSettings, open_source, percentile
+from videoxai.live.session import LiveExplainer, LiveSession, LiveSettings, open_source, percentile
 from videoxai.models import load
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -107,7 +107,7 @@ def write_markdown(rows, path: Path, description: str, video: str, args) -> None
     lines = [
         f"# Live explanation on {description}",
         "",
-        f"`videoxai.live.LiveSession` fed by a file at 25 fps ({video}), newest window first, stale windows "
+        f"`videoxai.live.session.LiveSession` fed by a file at 25 fps ({video}), newest window first, stale windows "
         f"dropped, selective n = 4, target top-1. Each row: {args.seconds:g} s after the first explanation "
         "(warm-up, left out). Latency: capture of a window's newest frame to its overlays being drawn.",
         "",

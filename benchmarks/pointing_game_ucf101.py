@@ -2,12 +2,12 @@
 
 Reads the clips, explain and selective shards of every video of a results folder that has boxes
 in the CSV (``../shared/data/ucf101_sample_boxes.csv``: CliffDiving and Skijet), maps the boxes
-into clip pixels with the decode's resize and crop (``videoxai.faithfulness.clip_boxes``) and
+into clip pixels with the decode's resize and crop (``videoxai.evaluation.faithfulness.clip_boxes``) and
 plays the pointing game (``pointing_game``, 15 px) with every method's baseline and selective
 map and the random and centre-of-frame references (what ``faithfulness.references: [random,
 centre]`` scores in the workflow, without the deletion/insertion forwards that rule also runs).
 Accuracy = hits / annotated frames pooled over clips, with a video-level bootstrap 95 % interval
-(``videoxai.stats.bootstrap_mean`` over the per-frame hits).
+(``videoxai.evaluation.stats.bootstrap_mean`` over the per-frame hits).
 
 Writes ``benchmarks/results/<name>.md`` and ``.csv``.
 
@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _results import write_rows_csv  # noqa: E402
 
-from videoxai.faithfulness import clip_boxes, pointing_game, read_annotations, reference_relevance  # noqa: E402
-from videoxai.metrics import ordered_methods  # noqa: E402
-from videoxai.shards import read_shard  # noqa: E402
-from videoxai.stages import annotation_for  # noqa: E402
-from videoxai.stats import bootstrap_mean, interval_text  # noqa: E402
+from videoxai.data.shards import read_shard  # noqa: E402
+from videoxai.evaluation.faithfulness import clip_boxes, pointing_game, read_annotations, reference_relevance  # noqa: E402
+from videoxai.evaluation.metrics import ordered_methods  # noqa: E402
+from videoxai.evaluation.stats import bootstrap_mean, interval_text  # noqa: E402
+from videoxai.study.stages import annotation_for  # noqa: E402
 
 
 def frame_hits(relevance: np.ndarray, boxes: np.ndarray, tolerance: float) -> np.ndarray:

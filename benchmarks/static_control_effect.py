@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from videoxai.metrics import PRECISION_METRICS
-from videoxai.stats import Interval, bootstrap_mean, interval_text, paired_difference
+from videoxai.evaluation.metrics import PRECISION_METRICS
+from videoxai.evaluation.stats import Interval, bootstrap_mean, interval_text, paired_difference
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -127,10 +127,10 @@ def recompute(results: Path, n_values, taus, top_q, frames: int, pixels: int | N
     selective maps, and the static control's rows of both, from the explain and flow shards."""
     import torch
 
-    from videoxai.metrics import compute_clip_metrics
-    from videoxai.selective import default_border, selective_from_settings
-    from videoxai.shards import read_shard
-    from videoxai.static_control import PREFIX, artifact_rows
+    from videoxai.data.shards import read_shard
+    from videoxai.evaluation.metrics import compute_clip_metrics
+    from videoxai.evaluation.static_control import PREFIX, artifact_rows
+    from videoxai.motion.selective import default_border, selective_from_settings
 
     definitions = {
         "paper": {"n": n_values},
@@ -179,8 +179,8 @@ def recompute(results: Path, n_values, taus, top_q, frames: int, pixels: int | N
 
 
 def main() -> None:
-    from videoxai.static_control import HEADERS, display_rows, static_control_table
-    from videoxai.tables import _markdown
+    from videoxai.evaluation.static_control import HEADERS, display_rows, static_control_table
+    from videoxai.report.tables import _markdown
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(

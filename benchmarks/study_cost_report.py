@@ -17,8 +17,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from videoxai.methods import method_label  # noqa: E402
-from videoxai.metrics import ordered_methods  # noqa: E402
+from videoxai.core.methods import method_label  # noqa: E402
+from videoxai.evaluation.metrics import ordered_methods  # noqa: E402
 
 LINE = re.compile(r"^(\S+) (baseline|selective) n=(\S+): deletion/insertion of (\d+) clip\(s\) in ([\d.]+) s$")
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.explain import ALL_METHODS, get_explainer
 from videoxai.models import load
 

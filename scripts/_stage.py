@@ -19,8 +19,8 @@ try:
 except ImportError:  # a conda env from envs/ has the dependencies only: use this checkout's library
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from videoxai.errors import ConfigurationError, VideoXAIError
-from videoxai.shards import read_attributes, write_failed_shard, write_shard
+from videoxai.core.errors import ConfigurationError, VideoXAIError
+from videoxai.data.shards import read_attributes, write_failed_shard, write_shard
 
 PASSED_ON = ("video_path", "label", "fps", "model_name", "model_weights_sha256")
 
@@ -95,7 +95,7 @@ def run_stage(
     ``compute()`` returns ``(arrays, attributes)``, which ``writer`` stores (default
     :func:`write_shard`); it is not called when an ``upstream`` shard failed. Errors of the types in
     ``catch`` become a failed shard with their one-line reason, except a
-    :class:`~videoxai.errors.ConfigurationError`, which fails the job.
+    :class:`~videoxai.core.errors.ConfigurationError`, which fails the job.
     """
     video_id = snakemake.wildcards.video
     output = snakemake.output[0]

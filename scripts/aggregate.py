@@ -6,10 +6,10 @@ from pathlib import Path
 import pandas as pd
 from _stage import logged
 
-from videoxai.correctness import TABLE1_BY_CORRECT, write_table1_by_correct
-from videoxai.metrics import empty_metrics
-from videoxai.shards import read_table_shard
-from videoxai.tables import write_tables
+from videoxai.evaluation.correctness import TABLE1_BY_CORRECT, write_table1_by_correct
+from videoxai.evaluation.metrics import empty_metrics
+from videoxai.data.shards import read_table_shard
+from videoxai.report.tables import write_tables
 
 with logged(snakemake) as log:
     frames = []

@@ -6,7 +6,7 @@ from pathlib import Path
 from _stage import logged
 
 from videoxai.explain.cfp import plot_pyramid, pyramid_from_arrays
-from videoxai.shards import read_shard
+from videoxai.data.shards import read_shard
 
 with logged(snakemake) as log:
     output = Path(snakemake.output[0])

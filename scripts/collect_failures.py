@@ -4,7 +4,7 @@ import csv
 
 from _stage import logged
 
-from videoxai.shards import read_attributes
+from videoxai.data.shards import read_attributes
 
 with logged(snakemake) as log:
     rows = {}

@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 from _stage import logged, run_stage
 
-from videoxai.errors import VideoXAIError
-from videoxai.video import decode_clips
+from videoxai.core.errors import VideoXAIError
+from videoxai.data.video import decode_clips
 
 video = snakemake.params.video
 geometry = snakemake.params.geometry

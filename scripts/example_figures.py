@@ -7,8 +7,8 @@ import pandas as pd
 from _stage import logged, shard_of
 from matplotlib.figure import Figure
 
-from videoxai.plots import figure3_grid, top_clips
-from videoxai.shards import n_group, read_shard
+from videoxai.report.figures import figure3_grid, top_clips
+from videoxai.data.shards import n_group, read_shard
 
 n = float(snakemake.params.n)
 

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 from _stage import logged, shard_of
 
-from videoxai.files import atomic_write
-from videoxai.methods import method_label
-from videoxai.overlay import ExplainedClips, render_explanation, write_video
-from videoxai.plots import top_clips
-from videoxai.shards import n_group, read_shard
+from videoxai.core.files import atomic_write
+from videoxai.core.methods import method_label
+from videoxai.report.overlay import ExplainedClips, render_explanation, write_video
+from videoxai.report.figures import top_clips
+from videoxai.data.shards import n_group, read_shard
 
 n = float(snakemake.params.n)  # the configured n nearest the paper's
 
@@ -32,7 +32,7 @@ def player(mp4: Path, title: str) -> str:
 
 
 def placeholder_video(mp4: Path, message: str) -> None:
-    from videoxai.overlay import text_band
+    from videoxai.report.overlay import text_band
 
     frame = text_band([message], 480, size=14)
     write_video(np.repeat(frame[None], 8, axis=0), mp4, fps=8)

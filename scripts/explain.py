@@ -1,5 +1,5 @@
 """Rule explain: relevance (N, T, H, W), logits, target and seconds per clip for every method,
-for every video of one bucket, with the model loaded once (videoxai.stages.explain_videos).
+for every video of one bucket, with the model loaded once (videoxai.study.stages.explain_videos).
 
 Each video gets its own shard in the bucket's folder, written atomically, with its own failure
 record: a video that failed upstream, or whose clips cannot be explained, fails alone. Flow
@@ -13,10 +13,10 @@ from pathlib import Path
 import torch
 from _stage import failure_reason, inherit, logged, torch_device, write_failure
 
-from videoxai.label_map import class_index, read_label_map
+from videoxai.core.label_map import class_index, read_label_map
 from videoxai.models import load_configured
-from videoxai.shards import read_shard, write_shard
-from videoxai.stages import VideoClips, explain_videos, log_to_stderr, prefetched
+from videoxai.data.shards import read_shard, write_shard
+from videoxai.study.stages import VideoClips, explain_videos, log_to_stderr, prefetched
 
 params = snakemake.params
 videos = list(params.videos)

@@ -2,7 +2,7 @@
 bucket, with the model loaded once; one table shard per video in the bucket's folder.
 
 Every configured method's map is scored as a baseline and, per n, as a selective map, plus the
-reference maps of faithfulness.references (method "random", "centre"); the work is videoxai.stages.faithfulness_table.
+reference maps of faithfulness.references (method "random", "centre"); the work is videoxai.study.stages.faithfulness_table.
 Rows use the tidy metrics columns; the deletion/insertion curves are rows too (metric
 deletion_curve / insertion_curve), so the curves figure reads them from metrics.csv.
 """
@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from _stage import failure_reason, inherit, logged, torch_device, write_failure
 
-from videoxai.errors import ConfigurationError, VideoXAIError
-from videoxai.faithfulness import clip_boxes, clip_masks, read_annotations
+from videoxai.core.errors import ConfigurationError, VideoXAIError
+from videoxai.evaluation.faithfulness import clip_boxes, clip_masks, read_annotations
 from videoxai.models import load_configured
-from videoxai.shards import n_group, read_shard, write_table_shard
-from videoxai.stages import annotation_for, faithfulness_table, log_to_stderr
+from videoxai.data.shards import n_group, read_shard, write_table_shard
+from videoxai.study.stages import annotation_for, faithfulness_table, log_to_stderr
 
 params = snakemake.params
 methods = list(params.methods)

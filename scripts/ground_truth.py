@@ -7,8 +7,8 @@ import os
 import torch
 from _stage import logged
 
-from videoxai.ground_truth import BenchmarkSettings, benchmark_one
-from videoxai.files import atomic_write_bytes
+from videoxai.ground_truth.benchmark import BenchmarkSettings, benchmark_one
+from videoxai.core.files import atomic_write_bytes
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)

@@ -7,7 +7,7 @@ import os
 import pandas as pd
 from _stage import logged
 
-from videoxai.ground_truth import summary_table, write_figure, write_table
+from videoxai.ground_truth.benchmark import summary_table, write_figure, write_table
 
 with logged(snakemake) as log:
     metrics = pd.concat([pd.read_csv(path) for path in snakemake.input.metrics], ignore_index=True)

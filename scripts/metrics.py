@@ -1,15 +1,15 @@
-"""Rule metrics: tidy metric rows of one video (videoxai.metrics.compute_clip_metrics) in a shard."""
+"""Rule metrics: tidy metric rows of one video (videoxai.evaluation.metrics.compute_clip_metrics) in a shard."""
 
 import json
 
 import numpy as np
 from _stage import logged, run_stage
 
-from videoxai.errors import ConfigurationError
-from videoxai.correctness import mark_correct
-from videoxai.label_map import class_index, read_label_map
-from videoxai.metrics import compute_clip_metrics
-from videoxai.shards import n_group, read_shard, write_table_shard
+from videoxai.core.errors import ConfigurationError
+from videoxai.evaluation.correctness import mark_correct
+from videoxai.core.label_map import class_index, read_label_map
+from videoxai.evaluation.metrics import compute_clip_metrics
+from videoxai.data.shards import n_group, read_shard, write_table_shard
 
 methods = list(snakemake.params.methods)
 n_values = [float(n) for n in snakemake.params.n]

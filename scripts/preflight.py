@@ -1,5 +1,5 @@
 """Rule preflight: check the study's model, weights, methods, options and annotation file once,
-before any video is processed (videoxai.stages.preflight). A configuration error fails this
+before any video is processed (videoxai.study.stages.preflight). A configuration error fails this
 job with one message naming the key; every per-video job waits for it, so nothing else runs."""
 
 import json
@@ -7,9 +7,9 @@ import sys
 
 from _stage import logged
 
-from videoxai.errors import ConfigurationError
-from videoxai.files import atomic_write
-from videoxai.stages import preflight
+from videoxai.core.errors import ConfigurationError
+from videoxai.core.files import atomic_write
+from videoxai.study.stages import preflight
 
 with logged(snakemake) as log:
     try:

@@ -4,7 +4,7 @@ bucket, with the model loaded once; one table shard per video in the bucket's fo
 For the first ``clips_per_video`` clips of each video, every configured method's map (baseline,
 and selective per n of the study's selective section) is recomputed after re-initialising the
 model's top k levels, k = 1 … all, and compared with the trained model's map; the work is
-videoxai.randomisation.cascading_randomisation (on a deep copy: the loaded model never changes).
+videoxai.evaluation.randomisation.cascading_randomisation (on a deep copy: the loaded model never changes).
 """
 
 from pathlib import Path
@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from _stage import failure_reason, inherit, logged, torch_device, write_failure
 
-from videoxai.errors import ConfigurationError, VideoXAIError
+from videoxai.core.errors import ConfigurationError, VideoXAIError
 from videoxai.models import load_configured
-from videoxai.randomisation import cascading_randomisation
-from videoxai.shards import read_shard, write_table_shard
-from videoxai.stages import build_explainers, check_clip_geometry, log_to_stderr, shared_guided_gradcam
+from videoxai.evaluation.randomisation import cascading_randomisation
+from videoxai.data.shards import read_shard, write_table_shard
+from videoxai.study.stages import build_explainers, check_clip_geometry, log_to_stderr, shared_guided_gradcam
 
 params = snakemake.params
 settings = dict(params.settings)

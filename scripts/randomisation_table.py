@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 from _stage import logged
 
-from videoxai.randomisation import COLUMNS
-from videoxai.randomisation_summary import summarise, write_figures, write_table
-from videoxai.shards import read_table_shard
+from videoxai.evaluation.randomisation import COLUMNS
+from videoxai.report.randomisation import summarise, write_figures, write_table
+from videoxai.data.shards import read_table_shard
 
 with logged(snakemake) as log:
     frames = []

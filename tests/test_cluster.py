@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from videoxai.overlay import write_video
+from videoxai.report.overlay import write_video
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")

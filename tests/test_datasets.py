@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from videoxai import VideoXAIError
-from videoxai.datasets import read_class_index, read_ucf101_split
+from videoxai.data.splits import read_class_index, read_ucf101_split
 
 
 def test_real_split1_on_the_sample(shared_data):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.explain.dtd import DTD
 
 

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from videoxai.correctness import mark_correct, prediction_groups, table1_by_correct, write_table1_by_correct
-from videoxai.errors import ConfigurationError
+from videoxai.core.errors import ConfigurationError
+from videoxai.core.label_map import class_index, read_label_map
+from videoxai.core.study_config import check_study_config, known_class_names
+from videoxai.evaluation.correctness import mark_correct, prediction_groups, table1_by_correct, write_table1_by_correct
 from videoxai.explain import get_explainer
-from videoxai.label_map import class_index, read_label_map
 from videoxai.models import load_configured
-from videoxai.stages import VideoClips, explain_videos
-from videoxai.study_config import check_study_config, known_class_names
+from videoxai.study.stages import VideoClips, explain_videos
 
 TINY = {
     "name": "workflow_models:tiny_net",

@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from videoxai.errors import VideoXAIError
-from videoxai.faithfulness import (
+from videoxai.core.errors import VideoXAIError
+from videoxai.evaluation.faithfulness import (
     area_under_curve,
     blur_frames,
     centre_relevance,
@@ -26,7 +26,7 @@ from videoxai.faithfulness import (
     reference_relevance,
     spatiotemporal_smoothness,
 )
-from videoxai.metrics import TIDY_COLUMNS, empty_metrics
+from videoxai.evaluation.metrics import TIDY_COLUMNS, empty_metrics
 from videoxai.models.spec import ModelSpec
 
 # the region: frames 0-1, rows 0-3, cols 0-3 of a 4 x 8 x 8 clip = 32 voxels = 2 x 4 cells of a 2x2 grid
@@ -180,7 +180,7 @@ def test_boxes_follow_the_decode_resize_and_crop_of_a_real_video(tmp_path):
     pixels of each decoded clip frame lie inside the mapped box, and fill it to within a pixel."""
     import cv2
 
-    from videoxai.video import decode_clips
+    from videoxai.data.video import decode_clips
 
     frames, boxes = [], []
     for index in range(12):

@@ -6,7 +6,7 @@ import stat
 import numpy as np
 import pytest
 
-from videoxai.files import atomic_write, atomic_write_bytes
+from videoxai.core.files import atomic_write, atomic_write_bytes
 
 
 @pytest.fixture()
@@ -30,9 +30,9 @@ def test_atomic_writes_get_the_umask_permissions(tmp_path, umask_022):
 def test_tables_figures_shards_and_checkpoints_are_0644(tmp_path, umask_022):
     import pandas as pd
 
-    from videoxai.metrics import TIDY_COLUMNS
-    from videoxai.shards import write_shard
-    from videoxai.tables import write_tables
+    from videoxai.data.shards import write_shard
+    from videoxai.evaluation.metrics import TIDY_COLUMNS
+    from videoxai.report.tables import write_tables
 
     rows = pd.DataFrame(
         [["v", 0, "gradcam", "baseline", np.nan, 1.0, np.nan, "", "precision", 0.5]], columns=list(TIDY_COLUMNS)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from videoxai.errors import VideoXAIError
-from videoxai.flow import (
+from videoxai.core.errors import VideoXAIError
+from videoxai.motion.flow import (
     camera_displacement,
     compensate_camera,
     farneback,

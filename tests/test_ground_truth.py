@@ -15,11 +15,11 @@ import pytest
 import torch
 import yaml
 
-from videoxai import ground_truth as gt
-from videoxai import synthetic
-from videoxai.errors import ConfigurationError
+from videoxai.core.errors import ConfigurationError
+from videoxai.core.study_config import check_ground_truth
 from videoxai.explain import get_explainer
-from videoxai.study_config import check_ground_truth
+from videoxai.ground_truth import benchmark as gt
+from videoxai.ground_truth import generator as synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -123,7 +123,7 @@ def test_config_check_names_the_key():
     with pytest.raises(ConfigurationError, match="ground_truth.options.gradcam.layr"):
         check_ground_truth({"enabled": True, "options": {"gradcam": {"layr": "x"}}})
     with pytest.raises(ConfigurationError, match="ground_truth.architecture"):
-        gt.build_architecture("videoxai.ground_truth:missing_factory", 4)
+        gt.build_architecture("videoxai.ground_truth.benchmark:missing_factory", 4)
 
 
 @pytest.mark.slow
@@ -227,7 +227,7 @@ def test_ground_truth_rules_write_the_table_and_figure(tmp_path):
 
 
 def test_front_page_sentences_come_from_the_table():
-    from videoxai.story import ground_truth_lines, ground_truth_sentences
+    from videoxai.report.front_page import ground_truth_lines, ground_truth_sentences
 
     rows = []
     shares = {

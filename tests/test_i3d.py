@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.models import i3d_weights
 from videoxai.models.i3d import (
     InceptionI3d,
@@ -252,7 +252,7 @@ def test_sdist_with_wrong_hash_is_refused(tmp_path):
 def test_converted_weights_record_their_provenance(i3d_weights_path):
     import json
 
-    from videoxai.files import sha256_of
+    from videoxai.core.files import sha256_of
 
     sidecar = json.loads(i3d_weights.sidecar_path(i3d_weights_path).read_text())
     assert sidecar["sha256"] == sha256_of(i3d_weights_path)
@@ -346,7 +346,7 @@ REFERENCE_TOP1 = {
 @pytest.mark.shared_data
 def test_top1_matches_deepmind_reference_on_ucf101_sample(i3d_model, ucf_sample_videos):
     from videoxai.cli.predict import predict_probabilities
-    from videoxai.video import center_crop, even_indices, frame_transform_for, read_video
+    from videoxai.data.video import center_crop, even_indices, frame_transform_for, read_video
 
     model, spec = i3d_model
     assert len(ucf_sample_videos) == 25

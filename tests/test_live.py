@@ -23,8 +23,10 @@ import numpy as np
 import pytest
 from test_explain import SPEC, make_model  # noqa: E402  (tests/ is on sys.path under pytest)
 
-from videoxai.errors import VideoXAIError
-from videoxai.live import (
+from videoxai.core.errors import VideoXAIError
+from videoxai.data.video import read_video
+from videoxai.live.server import LiveServer
+from videoxai.live.session import (
     LABEL_HEIGHT,
     LABEL_SIZE,
     LiveExplainer,
@@ -37,8 +39,6 @@ from videoxai.live import (
     parse_size,
     percentile,
 )
-from videoxai.live_server import LiveServer
-from videoxai.video import read_video
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -255,9 +255,9 @@ def test_explainer_draws_both_overlays_and_the_top5():
     assert result.target == result.top5[0][0] and result.target_name == SPEC.class_names[result.target]
     assert 0.0 < result.kept < 1.0
     # drawn with the overlays' shared colour scale (a high percentile of |R|, not the maximum)
-    from videoxai.colour import relevance_scale
     from videoxai.explain import get_explainer
-    from videoxai.overlay import overlay_relevance
+    from videoxai.report.colour import relevance_scale
+    from videoxai.report.overlay import overlay_relevance
 
     relevance = (
         get_explainer("gradcam", explainer.model, spec=SPEC).attribute(SPEC.preprocess(taken.frames)).relevance[0]
@@ -282,7 +282,7 @@ def test_explainer_draws_both_overlays_and_the_top5():
 
 
 def test_label_height_is_what_the_overlay_draws():
-    from videoxai.overlay import label_height, label_panel
+    from videoxai.report.overlay import label_height, label_panel
 
     assert LABEL_HEIGHT == label_height(LABEL_SIZE)
     assert label_panel(np.zeros((1, 20, 30, 3), np.uint8), "x", LABEL_SIZE).shape[1] == LABEL_HEIGHT + 20
@@ -397,7 +397,7 @@ def test_server_serves_page_frames_state_and_controls(tmp_path):
 
 
 def test_a_method_the_model_cannot_take_is_reported_and_the_stream_goes_on(tmp_path):
-    from videoxai.live_server import state_of
+    from videoxai.live.server import state_of
 
     clip = write_clip(tmp_path / "clip.mp4", moving_frames(12, 16, 16), fps=20.0)
     # TinyNet's classifier does not follow global pooling, so saliency tubes cannot explain it

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.explain import ALL_METHODS, FLOW_METHODS, METHODS, get_explainer
 from videoxai.explain.extra_common import frames_from_inputs
 from videoxai.explain.occlusion import build_masks, seed_grid, track
@@ -402,7 +402,7 @@ def test_cfp_on_c3d_walks_the_conv_chain_with_grad_cam_class_weights():
 
 @pytest.mark.parametrize("method", ["saliency_tubes", "cfp", "occlusion", "fep"])
 def test_every_extra_method_has_a_selective_variant(method):
-    from videoxai.selective import selective_relevance
+    from videoxai.motion.selective import selective_relevance
 
     model = TinyGAP().eval()
     options = {

@@ -7,10 +7,10 @@ import pytest
 import yaml
 
 from videoxai.cli import build_parser
-from videoxai.errors import ConfigurationError
+from videoxai.core.errors import ConfigurationError
+from videoxai.core.methods import REGISTRY, check_methods, method_label
+from videoxai.evaluation.metrics import ordered_methods
 from videoxai.explain import ALL_METHODS, FLOW_METHODS, METHODS, explainer_class, get_explainer
-from videoxai.methods import REGISTRY, check_methods, method_label
-from videoxai.metrics import ordered_methods
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
-from videoxai.errors import VideoXAIError
-from videoxai.metrics import (
+from videoxai.core.errors import VideoXAIError
+from videoxai.evaluation.metrics import (
     TIDY_COLUMNS,
     compute_clip_metrics,
     intersection_over_union,

@@ -13,9 +13,10 @@ from test_explain import SPEC, make_model  # noqa: E402  (tests/ is on sys.path 
 
 from videoxai import models
 from videoxai.cli import main
-from videoxai.colour import SCALE_PERCENTILE, colour_table, colourise, relevance_scale
-from videoxai.errors import VideoXAIError
-from videoxai.overlay import (
+from videoxai.core.errors import VideoXAIError
+from videoxai.data.video import read_video
+from videoxai.report.colour import SCALE_PERCENTILE, colour_table, colourise, relevance_scale
+from videoxai.report.overlay import (
     ExplainedClips,
     colour_bar,
     contact_sheet,
@@ -25,7 +26,6 @@ from videoxai.overlay import (
     text_band,
     write_video,
 )
-from videoxai.video import read_video
 
 
 def test_overlay_colours_by_hand():
@@ -62,7 +62,7 @@ def test_percentile_scale_shows_sparse_maps():
 
 
 def test_figure3_grid_and_overlay_share_the_scale(monkeypatch, tmp_path):
-    from videoxai import plots
+    from videoxai.report import figures as plots
 
     seen = []
     monkeypatch.setattr(plots, "relevance_scale", lambda values, p: seen.append(p) or relevance_scale(values, p))

@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from videoxai.paths import resources_dir, user_cache_dir
+from videoxai.core.paths import resources_dir, user_cache_dir
 
 
 def test_cache_folder_order(monkeypatch, tmp_path):

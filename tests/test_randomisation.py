@@ -9,10 +9,8 @@ import torch
 from torch import nn
 from workflow_models import tiny_net
 
-from videoxai.errors import ConfigurationError, VideoXAIError
-from videoxai.explain import get_explainer
-from videoxai.explain.base import Explanation
-from videoxai.randomisation import (
+from videoxai.core.errors import ConfigurationError, VideoXAIError
+from videoxai.evaluation.randomisation import (
     COLUMNS,
     cascading_randomisation,
     layer_groups,
@@ -22,6 +20,8 @@ from videoxai.randomisation import (
     ssim_frames,
     top_iou,
 )
+from videoxai.explain import get_explainer
+from videoxai.explain.base import Explanation
 
 
 class LinearVideoNet(nn.Module):
@@ -209,7 +209,7 @@ def test_workflow_writes_the_randomisation_table_and_curves(tmp_path, workflow_v
 
     from test_workflow import planned_jobs, snakemake, write_config
 
-    from videoxai.shards import read_attributes
+    from videoxai.data.shards import read_attributes
 
     videos = tmp_path / "videos"
     for name in ("Knitting", "CliffDiving", "Skijet"):
@@ -252,7 +252,7 @@ def test_workflow_writes_the_randomisation_table_and_curves(tmp_path, workflow_v
 
 
 def test_bad_randomisation_settings_stop_the_run_with_the_key():
-    from videoxai.study_config import check_randomisation
+    from videoxai.core.study_config import check_randomisation
 
     config = {"explain": {"methods": ["gradcam"]}, "randomisation": {"enabled": True, "methods": ["dtd"]}}
     with pytest.raises(ConfigurationError, match="randomisation.methods"):
@@ -264,7 +264,7 @@ def test_bad_randomisation_settings_stop_the_run_with_the_key():
 
 
 def test_spread_selection_takes_every_class():
-    from videoxai.batching import spread_selection
+    from videoxai.core.batching import spread_selection
 
     ids = [f"{name}_{index}" for name in "ABCDE" for index in range(5)]
     assert spread_selection(ids, 5) == ["A_0", "B_1", "C_2", "D_3", "E_4"]
@@ -273,7 +273,7 @@ def test_spread_selection_takes_every_class():
 
 
 def test_summary_means_intervals_and_empty_counts(tmp_path):
-    from videoxai.randomisation_summary import summarise, write_figures, write_table
+    from videoxai.report.randomisation import summarise, write_figures, write_table
 
     rows = []
     for video, value in (("a", 0.2), ("b", 0.4), ("c", 0.6)):

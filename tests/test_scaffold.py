@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from videoxai import VideoXAIError
+from videoxai.data.video import center_crop, clip_indices, even_indices, read_video, resize_short_side
 from videoxai.models import load
 from videoxai.models.spec import ModelSpec
-from videoxai.video import center_crop, clip_indices, even_indices, read_video, resize_short_side
 
 
 def test_error_names_the_file():

@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from videoxai.errors import VideoXAIError
-from videoxai.selective import selective_relevance, temporal_gradient
+from videoxai.core.errors import VideoXAIError
+from videoxai.motion.selective import selective_relevance, temporal_gradient
 
 T, H, W, K = 8, 6, 5, 4  # a step from 0 to 1 at frame K
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from videoxai import __version__
-from videoxai.dataset_listing import list_csv, list_files, list_folder, random_subset, safe_id
-from videoxai.errors import VideoXAIError
-from videoxai.shards import (
+from videoxai.core.errors import VideoXAIError
+from videoxai.data.listing import list_csv, list_files, list_folder, random_subset, safe_id
+from videoxai.data.shards import (
     n_group,
     read_attributes,
     read_shard,

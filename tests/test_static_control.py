@@ -9,13 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from videoxai.errors import VideoXAIError
-from videoxai.explain import get_explainer
-from videoxai.models import load_configured
-from videoxai.models.spec import ModelSpec
-from videoxai.selective import default_border, interior_mask, selective_from_settings, selective_relevance
-from videoxai.stages import explain_clips
-from videoxai.static_control import (
+from videoxai.core.errors import VideoXAIError
+from videoxai.core.study_config import check_bands
+from videoxai.evaluation.static_control import (
     area_shares,
     artifact_rows,
     frame_profile,
@@ -23,7 +19,11 @@ from videoxai.static_control import (
     static_control_table,
     write_static_control,
 )
-from videoxai.study_config import check_bands
+from videoxai.explain import get_explainer
+from videoxai.models import load_configured
+from videoxai.models.spec import ModelSpec
+from videoxai.motion.selective import default_border, interior_mask, selective_from_settings, selective_relevance
+from videoxai.study.stages import explain_clips
 
 TINY = {
     "name": "workflow_models:tiny_net",

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from videoxai.errors import VideoXAIError
-from videoxai.stats import (
+from videoxai.core.errors import VideoXAIError
+from videoxai.evaluation.stats import (
     Interval,
     bootstrap_mean,
     bootstrap_settings,

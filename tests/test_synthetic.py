@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from videoxai import synthetic
-from videoxai.errors import VideoXAIError
-from videoxai.video import read_video
+from videoxai.core.errors import VideoXAIError
+from videoxai.data.video import read_video
+from videoxai.ground_truth import generator as synthetic
 
 SCENE = synthetic.SceneSettings()
 CLEAN = synthetic.PRESETS["clean"]

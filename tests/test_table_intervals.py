@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from videoxai.errors import VideoXAIError
-from videoxai.metrics import TIDY_COLUMNS
-from videoxai.plots import write_figures
-from videoxai.tables import build_tables, render_table
+from videoxai.core.errors import VideoXAIError
+from videoxai.evaluation.metrics import TIDY_COLUMNS
+from videoxai.report.figures import write_figures
+from videoxai.report.tables import build_tables, render_table
 
 
 def precision_rows(values: dict[tuple[str, int], tuple[float, float]], tau: float = 1.0) -> pd.DataFrame:

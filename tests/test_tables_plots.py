@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from videoxai.errors import VideoXAIError
-from videoxai.metrics import TIDY_COLUMNS
-from videoxai.plots import FIGURE_NAMES, figure3_grid, top_clips, write_figures
-from videoxai.story import StudyRun, front_page, headline
-from videoxai.tables import TABLE_NAMES, absent_tables, build_tables, table_html, write_tables
+from videoxai.core.errors import VideoXAIError
+from videoxai.evaluation.metrics import TIDY_COLUMNS
+from videoxai.report.figures import FIGURE_NAMES, figure3_grid, top_clips, write_figures
+from videoxai.report.front_page import StudyRun, front_page, headline
+from videoxai.report.tables import TABLE_NAMES, absent_tables, build_tables, table_html, write_tables
 
 NAN = math.nan
 
@@ -347,8 +347,8 @@ def test_html_tables_and_front_page_carry_the_numbers():
 
 
 def test_table1_says_which_motion_the_metrics_used():
-    from videoxai.metrics import compute_clip_metrics
-    from videoxai.tables import render_table
+    from videoxai.evaluation.metrics import compute_clip_metrics
+    from videoxai.report.tables import render_table
 
     flow = np.zeros((1, 2, 8, 8, 2), np.float32)
     flow[0, :, 3:5, 3:5] = [2, 0]

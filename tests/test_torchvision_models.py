@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.explain import ALL_METHODS, METHODS, get_explainer
 from videoxai.explain.canonizers import canonized, unmergeable_batchnorms
 from videoxai.models import input_geometry, load

@@ -16,9 +16,10 @@ import torch
 
 from videoxai import VideoXAIError
 from videoxai.cli import main
-from videoxai.datasets import read_class_index, read_ucf101_split
+from videoxai.data.splits import read_class_index, read_ucf101_split
+from videoxai.data.video import center_crop
 from videoxai.models.c3d import C3D, load_c3d, state_dict_for_file
-from videoxai.train import (
+from videoxai.models.training import (
     TrainConfig,
     VideoCache,
     _build_model,
@@ -27,7 +28,6 @@ from videoxai.train import (
     to_input,
     train_c3d,
 )
-from videoxai.video import center_crop
 
 CONFIG = dict(width=0.25, iterations=10, batch_size=4, checkpoint_every=3, test_max_clips=1, seed=0)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from videoxai.cli import main
-from videoxai.errors import VideoXAIError
-from videoxai.faithfulness import read_annotations
-from videoxai.ucf24 import pyannot_rows, read_numpy_pickle
+from videoxai.core.errors import VideoXAIError
+from videoxai.data.ucf24 import pyannot_rows, read_numpy_pickle
+from videoxai.evaluation.faithfulness import read_annotations
 
 
 def hand_written_pyannot() -> dict:

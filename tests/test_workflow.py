@@ -23,7 +23,7 @@ import pytest
 import yaml
 from browser import Browser, ensure_chromium
 
-from videoxai.shards import read_shard, read_table_shard, validate_shard
+from videoxai.data.shards import read_shard, read_table_shard, validate_shard
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -167,7 +167,7 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
     # the log counts videos, not per-video tables; the example is ranked at the headline tau
     # (0.5 here: the configured tau nearest 1 px/frame scaled to 32-pixel clips)
     assert "from 2 of 3 videos" in (results / "logs" / "aggregate.log").read_text()
-    from videoxai.plots import top_clips
+    from videoxai.report.figures import top_clips
 
     best = top_clips(all_rows, count=1, tau=0.5).iloc[0]
     assert (

@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
+from videoxai.data.video import decode_clips
 from videoxai.models.spec import ModelSpec
-from videoxai.video import decode_clips
 
 I3D_GEOMETRY = ModelSpec("i3d", num_frames=16, size=224, class_names=(), resize_short_side=256)
 

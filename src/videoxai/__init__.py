@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 
 __all__ = ["VideoXAIError", "__version__"]

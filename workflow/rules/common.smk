@@ -8,14 +8,14 @@ try:
 except ImportError:  # running snakemake from an environment without the package: use src/
     sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
-from videoxai.batching import assign_buckets, spread_selection
-from videoxai.dataset_listing import list_videos
-from videoxai.errors import ConfigurationError
-from videoxai.methods import FLOW_METHODS
-from videoxai.study_config import check_study_config, decode_geometry
-from videoxai.plots import FIGURE_NAMES
-from videoxai.metrics import tau_for_resolution
-from videoxai.tables import ABSENT_REASONS as TABLE_ABSENT_REASONS
+from videoxai.core.batching import assign_buckets, spread_selection
+from videoxai.data.listing import list_videos
+from videoxai.core.errors import ConfigurationError
+from videoxai.core.methods import FLOW_METHODS
+from videoxai.core.study_config import check_study_config, decode_geometry
+from videoxai.report.figures import FIGURE_NAMES
+from videoxai.evaluation.metrics import tau_for_resolution
+from videoxai.report.tables import ABSENT_REASONS as TABLE_ABSENT_REASONS
 
 # Settings mistakes stop here, before the DAG is built, with a message naming the key.
 try:
@@ -89,7 +89,7 @@ if not VIDEOS:
     raise WorkflowError(f"no videos found for videos = {VIDEO_SETTINGS}")
 
 # The stages that load a model (explain, faithfulness) run one job per bucket of videos, so the
-# model is loaded once per bucket; a video's bucket depends only on its id (videoxai.batching).
+# model is loaded once per bucket; a video's bucket depends only on its id (videoxai.core.batching).
 BUCKETS = assign_buckets([entry.video_id for entry in VIDEOS], config["explain"]["videos_per_job"])
 BUCKET_OF = {video: bucket for bucket, members in BUCKETS.items() for video in members}
 

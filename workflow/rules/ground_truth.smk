@@ -1,5 +1,5 @@
 # Ground-truth benchmark: synthetic videos with known evidence, a motion-trained and a
-# context-trained small 3D CNN, every method scored against the evidence (videoxai.ground_truth).
+# context-trained small 3D CNN, every method scored against the evidence (videoxai.ground_truth.benchmark).
 # Models are cached under <resources>/models/ground_truth/ by a hash of their data and training.
 
 GROUND_TRUTH = config["ground_truth"]

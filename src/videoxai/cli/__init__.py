@@ -7,7 +7,7 @@ import importlib
 import sys
 
 from videoxai import __version__
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 
 # sub-command name -> module in videoxai.cli providing add_parser(subparsers) and run(args)
 COMMANDS = {

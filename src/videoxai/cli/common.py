@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 
 
 def parse_option(text: str) -> tuple[str, object]:

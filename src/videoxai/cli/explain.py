@@ -15,13 +15,13 @@ import numpy as np
 import torch
 
 from videoxai.cli.common import add_model_arguments, load_model, parse_option
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
+from videoxai.core.methods import method_label
+from videoxai.data.video import decode_clips
 from videoxai.explain import ALL_METHODS, FLOW_METHODS, get_explainer
-from videoxai.flow import farneback
-from videoxai.methods import method_label
-from videoxai.overlay import FORMATS, ExplainedClips, contact_sheet, render_explanation, write_png, write_video
-from videoxai.selective import PADDINGS, selective_relevance
-from videoxai.video import decode_clips
+from videoxai.motion.flow import farneback
+from videoxai.motion.selective import PADDINGS, selective_relevance
+from videoxai.report.overlay import FORMATS, ExplainedClips, contact_sheet, render_explanation, write_png, write_video
 
 
 def resolve_target_name(target: str | None, class_names: tuple[str, ...]) -> int | None:

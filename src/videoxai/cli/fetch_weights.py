@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 
 FETCHABLE = ("i3d_kinetics400",)
 

@@ -15,7 +15,7 @@ import sys
 import time
 
 from videoxai.cli.common import add_model_arguments, load_model
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 
 
 def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
@@ -64,8 +64,8 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videoxai.live import LiveExplainer, LiveSession, LiveSettings, open_source, resolve_class
-    from videoxai.live_server import LiveServer
+    from videoxai.live.server import LiveServer
+    from videoxai.live.session import LiveExplainer, LiveSession, LiveSettings, open_source, resolve_class
 
     if args.out is not None and not args.out.lower().endswith(".mp4"):
         raise VideoXAIError("--out must end in .mp4", args.out)

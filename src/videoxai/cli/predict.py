@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from videoxai.cli.common import add_model_arguments, load_model
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
+from videoxai.data.video import decode_clips
 from videoxai.models.spec import ModelSpec
-from videoxai.video import decode_clips
 
 
 @torch.no_grad()

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 
 
 def _positive_int(text: str) -> int:
@@ -67,7 +67,7 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videoxai.train import TrainConfig, train_from_split
+    from videoxai.models.training import TrainConfig, train_from_split
 
     if not args.width > 0:
         raise VideoXAIError(f"--width must be positive, got {args.width}")

@@ -8,7 +8,7 @@
     result.relevance  # float32 (N, T, H, W), summed over colour channels, sign kept
     result.logits     # float32 (N, K);  result.target  # int64 (N,)
 
-The methods and their options are declared once, in :mod:`videoxai.methods`. Options of the
+The methods and their options are declared once, in :mod:`videoxai.core.methods`. Options of the
 paper's four: ``dtd``: ``low=``, ``high=`` (default ``spec.value_range``), ``stabilizer=``;
 ``gradcam``/``guided_gradcam``: ``layer=`` (default ``model.cam_layer``), ``autocast=``;
 ``guided_backprop``: ``autocast=`` (``None``, ``"bf16"`` or ``"tf32"``).
@@ -20,13 +20,13 @@ import importlib
 
 from torch import nn
 
-from videoxai.errors import ConfigurationError
+from videoxai.core.errors import ConfigurationError
+from videoxai.core.methods import ALL_METHODS, EXTRA_METHODS, FLOW_METHODS, METHODS, REGISTRY, method_info
 from videoxai.explain.base import AUTOCAST_MODES, Explainer, Explanation, resolve_layer
 from videoxai.explain.dtd import DTD
 from videoxai.explain.gradcam import GradCAM, grad_cam_map
 from videoxai.explain.guided_backprop import GuidedBackprop
 from videoxai.explain.guided_gradcam import GuidedGradCAM
-from videoxai.methods import ALL_METHODS, EXTRA_METHODS, FLOW_METHODS, METHODS, REGISTRY, method_info
 
 
 def explainer_class(name: str) -> type[Explainer]:
@@ -38,8 +38,8 @@ def explainer_class(name: str) -> type[Explainer]:
 def get_explainer(name: str, model: nn.Module, spec=None, **options) -> Explainer:
     """An explainer for ``model`` by method name (one of :data:`ALL_METHODS`).
 
-    Raises :class:`~videoxai.errors.ConfigurationError` for an unknown name or an option the
-    method does not take, and :class:`~videoxai.errors.VideoXAIError` when the method cannot
+    Raises :class:`~videoxai.core.errors.ConfigurationError` for an unknown name or an option the
+    method does not take, and :class:`~videoxai.core.errors.VideoXAIError` when the method cannot
     explain this model (with the reason).
     """
     info = method_info(name)

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.explain.base import Explainer, Explanation, resolve_target
 from videoxai.explain.extra_common import (
     captured_outputs,

@@ -48,7 +48,7 @@ from zennit.layer import Sum
 from zennit.rules import Norm, Pass, ZBox, ZPlus
 from zennit.types import Activation, AvgPool, Convolution
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.explain.base import Explainer, one_hot, resolve_target
 from videoxai.explain.canonizers import unmergeable_batchnorms, video_canonizers
 

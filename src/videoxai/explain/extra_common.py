@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 
 
 @contextmanager
@@ -115,10 +115,10 @@ def frames_from_inputs(inputs: torch.Tensor, spec) -> np.ndarray:
 
 def resolve_flow(flow, inputs: torch.Tensor, spec, method: str) -> np.ndarray:
     """The clips' flow as float32 ``(N, T, H, W, 2)`` NumPy (dx, dy), given or computed with
-    Farnebäck (``videoxai.flow``) from the frames recovered through ``spec``."""
+    Farnebäck (``videoxai.motion.flow``) from the frames recovered through ``spec``."""
     batch, _, frames, height, width = inputs.shape
     if flow is None:
-        from videoxai.flow import farneback_clips
+        from videoxai.motion.flow import farneback_clips
 
         return farneback_clips(frames_from_inputs(inputs, spec))
     if isinstance(flow, torch.Tensor):

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.explain.base import Explainer, resolve_target
 from videoxai.explain.extra_common import check_positive_int
 
@@ -136,7 +136,7 @@ class ExtremalPerturbation(Explainer):
         self.attenuation = float(attenuation)
 
     def _attribute(self, inputs, target):
-        from videoxai.faithfulness import blur_frames
+        from videoxai.evaluation.faithfulness import blur_frames
 
         with torch.no_grad():
             logits = self.model(inputs)

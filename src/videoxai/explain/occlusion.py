@@ -34,7 +34,7 @@ Seeds: square centres at ``stride / 2 + k · stride`` in each axis, first frames
 ``[t0, min(T, t0 + temporal_size))``.
 
 Flow: ``attribute(inputs, target, flow=None)`` takes float ``(N, T, H, W, 2)`` (dx, dy; frame t
-holds t -> t+1, as ``videoxai.flow``); without it, the flow is computed with Farnebäck from the
+holds t -> t+1, as ``videoxai.motion.flow``); without it, the flow is computed with Farnebäck from the
 frames recovered by inverting ``spec``'s preprocessing (so the explainer needs ``spec=``).
 """
 
@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.explain.base import Explainer, resolve_target
 from videoxai.explain.extra_common import check_positive_int, resolve_flow, softmax_scores
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.explain.base import Explainer, resolve_layer, resolve_target
 from videoxai.explain.extra_common import captured_outputs, class_weight_matrix, resolve_classifier, single_output
 

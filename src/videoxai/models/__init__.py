@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from videoxai.errors import ConfigurationError, VideoXAIError
+from videoxai.core.errors import ConfigurationError, VideoXAIError
 from videoxai.models.spec import ModelSpec, spec_overrides
 from videoxai.models.torchvision_video import NAMES as TORCHVISION_NAMES
 from videoxai.models.torchvision_video import PREFIX as TORCHVISION_PREFIX

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.models.spec import ModelSpec
 
 NUM_FRAMES = 16

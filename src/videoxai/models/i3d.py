@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.models.spec import ModelSpec, read_class_names
 
 BATCHNORM_EPSILON = 1e-3
@@ -313,7 +313,7 @@ def kinetics400_class_names() -> tuple[str, ...]:
 
 def _state_from_file(path: Path) -> tuple[dict[str, torch.Tensor], str]:
     """State dict + sha256 from our safetensors/.pt, or straight from DeepMind's Flax ``.ckpt``."""
-    from videoxai.files import sha256_of
+    from videoxai.core.files import sha256_of
     from videoxai.models import i3d_weights
     from videoxai.models.weights import load_state_dict_file
 
@@ -341,7 +341,7 @@ def load_i3d_kinetics400(
             ``fetch`` is true, downloads and converts it first (messages go to stderr).
         fold_batchnorm: fold BN into the convolutions (default; what explanation methods need).
             ``False`` keeps ``nn.BatchNorm3d`` modules.
-        resources: directory for converted weights; default :func:`videoxai.paths.resources_dir`.
+        resources: directory for converted weights; default :func:`videoxai.core.paths.resources_dir`.
         fetch: allow the automatic download when ``weights`` is ``None``.
 
     Returns:

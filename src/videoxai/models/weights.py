@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from videoxai.errors import VideoXAIError
-from videoxai.files import sha256_of
+from videoxai.core.errors import VideoXAIError
+from videoxai.core.files import sha256_of
 
 
 def _unpickling_reason(error: Exception) -> str:

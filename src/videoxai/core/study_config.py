@@ -1,0 +1,242 @@
+"""A study's configuration, checked once at the edge, without importing torch.
+
+The workflow calls :func:`check_study_config` while it builds its DAG: a mistyped method, option,
+model name, weight file or annotation file then stops the run with a message naming the key,
+before any job starts. What needs the network built (weights that do not fit, a method that
+refuses the architecture, a model that rejects the input size) is checked by the preflight
+(:func:`videoxai.study.stages.preflight`), which every per-video job waits for.
+"""
+
+from __future__ import annotations
+
+import os
+
+from videoxai.core.annotations import read_annotations
+from videoxai.core.errors import ConfigurationError, VideoXAIError
+from videoxai.core.label_map import check_label_map_classes, read_label_map
+from videoxai.core.methods import FLOW_METHODS, check_methods
+
+# Pre-crop input geometry of the shipped models, so decoding never has to build a network
+# (tests/test_workflow_listing.py checks it against the loaders' specs).
+SHIPPED_GEOMETRY: dict[str, dict] = {
+    "i3d_kinetics400": {"size": 224, "resize_short_side": 256, "resize_hw": None},
+    "c3d": {"size": 112, "resize_short_side": None, "resize_hw": [128, 171]},
+}
+
+# Keys of model.spec (fields of videoxai.models.spec.ModelSpec a user may set, plus two
+# shorthands for the class names); kept here so the check needs no torch.
+SPEC_KEYS: tuple[str, ...] = (
+    "num_frames",
+    "size",
+    "resize_short_side",
+    "resize_hw",
+    "scale",
+    "offset",
+    "mean",
+    "std",
+    "class_names",
+    "num_classes",
+    "class_names_file",
+)
+
+
+TORCHVISION_PREFIX = "torchvision:"
+
+
+def shipped_geometry(name: str) -> dict | None:
+    """The input geometry of a model the library knows by name (shipped or a torchvision video
+    network), None for anything else (a user's factory)."""
+    if name in SHIPPED_GEOMETRY:
+        return dict(SHIPPED_GEOMETRY[name])
+    if name.startswith(TORCHVISION_PREFIX):
+        from videoxai.models.torchvision_video import input_geometry  # only torchvision names pay for torch
+
+        return input_geometry(name)
+    return None
+
+
+def is_shipped(name: str) -> bool:
+    return shipped_geometry(name) is not None
+
+
+def decode_geometry(model: dict) -> dict:
+    """``size`` / ``resize_short_side`` / ``resize_hw`` of the model input: the shipped model's,
+    overridden key by key by ``model.spec`` (the same merge the model loader applies)."""
+    geometry = shipped_geometry(model["name"]) or {}
+    for key in ("size", "resize_short_side", "resize_hw"):
+        if model.get("spec") and key in model["spec"]:
+            geometry[key] = model["spec"][key]
+    if "size" not in geometry:
+        raise ConfigurationError(
+            f"model {model['name']!r} is not shipped: give model.spec with at least `size` "
+            "(and resize_short_side or resize_hw)",
+            "model.spec",
+        )
+    geometry.setdefault("resize_short_side", None)
+    geometry.setdefault("resize_hw", None)
+    return geometry
+
+
+def check_model(model: dict) -> None:
+    """The model's name, spec keys and weight file, as far as they can be checked without torch."""
+    name = model["name"]
+    if name.startswith(TORCHVISION_PREFIX) and not is_shipped(name):
+        from videoxai.models.torchvision_video import NAMES
+
+        raise ConfigurationError(f"unknown torchvision video network {name!r}: use one of {list(NAMES)}", "model.name")
+    if not is_shipped(name) and ":" not in name:
+        raise ConfigurationError(
+            f"unknown model {name!r}: use one of {sorted(SHIPPED_GEOMETRY)}, "
+            "torchvision:<network> or 'package.module:factory'",
+            "model.name",
+        )
+    spec = model.get("spec") or {}
+    unknown = sorted(set(spec) - set(SPEC_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown key {unknown[0]!r}: model.spec takes {list(SPEC_KEYS)}", f"model.spec.{unknown[0]}"
+        )
+    if not is_shipped(name) and ":" in name and not ({"num_classes", "class_names", "class_names_file"} & set(spec)):
+        raise ConfigurationError(
+            f"model {name!r} is your own factory: give num_classes, class_names or class_names_file in model.spec",
+            "model.spec",
+        )
+    weights = model.get("weights")
+    if weights and not os.path.isfile(weights):
+        raise ConfigurationError(f"weight file {weights!r} not found", "model.weights")
+    names_file = spec.get("class_names_file")
+    if names_file and not os.path.isfile(names_file):
+        raise ConfigurationError(f"class names file {names_file!r} not found", "model.spec.class_names_file")
+    decode_geometry(model)
+
+
+def check_motion(config: dict) -> None:
+    """``metrics.motion`` against the flow stage: compensated motion needs the camera fit."""
+    metrics = config.get("metrics", {})
+    motion = metrics.get("motion", "raw")
+    if motion not in ("raw", "compensated"):
+        raise ConfigurationError(f"must be 'raw' or 'compensated', got {motion!r}", "metrics.motion")
+    camera = (config.get("flow") or {}).get("camera") or {}
+    if motion == "compensated" and not camera.get("compensate", False):
+        raise ConfigurationError(
+            "compensated motion needs the camera fit of the flow stage: set flow.camera.compensate: true",
+            "metrics.motion",
+        )
+
+
+def known_class_names(model: dict) -> list[str] | None:
+    """The model's class names where they are known without building it (the shipped I3D's
+    Kinetics-400 names, ``model.spec.class_names`` or ``class_names_file``), else None."""
+    spec = model.get("spec") or {}
+    if spec.get("class_names"):
+        return [str(name) for name in spec["class_names"]]
+    names_file = spec.get("class_names_file")
+    if names_file and os.path.isfile(names_file):
+        with open(names_file, encoding="utf-8") as handle:
+            return [line.strip() for line in handle if line.strip()]
+    if model["name"] == "i3d_kinetics400" and not model.get("options"):
+        from importlib import resources
+
+        text = resources.files("videoxai.models").joinpath("data/kinetics400_labels.txt").read_text("utf-8")
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    return None
+
+
+def check_labels(config: dict) -> None:
+    """``videos.label_map`` must be readable and name only classes the model has (when they are
+    known without torch); ``explain.target`` must be one of top1/label."""
+    mapping = read_label_map(config.get("videos", {}).get("label_map"))
+    names = known_class_names(config["model"]) if mapping else None
+    if names:
+        check_label_map_classes(mapping, names)
+    target = config.get("explain", {}).get("target", "top1")
+    if target not in ("top1", "label"):
+        raise ConfigurationError(f"use top1 or label, got {target!r}", "explain.target")
+
+
+def check_randomisation(config: dict) -> None:
+    """The randomisation test re-runs methods from explain.methods with their options; flow
+    methods would need flow of the randomised model's input, which the stage does not read."""
+    settings = config.get("randomisation") or {}
+    if not settings.get("enabled"):
+        return
+    configured = list(config["explain"]["methods"])
+    chosen = list(settings.get("methods") or configured)
+    unknown = [method for method in chosen if method not in configured]
+    if unknown:
+        raise ConfigurationError(
+            f"{unknown} not in explain.methods {configured}; the test re-runs configured methods only",
+            "randomisation.methods",
+        )
+    flow = [method for method in chosen if method in FLOW_METHODS]
+    if flow:
+        raise ConfigurationError(
+            f"{flow} read optical flow, which the randomisation test does not provide; list the other methods",
+            "randomisation.methods",
+        )
+
+
+def check_study_config(config: dict) -> None:
+    """Every check of a validated (schema defaults filled) study config that needs no torch.
+
+    Raises:
+        ConfigurationError: naming the config key at fault.
+    """
+    check_model(config["model"])
+    check_methods(config["explain"]["methods"], config["explain"]["options"], model_name=config["model"]["name"])
+    check_motion(config)
+    check_bands(config)
+    check_labels(config)
+    check_randomisation(config)
+    faithfulness = config.get("faithfulness", {})
+    annotations = faithfulness.get("annotations")
+    if faithfulness.get("enabled") and annotations:
+        if not os.path.isfile(annotations):
+            raise ConfigurationError(f"annotation file {annotations!r} not found", "faithfulness.annotations")
+        if os.path.splitext(annotations)[1].lower() not in (".csv", ".npz"):
+            raise ConfigurationError(
+                "annotations must be a .csv (boxes) or .npz (masks) file", "faithfulness.annotations"
+            )
+        # Read in full here, torch-free, so a broken file stops the run before any job.
+        try:
+            read_annotations(annotations)
+        except VideoXAIError as error:
+            raise ConfigurationError(str(error), "faithfulness.annotations") from None
+    check_ground_truth(config.get("ground_truth") or {})
+
+
+def check_ground_truth(section: dict) -> None:
+    """The ``ground_truth`` section: method names and options, and the architecture's form."""
+    if not section.get("enabled"):
+        return
+    architecture = section.get("architecture") or "videoxai.ground_truth.benchmark:tiny_c3d"
+    module, _, factory = architecture.partition(":")
+    if not module or not factory:
+        raise ConfigurationError(f"must be 'package.module:factory', got {architecture!r}", "ground_truth.architecture")
+    if section.get("methods") is not None:
+        check_methods(section["methods"], section.get("options") or {}, where="ground_truth")
+    elif section.get("options"):
+        check_methods([], section["options"], where="ground_truth")
+
+
+def check_bands(config: dict) -> None:
+    """The selective margin and the static control's bands must leave an interior in a clip of
+    ``clips.length`` frames of the model's ``size``."""
+    length = int((config.get("clips") or {}).get("length") or 16)
+    size = int(decode_geometry(config["model"])["size"])
+    selective = config.get("selective") or {}
+    margin = selective.get("margin") or {}
+    for key, limit, unit in (("frames", length, "frames"), ("pixels", size, "pixels")):
+        value = int(margin.get(key) or 0)
+        if 2 * value >= limit:
+            raise ConfigurationError(
+                f"a margin of {value} at either side leaves nothing of the clip's {limit} {unit}",
+                f"selective.margin.{key}",
+            )
+    control = config.get("static_control") or {}
+    for key, limit, unit in (("edge_frames", length, "frames"), ("border", size, "pixels")):
+        value = int(control.get(key) or 1)
+        if 2 * value >= limit:
+            raise ConfigurationError(
+                f"{value} at either side covers all of the clip's {limit} {unit}", f"static_control.{key}"
+            )

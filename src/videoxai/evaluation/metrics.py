@@ -1,0 +1,462 @@
+"""How much of an explanation is motion: per-clip evaluation metrics as tidy rows.
+
+Definitions (exact, with edge cases) are in ``docs/metrics.md``; in short, for one clip:
+
+* moving voxels ``I_O``: optical-flow magnitude ``> tau`` (pixels per frame);
+* relevant voxels ``I_R``: relevance ``> 0``;
+* motion precision ``sum(I_R & I_O) / sum(I_R)``; relevance-weighted precision
+  ``sum(R+ * I_O) / sum(R+)``; top-q precision: the same count over the top-q set;
+* chance ``sum(I_O) / #voxels``, the precision of a map that picks voxels at random;
+* agreement of two methods: intersection over union of their ``R > 0`` sets (and of their
+  top-q sets);
+* selectivity of a selective map S against its baseline R: ``#(S > 0) / #(R > 0)`` and
+  ``sum(S+) / sum(R+)``.
+
+Every array argument may be a numpy array or a torch tensor (any device; it is moved to CPU).
+Undefined ratios are NaN, never an exception: a clip with no moving voxel at ``tau`` has NaN
+precision (and chance) at that ``tau``, an all-zero map has NaN precision, an empty union NaN IoU.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from videoxai.core.errors import VideoXAIError
+from videoxai.core.methods import EXTRA_METHODS, METHODS
+
+# The paper's four in its order, then the other published methods (docs/methods_extra.md), as
+# declared in videoxai.core.methods; the random reference row of the faithfulness metrics comes last.
+METHOD_ORDER: tuple[str, ...] = METHODS
+EXTRA_METHOD_ORDER: tuple[str, ...] = EXTRA_METHODS
+REFERENCE_METHOD = "random"
+# The centre-of-frame reference of the pointing game (videoxai.evaluation.faithfulness.centre_relevance).
+CENTRE_METHOD = "centre"
+VARIANTS: tuple[str, ...] = ("baseline", "selective")
+
+# Farnebäck magnitude quantiles on the UCF-101 sample at 112x112 (docs/metrics.md): static
+# shots stay below ~0.9 px/frame at their 99th percentile, actors move 2-8 px/frame.
+DEFAULT_TAU: float = 1.0
+DEFAULT_TAUS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+DEFAULT_TOP_Q: tuple[float, ...] = (0.05,)
+
+TIDY_COLUMNS: tuple[str, ...] = (
+    "video",
+    "clip",
+    "method",
+    "variant",
+    "n",
+    "tau",
+    "q",
+    "other_method",
+    "metric",
+    "value",
+)
+
+PRECISION_METRICS: tuple[str, ...] = ("precision", "weighted_precision", "topq_precision")
+
+# Which flow the motion metrics use: Farnebäck's as it is, or the object motion left after the
+# camera's (global) motion is removed (videoxai.motion.flow.compensate_camera).
+MOTIONS: tuple[str, ...] = ("raw", "compensated")
+
+
+def tau_for_resolution(size: int) -> float:
+    """Headline tau for clips ``size`` pixels high: ``DEFAULT_TAU`` scaled from 112 px.
+
+    Flow magnitudes grow with resolution, so the same visible motion is ~1 px/frame at 112
+    (C3D) and ~2 px/frame at 224 (I3D). Pass the result as ``tau=`` to the tables and figures.
+    """
+    if size is None or int(size) <= 0:
+        raise VideoXAIError(f"must be a positive number of pixels, got {size!r}", "size")
+    return DEFAULT_TAU * int(size) / 112
+
+
+def ordered_methods(methods) -> list[str]:
+    """Distinct method names: the paper's four in its order, the other known methods, unknown
+    names alphabetically, and the references last (``centre``, then ``random``)."""
+    present = {str(method) for method in methods if str(method)}
+    known = [method for method in (*METHOD_ORDER, *EXTRA_METHOD_ORDER) if method in present]
+    references = [method for method in (CENTRE_METHOD, REFERENCE_METHOD) if method in present]
+    unknown = sorted(present - set(known) - set(references))
+    return known + unknown + references
+
+
+def _to_numpy(array, name: str) -> np.ndarray:
+    # numpy, not torch, does the counting: on these CPUs its bool reductions are ~10x faster.
+    if isinstance(array, torch.Tensor):
+        return array.detach().cpu().numpy()
+    try:
+        return np.asarray(array)
+    except (TypeError, ValueError) as error:
+        raise VideoXAIError(f"cannot be read as a numeric array ({error})", name) from None
+
+
+def _moving(flow: np.ndarray, tau: float) -> np.ndarray:
+    if tau is None or not math.isfinite(float(tau)) or float(tau) < 0:
+        raise VideoXAIError(f"must be a finite number >= 0 (pixels per frame), got {tau!r}", "tau")
+    flow = flow.astype(np.float32, copy=False)
+    # Comparing squared magnitudes avoids a square root per voxel; NaN compares False.
+    return np.square(flow[..., 0]) + np.square(flow[..., 1]) > np.float32(tau) ** 2
+
+
+def _flow_array(flow) -> np.ndarray:
+    array = _to_numpy(flow, "flow")
+    if array.ndim != 5 or array.shape[-1] != 2:
+        raise VideoXAIError(f"expected shape (N, T, H, W, 2), got {tuple(array.shape)}", "flow")
+    return array
+
+
+def moving_mask(flow, tau: float):
+    """Voxels whose optical-flow magnitude exceeds ``tau`` pixels per frame.
+
+    Args:
+        flow: float ``(N, T, H, W, 2)`` (any float dtype; float16 is fine), displacement
+            (dx, dy) in pixels between consecutive frames. NaN flow counts as not moving.
+        tau: threshold in pixels per frame, ``>= 0``; strictly greater counts as moving.
+    Returns:
+        bool ``(N, T, H, W)``: a numpy array for numpy input, a CPU tensor for tensor input.
+    """
+    mask = _moving(_flow_array(flow), tau)
+    return torch.from_numpy(mask) if isinstance(flow, torch.Tensor) else mask
+
+
+def top_fraction_mask(relevance, q: float):
+    """The top-``q`` fraction of voxels of each clip by relevance, restricted to ``R > 0``.
+
+    ``k = ceil(q * T*H*W)`` per clip; the set is ``R >= (k-th largest R) and R > 0``, so ties
+    at the threshold are all kept (no arbitrary tie-breaking) and a map with fewer than ``k``
+    positive voxels gives just its positive voxels.
+
+    Args:
+        relevance: float ``(N, T, H, W)``.
+        q: fraction in ``(0, 1]``.
+    Returns:
+        bool ``(N, T, H, W)``, numpy for numpy input, tensor for tensor input.
+    """
+    array = _to_numpy(relevance, "relevance")
+    if array.ndim != 4:
+        raise VideoXAIError(f"expected shape (N, T, H, W), got {tuple(array.shape)}", "relevance")
+    mask = _top_mask(array.reshape(array.shape[0], -1).astype(np.float32, copy=False), q).reshape(array.shape)
+    return torch.from_numpy(mask) if isinstance(relevance, torch.Tensor) else mask
+
+
+def _check_fraction(q: float) -> None:
+    if q is None or not math.isfinite(float(q)) or not 0 < float(q) <= 1:
+        raise VideoXAIError(f"must be a fraction in (0, 1], got {q!r}", "top_q")
+
+
+def _top_mask(flat: np.ndarray, q: float) -> np.ndarray:
+    """Top-q mask of float ``(N, V)`` relevance, bool ``(N, V)``."""
+    _check_fraction(q)
+    voxels = flat.shape[1]
+    # The epsilon keeps 0.07 * 100 = 7.000000000000001 from becoming 8 voxels.
+    count = max(1, min(voxels, math.ceil(q * voxels - 1e-9)))
+    positive = flat > 0
+    thresholds = np.zeros((flat.shape[0], 1), dtype=flat.dtype)
+    for clip in range(flat.shape[0]):
+        # Selecting among the positive values only: sparse maps are mostly tied zeros,
+        # which make a partition of the whole row slow.
+        values = flat[clip][positive[clip]]
+        if values.size > count:
+            thresholds[clip, 0] = np.partition(values, values.size - count)[values.size - count]
+    return positive & (flat >= thresholds)
+
+
+def _ratio(numerator, denominator) -> np.ndarray:
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    safe = np.where(denominator > 0, denominator, 1.0)
+    return np.where(denominator > 0, numerator / safe, np.nan)
+
+
+def intersection_over_union(first, second) -> np.ndarray:
+    """IoU per clip of two bool ``(N, ...)`` masks, float64 ``(N,)``; NaN where the union is empty."""
+    first = _to_numpy(first, "first").astype(bool, copy=False)
+    second = _to_numpy(second, "second").astype(bool, copy=False)
+    if first.shape != second.shape:
+        raise VideoXAIError(f"masks differ in shape: {first.shape} vs {second.shape}", "agreement")
+    first = first.reshape(len(first), -1)
+    second = second.reshape(len(second), -1)
+    intersection = np.count_nonzero(first & second, axis=1)
+    union = np.count_nonzero(first | second, axis=1)
+    return _ratio(intersection, union)
+
+
+class _Rows:
+    """Collects tidy rows block by block (one value per clip) and builds one DataFrame."""
+
+    def __init__(self, video: str, clips: int):
+        self.video = video
+        self.clips = clips
+        self.blocks: list[tuple[dict, np.ndarray]] = []
+
+    def add(self, metric, values, *, method="", variant="", n=np.nan, tau=np.nan, q=np.nan, other_method=""):
+        values = np.asarray(values, dtype=np.float64).reshape(self.clips)
+        keys = dict(
+            method=method,
+            variant=variant,
+            n=float(n),
+            tau=float(tau),
+            q=float(q),
+            other_method=other_method,
+            metric=metric,
+        )
+        self.blocks.append((keys, values))
+
+    def frame(self) -> pd.DataFrame:
+        count = len(self.blocks)
+        if count == 0:
+            return empty_metrics()
+        clip = np.arange(self.clips, dtype=np.int64)
+        columns = {
+            "video": np.full(count * self.clips, self.video, dtype=object),
+            "clip": np.tile(clip, count),
+        }
+        for key in ("method", "variant", "other_method", "metric"):
+            columns[key] = np.repeat(np.array([keys[key] for keys, _ in self.blocks], dtype=object), self.clips)
+        for key in ("n", "tau", "q"):
+            columns[key] = np.repeat(np.array([keys[key] for keys, _ in self.blocks], dtype=np.float64), self.clips)
+        columns["value"] = np.concatenate([values for _, values in self.blocks])
+        return pd.DataFrame(columns, columns=list(TIDY_COLUMNS))
+
+
+def empty_metrics() -> pd.DataFrame:
+    """A tidy metrics frame with no rows and the right columns and dtypes."""
+    return pd.DataFrame(
+        {
+            "video": pd.Series(dtype=object),
+            "clip": pd.Series(dtype=np.int64),
+            "method": pd.Series(dtype=object),
+            "variant": pd.Series(dtype=object),
+            "n": pd.Series(dtype=np.float64),
+            "tau": pd.Series(dtype=np.float64),
+            "q": pd.Series(dtype=np.float64),
+            "other_method": pd.Series(dtype=object),
+            "metric": pd.Series(dtype=object),
+            "value": pd.Series(dtype=np.float64),
+        }
+    )
+
+
+def _relevance_array(array, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Validated float32 ``(N, V)`` view of a ``(N, T, H, W)`` relevance map."""
+    relevance = _to_numpy(array, name)
+    if relevance.ndim != 4:
+        raise VideoXAIError(f"expected relevance of shape (N, T, H, W), got {relevance.shape}", name)
+    if relevance.shape != shape:
+        raise VideoXAIError(f"shape {relevance.shape} differs from the flow's (N, T, H, W) = {shape}", name)
+    relevance = relevance.astype(np.float32, copy=False).reshape(shape[0], -1)
+    if not np.isfinite(relevance).all():
+        raise VideoXAIError("relevance contains NaN or infinity", name)
+    return relevance
+
+
+def _per_clip(array, name: str, clips: int) -> np.ndarray:
+    values = _to_numpy(array, name).astype(np.float64).reshape(-1)
+    if values.shape[0] != clips:
+        raise VideoXAIError(f"expected one value per clip ({clips}), got {values.shape[0]}", name)
+    return values
+
+
+def _same_n(first: float, second: float) -> bool:
+    return (math.isnan(first) and math.isnan(second)) or first == second
+
+
+def _lookup(sets: dict, method: str, n: float):
+    # NaN keys never compare equal, so the baseline entry is found by scanning.
+    return next(value for (key_method, key_n), value in sets.items() if key_method == method and _same_n(key_n, n))
+
+
+def compute_clip_metrics(
+    *,
+    video: str,
+    relevance: Mapping[str, object],
+    selective: Mapping[tuple[str, float], object],
+    flow,
+    taus: Sequence[float],
+    top_q: Sequence[float],
+    seconds: Mapping[str, object] | None = None,
+    selective_seconds: Mapping[object, object] | None = None,
+    labels=None,
+    predicted=None,
+    border_margin: int = 0,
+    motion: str = "raw",
+) -> pd.DataFrame:
+    """All metrics of one video's clips, as tidy long-format rows.
+
+    Args:
+        video: identifier written to the ``video`` column (e.g. the file stem).
+        relevance: method name -> float ``(N, T, H, W)`` baseline relevance.
+        selective: ``(method, n)`` -> float ``(N, T, H, W)`` selective relevance (zero outside
+            the selected voxels); every method here must also be in ``relevance``.
+        flow: float ``(N, T, H, W, 2)`` Farnebäck flow in pixels per frame, same clips.
+        taus: motion thresholds in pixels per frame (a sweep; see ``DEFAULT_TAUS``).
+        top_q: fractions for the top-q precision and IoU (see ``DEFAULT_TOP_Q``).
+        seconds: method -> float ``(N,)`` wall-clock seconds of the baseline explanation.
+        selective_seconds: method (or ``(method, n)``) -> float ``(N,)`` seconds of the
+            selection step alone, on top of ``seconds``; the selective explanation then costs
+            ``seconds + selective_seconds``.
+        labels, predicted: int ``(N,)`` true and predicted class per clip; a negative label
+            means unknown and that clip gets no ``correct`` row.
+        border_margin: pixels at each edge of every frame left out of the motion metrics
+            (``precision``, ``weighted_precision``, ``topq_precision``, ``chance``): they are
+            computed on the ``(T, H - 2m, W - 2m)`` interior, as if the clip were cropped to it
+            (the top-q set too). Agreement, selectivity and ``relevant_fraction`` use whole maps.
+        motion: ``"raw"`` or ``"compensated"``: which flow ``flow`` is (the raw Farnebäck flow or
+            the object motion left after removing the camera's); recorded, with the margin, in
+            the per-clip rows ``motion_compensated`` (1 or 0) and ``border_margin`` (pixels).
+    Returns:
+        DataFrame with columns ``TIDY_COLUMNS`` (schema in ``docs/metrics.md``): ``clip`` is
+        0..N-1, ``n`` is NaN for baseline rows, ``tau``/``q`` NaN where they do not apply,
+        ``method``/``variant`` are ``""`` on per-clip rows (``chance``, ``correct``).
+    """
+    flow = _flow_array(flow)
+    shape = tuple(flow.shape[:4])
+    clips = shape[0]
+    if motion not in MOTIONS:
+        raise VideoXAIError(f"must be one of {list(MOTIONS)}, got {motion!r}", "motion")
+    if isinstance(border_margin, bool) or not isinstance(border_margin, (int, np.integer)) or border_margin < 0:
+        raise VideoXAIError(f"must be an integer >= 0 (pixels), got {border_margin!r}", "border_margin")
+    margin = int(border_margin)
+    if 2 * margin >= min(shape[2], shape[3]):
+        raise VideoXAIError(f"{margin} px at each edge leaves nothing of {shape[2]}x{shape[3]} frames", "border_margin")
+    interior = (slice(None), slice(None), slice(margin, shape[2] - margin), slice(margin, shape[3] - margin))
+    # The motion metrics see only the interior; everything else the whole map.
+    flow = flow[interior]
+    voxels = int(np.prod(flow.shape[1:4]))
+    taus = [float(tau) for tau in taus]
+    top_q = [float(q) for q in top_q]
+    for q in top_q:
+        _check_fraction(q)
+    rows = _Rows(str(video), clips)
+    rows.add("motion_compensated", np.full(clips, float(motion == "compensated")))
+    rows.add("border_margin", np.full(clips, float(margin)))
+
+    # All taus at once as (N, K, V) 0/1 matrices, so each map needs one batched product.
+    moving = (
+        np.stack([_moving(flow, tau).reshape(clips, -1) for tau in taus], axis=1).astype(np.float32)
+        if taus
+        else np.zeros((clips, 0, voxels), np.float32)
+    )
+    moving_count = moving.sum(axis=2, dtype=np.float64)  # (N, K)
+    has_motion = moving_count > 0
+    for index, tau in enumerate(taus):
+        rows.add("chance", np.where(has_motion[:, index], moving_count[:, index] / voxels, np.nan), tau=tau)
+
+    baselines = {
+        method: _relevance_array(relevance[method], f"relevance[{method}]", shape)
+        for method in ordered_methods(relevance)
+    }
+    order = {
+        method: index for index, method in enumerate(ordered_methods([*relevance, *(key[0] for key in selective)]))
+    }
+    selective_maps: dict[tuple[str, float], np.ndarray] = {}
+    for key in sorted(selective, key=lambda key: (order[str(key[0])], float(key[1]))):
+        method, n = str(key[0]), float(key[1])
+        if method not in baselines:
+            raise VideoXAIError("selective map given without its baseline relevance", f"selective[{method}, {n:g}]")
+        selective_maps[(method, n)] = _relevance_array(selective[key], f"selective[{method}, {n:g}]", shape)
+
+    def precision_rows(whole: np.ndarray, **keys) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        """Precision rows of one map; returns its R > 0 mask, top-q masks and (#R>0, sum R+) over
+        the whole map (float32 ``(N, V)``)."""
+        whole_positive = whole > 0
+        whole_tops = [_top_mask(whole, q) for q in top_q]
+        if margin:
+            flat = np.ascontiguousarray(whole.reshape(shape)[interior]).reshape(clips, -1)
+            positive, tops = flat > 0, [_top_mask(flat, q) for q in top_q]
+        else:
+            flat, positive, tops = whole, whole_positive, whole_tops
+        # One batched product of the (N, K, V) moving masks against all the voxel weightings
+        # (R > 0, R+, each top-q set) reads the moving masks once. float32 sums of 0/1 are
+        # exact; the R+ sum against motion is float32 (relative error ~1e-6), its total float64.
+        weightings = np.stack([positive, np.maximum(flat, 0), *tops], axis=1).astype(np.float32)
+        # einsum's own loop: multithreaded BLAS is slower here on a busy 2-core machine.
+        against_motion = np.einsum("nkv,nmv->nkm", moving, weightings)  # (N, K, 2 + len(top_q))
+        totals = weightings.sum(axis=2, dtype=np.float64)  # (N, 2 + len(top_q))
+        ratios = np.minimum(_ratio(against_motion, totals[:, None, :]), 1.0)
+        ratios[~has_motion] = np.nan
+        whole_totals = (
+            np.stack([whole_positive.sum(axis=1), np.maximum(whole, 0).sum(axis=1, dtype=np.float64)], axis=1)
+            if margin
+            else totals[:, :2]
+        )
+        rows.add("relevant_fraction", whole_totals[:, 0] / whole.shape[1], **keys)
+        for index, tau in enumerate(taus):
+            rows.add("precision", ratios[:, index, 0], tau=tau, **keys)
+            rows.add("weighted_precision", ratios[:, index, 1], tau=tau, **keys)
+        for q_index, q in enumerate(top_q):
+            for index, tau in enumerate(taus):
+                rows.add("topq_precision", ratios[:, index, 2 + q_index], tau=tau, q=q, **keys)
+        return whole_positive, whole_tops, whole_totals
+
+    positive_sets: dict[tuple[str, float], tuple[np.ndarray, list[np.ndarray], np.ndarray]] = {}
+    for method, flat in baselines.items():
+        positive_sets[(method, math.nan)] = precision_rows(flat, method=method, variant="baseline")
+    for (method, n), flat in selective_maps.items():
+        positive_sets[(method, n)] = precision_rows(flat, method=method, variant="selective", n=n)
+        selective_totals = positive_sets[(method, n)][2]
+        baseline_totals = _lookup(positive_sets, method, math.nan)[2]
+        rows.add(
+            "selectivity_voxels",
+            _ratio(selective_totals[:, 0], baseline_totals[:, 0]),
+            method=method,
+            variant="selective",
+            n=n,
+        )
+        rows.add(
+            "selectivity_relevance",
+            _ratio(selective_totals[:, 1], baseline_totals[:, 1]),
+            method=method,
+            variant="selective",
+            n=n,
+        )
+
+    # Agreement: each unordered pair once, method before other_method in paper order.
+    variants = [("baseline", math.nan)] + sorted({("selective", n) for _, n in selective_maps}, key=lambda v: v[1])
+    for variant, n in variants:
+        present = [
+            method for method in baselines if any(key[0] == method and _same_n(key[1], n) for key in positive_sets)
+        ]
+        for first_index, first in enumerate(present):
+            for second in present[first_index + 1 :]:
+                first_positive, first_tops, _ = _lookup(positive_sets, first, n)
+                second_positive, second_tops, _ = _lookup(positive_sets, second, n)
+                keys = dict(method=first, other_method=second, variant=variant, n=n)
+                rows.add("iou", intersection_over_union(first_positive, second_positive), **keys)
+                for q, first_top, second_top in zip(top_q, first_tops, second_tops):
+                    rows.add("topq_iou", intersection_over_union(first_top, second_top), q=q, **keys)
+
+    seconds = dict(seconds or {})
+    for method in ordered_methods(seconds):
+        rows.add("seconds", _per_clip(seconds[method], f"seconds[{method}]", clips), method=method, variant="baseline")
+    for key, extra in (selective_seconds or {}).items():
+        method, n = (str(key[0]), float(key[1])) if isinstance(key, tuple) else (str(key), math.nan)
+        if method not in seconds:
+            raise VideoXAIError(
+                "selective_seconds given without the baseline seconds of the method", f"selective_seconds[{method}]"
+            )
+        base = _per_clip(seconds[method], f"seconds[{method}]", clips)
+        extra = _per_clip(extra, f"selective_seconds[{method}]", clips)
+        rows.add("seconds", base + extra, method=method, variant="selective", n=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows.add(
+                "overhead",
+                np.where(base > 0, extra / np.where(base > 0, base, 1.0), np.nan),
+                method=method,
+                variant="selective",
+                n=n,
+            )
+
+    if labels is not None and predicted is not None:
+        truth = _per_clip(labels, "labels", clips)
+        guess = _per_clip(predicted, "predicted", clips)
+        rows.add("correct", np.where(truth >= 0, (truth == guess).astype(np.float64), np.nan))
+
+    frame = rows.frame()
+    # A clip with an unknown label has no accuracy to report: drop the row rather than keep NaN.
+    return frame[~((frame["metric"] == "correct") & frame["value"].isna())].reset_index(drop=True)

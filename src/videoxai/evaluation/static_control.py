@@ -1,0 +1,258 @@
+"""Static control: selective relevance on a frozen copy of every clip, where it must keep nothing.
+
+A frozen copy repeats a clip's middle frame for the clip's length, so nothing in it moves and
+its relevance has no reason to change over time. Every voxel that selective relevance keeps on
+it is an artifact of the method or the network (for I3D: its temporal and spatial zero padding
+and its stride-2 layers; docs/static_control.md). The study explains the frozen copy of every
+clip with the same methods (in the explain stage, so the model is loaded once), applies the same
+selective step, and reports per method and n:
+
+* ``kept_relevance``: share of the frozen copy's positive relevance that selective relevance keeps;
+* ``kept_voxels``: share of its voxels that selective relevance keeps;
+* ``edge_frames``: share of the kept voxels in the first and last ``edge`` frames (compare with
+  ``edge_frames_area`` = 2·edge / T, their share of the clip);
+* ``border``: share of the kept voxels in the ``border``-pixel band along the frame edge (compare
+  with ``border_area``, the band's share of the frame).
+
+This module is torch-free apart from what its callers pass in; the rows are tidy
+(``video, clip, method, n, definition, metric, value``) and the table gives each mean with a
+95 % video-level bootstrap interval (:func:`videoxai.evaluation.stats.bootstrap_mean`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from videoxai.core.errors import VideoXAIError
+from videoxai.evaluation.stats import bootstrap_mean, interval_text
+
+# Where the explain shard keeps the frozen copies' arrays: static_control/{method}/relevance etc.
+PREFIX = "static_control"
+ROW_COLUMNS = ("video", "clip", "method", "n", "definition", "metric", "value")
+METRICS = ("kept_relevance", "kept_voxels", "edge_frames", "border")
+TABLE_NAME = "static_control"
+
+
+def frozen_copy(clips: np.ndarray) -> np.ndarray:
+    """The clips with every frame replaced by the clip's middle frame (index ``T // 2``).
+
+    Args:
+        clips: ``(N, T, ...)`` any dtype (uint8 ``(N, T, H, W, 3)`` RGB in the workflow).
+    Returns:
+        Array of the same shape and dtype, constant along axis 1.
+    """
+    clips = np.asarray(clips)
+    if clips.ndim < 2 or clips.shape[1] < 1:
+        raise VideoXAIError(f"frozen copy: clips must be (N, T, ...) with T >= 1, got shape {clips.shape}")
+    middle = clips.shape[1] // 2
+    return np.ascontiguousarray(np.repeat(clips[:, middle : middle + 1], clips.shape[1], axis=1))
+
+
+def band_mask(shape: tuple[int, int, int], edge: int, border: int) -> tuple[np.ndarray, np.ndarray]:
+    """bool ``(T, H, W)`` masks of the first/last ``edge`` frames and of the ``border``-pixel band."""
+    length, height, width = shape
+    edges = np.zeros(shape, dtype=bool)
+    if edge > 0:
+        edges[:edge] = True
+        edges[length - edge :] = True
+    band = np.ones(shape, dtype=bool)
+    band[:, border : height - border, border : width - border] = False
+    return edges, band
+
+
+def artifact_rows(
+    video: str,
+    method: str,
+    relevance: np.ndarray,
+    masks: Mapping[float, np.ndarray],
+    *,
+    definition: str,
+    edge: int = 1,
+    border: int = 16,
+) -> pd.DataFrame:
+    """Tidy rows of one method's frozen-copy maps of one video.
+
+    Args:
+        relevance: float ``(N, T, H, W)``, the frozen copies' relevance.
+        masks: n -> bool ``(N, T, H, W)``, selective masks of that relevance.
+        definition: name of the selective definition the masks come from (``paper``, ``margin``).
+        edge: frames counted at either end for ``edge_frames``.
+        border: width in pixels of the band counted for ``border``.
+    Returns:
+        Rows with :data:`ROW_COLUMNS`; ``edge_frames``/``border`` are NaN for a clip with no kept voxel.
+    """
+    relevance = np.asarray(relevance, dtype=np.float64)
+    if relevance.ndim != 4:
+        raise VideoXAIError(f"static control: relevance must be (N, T, H, W), got shape {relevance.shape}")
+    clips = relevance.shape[0]
+    edges, band = band_mask(relevance.shape[1:], edge, border)
+    positive = np.clip(relevance, 0.0, None).reshape(clips, -1)
+    total = positive.sum(axis=1)
+    frames = []
+    for n, mask in masks.items():
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != relevance.shape:
+            raise VideoXAIError(f"static control: mask {mask.shape} does not match relevance {relevance.shape}")
+        flat = mask.reshape(clips, -1)
+        kept = flat.sum(axis=1).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = {
+                "kept_relevance": np.where(
+                    total > 0, (positive * flat).sum(axis=1) / np.where(total > 0, total, 1), 0.0
+                ),
+                "kept_voxels": kept / flat.shape[1],
+                "edge_frames": np.where(kept > 0, (flat & edges.reshape(-1)).sum(axis=1) / kept, np.nan),
+                "border": np.where(kept > 0, (flat & band.reshape(-1)).sum(axis=1) / kept, np.nan),
+            }
+        for metric in METRICS:
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "video": video,
+                        "clip": np.arange(clips),
+                        "method": method,
+                        "n": float(n),
+                        "definition": definition,
+                        "metric": metric,
+                        "value": values[metric],
+                    },
+                    columns=list(ROW_COLUMNS),
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def area_shares(shape: tuple[int, int, int], edge: int, border: int) -> dict[str, float]:
+    """The share of the clip the first/last ``edge`` frames and the border band take."""
+    edges, band = band_mask(shape, edge, border)
+    return {"edge_frames_area": float(edges.mean()), "border_area": float(band.mean())}
+
+
+def static_control_table(rows: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per definition, method and n: every metric's clip-weighted mean with its 95 %
+    video-level bootstrap interval (columns ``{metric}``, ``{metric}_low``, ``{metric}_high``),
+    and the number of clips and videos."""
+    if rows.empty:
+        return pd.DataFrame()
+    methods = list(order) if order else list(dict.fromkeys(rows["method"]))
+    records = []
+    for (definition, method, n), group in rows.groupby(["definition", "method", "n"], sort=False):
+        record = {"definition": definition, "method": method, "n": float(n)}
+        for metric in METRICS:
+            values = group[group["metric"] == metric]
+            interval = bootstrap_mean(values["value"].to_numpy(), values["video"].to_numpy())
+            record[metric], record[f"{metric}_low"], record[f"{metric}_high"] = (
+                interval.mean,
+                interval.low,
+                interval.high,
+            )
+            if metric == "kept_voxels":
+                record["clips"], record["videos"] = interval.clips, interval.videos
+        records.append(record)
+    table = pd.DataFrame(records)
+    rank = {method: index for index, method in enumerate(methods)}
+    definitions = {"paper": 0}
+    table["_method"] = table["method"].map(lambda method: rank.get(method, len(rank)))
+    table["_definition"] = table["definition"].map(lambda name: definitions.get(name, 1))
+    table = table.sort_values(["_definition", "definition", "_method", "n"]).drop(columns=["_method", "_definition"])
+    return table.reset_index(drop=True)
+
+
+def _interval(row, metric: str, scale: float = 100.0, digits: int = 1) -> str:
+    from videoxai.evaluation.stats import Interval
+
+    return interval_text(
+        Interval(row[metric], row[f"{metric}_low"], row[f"{metric}_high"], 0, 0), scale=scale, digits=digits
+    )
+
+
+HEADERS = (
+    "Variant",
+    "Method",
+    "n",
+    "Kept relevance (%)",
+    "Kept voxels (%)",
+    "Kept in first/last frames (%)",
+    "Kept in border band (%)",
+    "Clips",
+    "Videos",
+)
+
+
+def display_rows(table: pd.DataFrame) -> list[list[str]]:
+    rows = []
+    for _, row in table.iterrows():
+        rows.append(
+            [
+                str(row["definition"]),
+                str(row["method"]),
+                f"{row['n']:g}",
+                _interval(row, "kept_relevance"),
+                _interval(row, "kept_voxels", digits=2),
+                _interval(row, "edge_frames"),
+                _interval(row, "border"),
+                str(int(row["clips"])),
+                str(int(row["videos"])),
+            ]
+        )
+    return rows
+
+
+def caption(areas: Mapping[str, float], edge: int, border: int, margin: Mapping[str, int] | None) -> str:
+    text = (
+        "Static control: selective relevance on a frozen copy of every clip (its middle frame repeated), "
+        "where nothing moves and every kept voxel is an artifact. Means over clips with 95 % video-level "
+        f"bootstrap intervals. The first/last {edge} frame(s) are {100 * areas['edge_frames_area']:.1f} % of "
+        f"the clip and the {border}-pixel border band {100 * areas['border_area']:.1f} % of the frame."
+    )
+    if margin:
+        text += (
+            f" 'margin' is the paper's mask without the first/last {margin['frames']} frames and the "
+            f"{margin['pixels']}-pixel border (selective.mode: margin)."
+        )
+    return text
+
+
+def write_static_control(
+    table: pd.DataFrame, folder: str | Path, caption_text: str, label: str = TABLE_NAME
+) -> list[Path]:
+    """``static_control.{csv,md,tex}`` in ``folder``; the csv has the numbers, md/tex the intervals."""
+    from videoxai.report.tables import _latex, _markdown
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = display_rows(table)
+    paths = [folder / f"{TABLE_NAME}.{suffix}" for suffix in ("csv", "md", "tex")]
+    table.to_csv(paths[0], index=False, float_format="%.6g")
+    paths[1].write_text(_markdown(caption_text, list(HEADERS), rows), encoding="utf-8")
+    paths[2].write_text(_latex(caption_text, label, list(HEADERS), rows), encoding="utf-8")
+    return paths
+
+
+def frame_profile(rows_masks: Sequence[np.ndarray]) -> np.ndarray:
+    """float ``(T,)``: share of all kept voxels in each frame, over a list of bool ``(N, T, H, W)`` masks
+    (NaN everywhere when nothing is kept)."""
+    counts = sum(np.asarray(mask, dtype=bool).sum(axis=(0, 2, 3)) for mask in rows_masks)
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    return counts / total if total > 0 else np.full(counts.shape, math.nan)
+
+
+__all__ = [
+    "METRICS",
+    "PREFIX",
+    "ROW_COLUMNS",
+    "area_shares",
+    "artifact_rows",
+    "band_mask",
+    "caption",
+    "frame_profile",
+    "frozen_copy",
+    "static_control_table",
+    "write_static_control",
+]
