@@ -39,8 +39,8 @@ from _results import write_rows_csv  # noqa: E402
 
 from videoxai.core.label_map import class_index, read_label_map  # noqa: E402
 from videoxai.data.shards import read_shard  # noqa: E402
-from videoxai.evaluation.correctness import table1_by_correct  # noqa: E402
 from videoxai.evaluation.stats import bootstrap_mean, interval_text, paired_difference  # noqa: E402
+from videoxai.report.correctness import table1_by_correct  # noqa: E402
 from videoxai.report.tables import headline_q  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -112,9 +112,9 @@ def compute(args) -> None:
 
     from videoxai.evaluation.correctness import mark_correct
     from videoxai.evaluation.metrics import compute_clip_metrics
+    from videoxai.explain.batched import explain_clips
     from videoxai.models import load_configured
     from videoxai.motion.selective import selective_from_settings
-    from videoxai.study.stages import explain_clips
 
     study = yaml.safe_load((Path(__file__).parents[1] / "config" / "ucf101_sample.yaml").read_text())
     settings, taus, top_q = study["selective"], study["metrics"]["tau"], study["metrics"]["top_q"]

@@ -73,7 +73,7 @@ def median_and_spread(values: list[float]) -> str:
 def startup(args) -> None:
     snippets = {
         "import torch": "import torch",
-        "import torch, zennit, videoxai.study.stages (a job's imports)": "import torch, zennit, videoxai.study.stages",
+        "import torch, zennit, videoxai.study.explain (a job's imports)": "import torch, zennit, videoxai.study.explain",
     }
     models = {
         "load i3d_kinetics400": "from videoxai.models import load; load('i3d_kinetics400', device='{device}', fetch=False)",
@@ -89,7 +89,7 @@ def startup(args) -> None:
         rows.append([label, median_and_spread(seconds)])
     for label, code in models.items():
         timer = (
-            "import time, torch, videoxai.study.stages; began = time.perf_counter(); "
+            "import time, torch, videoxai.study.explain; began = time.perf_counter(); "
             f"{code.format(device=args.device)}; "
             "torch.cuda.synchronize() if torch.cuda.is_available() else None; "
             "print(time.perf_counter() - began)"
@@ -147,8 +147,8 @@ def libraries(args) -> None:
     import torch
 
     from videoxai.explain import METHODS
+    from videoxai.explain.batched import explain_clips
     from videoxai.models import load
-    from videoxai.study.stages import explain_clips
 
     torch.manual_seed(0)
     model, spec = load("i3d_kinetics400", device=args.device, fetch=False)

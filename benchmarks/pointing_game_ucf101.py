@@ -34,7 +34,7 @@ from videoxai.data.shards import read_shard  # noqa: E402
 from videoxai.evaluation.faithfulness import clip_boxes, pointing_game, read_annotations, reference_relevance  # noqa: E402
 from videoxai.evaluation.metrics import ordered_methods  # noqa: E402
 from videoxai.evaluation.stats import bootstrap_mean, interval_text  # noqa: E402
-from videoxai.study.stages import annotation_for  # noqa: E402
+from videoxai.study.faithfulness import annotation_for  # noqa: E402
 
 
 def frame_hits(relevance: np.ndarray, boxes: np.ndarray, tolerance: float) -> np.ndarray:

@@ -179,7 +179,8 @@ def recompute(results: Path, n_values, taus, top_q, frames: int, pixels: int | N
 
 
 def main() -> None:
-    from videoxai.evaluation.static_control import HEADERS, display_rows, static_control_table
+    from videoxai.evaluation.static_control import static_control_table
+    from videoxai.report.static_control import HEADERS, display_rows
     from videoxai.report.tables import _markdown
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

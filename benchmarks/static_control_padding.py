@@ -23,11 +23,12 @@ import torch
 import torch.nn.functional as F
 from _results import write_rows_csv
 
+from videoxai.data.copies import frozen_copy
 from videoxai.data.video import decode_clips
-from videoxai.evaluation.static_control import area_shares, artifact_rows, frozen_copy
+from videoxai.evaluation.static_control import area_shares, artifact_rows
+from videoxai.explain.batched import explain_clips
 from videoxai.models import i3d, load_configured
 from videoxai.motion.selective import selective_from_settings
-from videoxai.study.stages import explain_clips
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METHODS = ("dtd", "gradcam", "guided_backprop")

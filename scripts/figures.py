@@ -2,17 +2,15 @@
 
 from pathlib import Path
 
-import pandas as pd
 from _stage import logged
 
-from videoxai.report.figures import write_figures
+from videoxai.study.per_study import figures
 
 with logged(snakemake) as log:
-    metrics = pd.read_csv(snakemake.input.metrics)
-    written = write_figures(
-        metrics,
+    written = figures(
+        snakemake.input.metrics,
         Path(snakemake.output.png[0]).parent,
-        tau=snakemake.params.headline_tau,
+        headline_tau=snakemake.params.headline_tau,
         bootstrap=snakemake.params.bootstrap,
     )
     log.info("wrote %s", ", ".join(map(str, written)))

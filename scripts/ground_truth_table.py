@@ -1,22 +1,17 @@
-"""Rule ground_truth_table: the ground-truth table (csv, md, tex) with video-level bootstrap
-intervals, and its figure."""
+"""Rule ground_truth_table: the ground-truth table (csv, md, tex) and its figure."""
 
-import json
-import os
+from pathlib import Path
 
-import pandas as pd
 from _stage import logged
 
-from videoxai.ground_truth.benchmark import summary_table, write_figure, write_table
+from videoxai.ground_truth.report import ground_truth_report
 
 with logged(snakemake) as log:
-    metrics = pd.concat([pd.read_csv(path) for path in snakemake.input.metrics], ignore_index=True)
-    info = {}
-    for path in snakemake.input.meta:
-        with open(path, encoding="utf-8") as handle:
-            meta = json.load(handle)
-        info[meta["dataset"]] = meta
-    summary = summary_table(metrics, seed=snakemake.params.seed)
-    written = write_table(summary, info, os.path.dirname(snakemake.output.csv))
-    written.append(write_figure(summary, snakemake.output.figure))
+    written = ground_truth_report(
+        snakemake.input.metrics,
+        snakemake.input.meta,
+        Path(snakemake.output.csv).parent,
+        snakemake.output.figure,
+        seed=snakemake.params.seed,
+    )
     log.info("wrote %s", ", ".join(map(str, written)))

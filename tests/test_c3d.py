@@ -122,7 +122,7 @@ def test_unknown_model_name():
         load("c3dd")
 
 
-def _save(state, path):
+def save_figure(state, path):
     if path.suffix == ".safetensors":
         from safetensors.torch import save_file
 
@@ -135,7 +135,7 @@ def _save(state, path):
 def test_checkpoint_round_trip_in_each_format(tmp_path, suffix):
     model = quarter(num_classes=9)
     path = tmp_path / f"c3d{suffix}"
-    _save(state_dict_for_file(model), path)
+    save_figure(state_dict_for_file(model), path)
     loaded, spec = load_c3d(path, channel_order="rgb")  # num_classes and width come from the file
     assert loaded.fc8.out_features == 9 and loaded.width == 0.25 and not loaded.training
     for key, value in model.state_dict().items():
@@ -172,7 +172,7 @@ def test_training_style_wrapper_and_module_prefix(tmp_path):
 def test_sidecar_gives_class_names_and_mean(tmp_path):
     model = quarter(num_classes=3)
     path = tmp_path / "trained.safetensors"
-    _save(state_dict_for_file(model), path)
+    save_figure(state_dict_for_file(model), path)
     meta = {"class_names": ["a", "b", "c"], "mean": [90.5, 80.0, 70.25], "channel_order": "rgb", "width": 0.25}
     (tmp_path / "trained.json").write_text(json.dumps(meta))
     loaded, spec = load_c3d(path)
@@ -210,7 +210,7 @@ def test_wrong_shapes_and_keys_are_all_listed(tmp_path):
     assert "conv2.weight: file (32, 16, 3, 3, 1) vs model (32, 16, 3, 3, 3)" in message
     # a full-width file forced into a quarter-width model: every layer is listed
     full = tmp_path / "full.safetensors"
-    _save(state_dict_for_file(C3D(num_classes=4, width=0.5)), full)
+    save_figure(state_dict_for_file(C3D(num_classes=4, width=0.5)), full)
     with pytest.raises(VideoXAIError) as caught:
         load_c3d(full, width=0.25)
     assert "conv1.weight: file (32, 3, 3, 3, 3) vs model (16, 3, 3, 3, 3)" in str(caught.value)
@@ -258,7 +258,7 @@ def test_missing_empty_and_corrupt_weight_files(tmp_path):
     with pytest.raises(VideoXAIError, match="weight file is empty"):
         load_c3d(tmp_path / "empty.safetensors")
     good = tmp_path / "good.safetensors"
-    _save(state_dict_for_file(quarter()), good)
+    save_figure(state_dict_for_file(quarter()), good)
     truncated = tmp_path / "truncated.safetensors"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(VideoXAIError, match="cannot read weights"):

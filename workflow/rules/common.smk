@@ -8,14 +8,15 @@ try:
 except ImportError:  # running snakemake from an environment without the package: use src/
     sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
+# Only torch-free modules here: building the DAG never imports torch, zennit or seaborn.
 from videoxai.core.batching import assign_buckets, spread_selection
-from videoxai.data.listing import list_videos
 from videoxai.core.errors import ConfigurationError
+from videoxai.core.headline import headline_n, headline_tau
 from videoxai.core.methods import FLOW_METHODS
+from videoxai.core.outputs import ABSENT_REASONS as TABLE_ABSENT_REASONS
+from videoxai.core.outputs import FIGURE_NAMES
 from videoxai.core.study_config import check_study_config, decode_geometry
-from videoxai.report.figures import FIGURE_NAMES
-from videoxai.evaluation.metrics import tau_for_resolution
-from videoxai.report.tables import ABSENT_REASONS as TABLE_ABSENT_REASONS
+from videoxai.data.listing import list_videos
 
 # Settings mistakes stop here, before the DAG is built, with a message naming the key.
 try:
@@ -44,11 +45,11 @@ VIDEO_SETTINGS = listing_settings(config["videos"])
 VIDEOS = list_videos(VIDEO_SETTINGS)
 VIDEO_BY_ID = {entry.video_id: entry for entry in VIDEOS}
 METHODS = list(config["explain"]["methods"])
-# The tau the tables and figures headline: the configured one nearest to the calibrated
-# threshold for this clip size (flow grows with resolution: 1 px/frame at 112, 2 at 224).
-HEADLINE_TAU = min(config["metrics"]["tau"], key=lambda tau: (abs(tau - tau_for_resolution(GEOMETRY["size"])), tau))
-# The n the example figures show: the configured one nearest the paper's n = 4.
-HEADLINE_N = min(config["selective"]["n"], key=lambda n: (abs(n - 4.0), n))
+# The tau and n every table, figure, example and the front page headline (videoxai.core.headline):
+# the configured tau nearest the threshold calibrated for this clip size (flow grows with
+# resolution: 1 px/frame at 112, 2 at 224), and the configured n nearest the paper's n = 4.
+HEADLINE_TAU = headline_tau(config["metrics"]["tau"], GEOMETRY["size"])
+HEADLINE_N = headline_n(config["selective"]["n"])
 FAITHFULNESS = config["faithfulness"]["enabled"]
 # Why a table can be absent in this study; the aggregate logs it and the report's front page says it.
 ABSENT_REASONS = {

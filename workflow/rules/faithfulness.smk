@@ -22,13 +22,7 @@ rule faithfulness:
         model={**{key: config["model"][key] for key in ("name", "options", "spec")}, "weights": MODEL_WEIGHTS},
         methods=METHODS,
         n=config["selective"]["n"],
-        variants=config["faithfulness"]["variants"],
-        steps=config["faithfulness"]["steps"],
-        baseline=config["faithfulness"]["baseline"],
-        grid=config["faithfulness"]["grid"],
-        random_seed=config["faithfulness"]["random_seed"],
-        references=config["faithfulness"]["references"],
-        tolerance=config["faithfulness"]["tolerance"],
-        annotations=config["faithfulness"]["annotations"],
+        # batch_size changes memory only, never the rows: it is read from the config, not a param
+        settings={key: value for key, value in config["faithfulness"].items() if key not in ("enabled", "batch_size")},
     script:
         "../../scripts/faithfulness.py"

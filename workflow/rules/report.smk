@@ -134,15 +134,17 @@ rule report_summary:
     conda:
         "../../envs/videoxai.yaml"
     params:
-        videos=len(VIDEOS),
-        source=VIDEO_SETTINGS["source"],
-        model=config["model"]["name"],
-        methods=METHODS,
-        n=config["selective"]["n"],
-        tau=config["metrics"]["tau"],
+        run={
+            "videos": len(VIDEOS),
+            "source": VIDEO_SETTINGS["source"],
+            "model": config["model"]["name"],
+            "methods": METHODS,
+            "n": config["selective"]["n"],
+            "tau": config["metrics"]["tau"],
+            "clip_length": config["clips"]["length"],
+        },
         headline_tau=HEADLINE_TAU,
         bootstrap=config["metrics"]["bootstrap"],
-        clip_length=config["clips"]["length"],
     script:
         "../../scripts/report_summary.py"
 

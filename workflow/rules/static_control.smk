@@ -28,5 +28,6 @@ rule static_control:
         methods=METHODS,
         settings=config["selective"],
         control=config["static_control"],
+        n=HEADLINE_N,
     script:
         "../../scripts/static_control.py"

@@ -27,7 +27,7 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videoxai.data.ucf24 import convert_pyannot
+    from videoxai.data.ucf24 import convert_pyannot  # imported when the command runs: `videoxai --help` stays fast
 
     count = convert_pyannot(args.pickle, args.output)
     print(f"wrote {count} boxes to {args.output}")

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import yaml
+
 from videoxai.core.errors import VideoXAIError
 
 
@@ -60,8 +62,6 @@ def read_spec_file(path: str | Path) -> dict:
     if path.suffix.lower() == ".json":
         fields = json.loads(text)
     else:
-        import yaml
-
         fields = yaml.safe_load(text)
     if not isinstance(fields, dict):
         raise VideoXAIError("a spec file must hold a mapping of ModelSpec fields", path)
@@ -70,7 +70,7 @@ def read_spec_file(path: str | Path) -> dict:
 
 def load_model(args: argparse.Namespace):
     """``(model, spec)`` from the arguments of :func:`add_model_arguments` and ``--device``."""
-    from videoxai import models
+    from videoxai import models  # imported when a command runs: `videoxai --help` needs no torch
 
     options = dict(parse_option(text) for text in getattr(args, "model_option", []))
     spec = read_spec_file(args.spec) if getattr(args, "spec", None) else None

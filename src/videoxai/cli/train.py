@@ -67,7 +67,7 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from videoxai.models.training import TrainConfig, train_from_split
+    from videoxai.models.training import TrainConfig, train_from_split  # when the command runs: no torch for --help
 
     if not args.width > 0:
         raise VideoXAIError(f"--width must be positive, got {args.width}")

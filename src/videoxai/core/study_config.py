@@ -4,7 +4,7 @@ The workflow calls :func:`check_study_config` while it builds its DAG: a mistype
 model name, weight file or annotation file then stops the run with a message naming the key,
 before any job starts. What needs the network built (weights that do not fit, a method that
 refuses the architecture, a model that rejects the input size) is checked by the preflight
-(:func:`videoxai.study.stages.preflight`), which every per-video job waits for.
+(:func:`videoxai.study.explain.preflight`), which every per-video job waits for.
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ from videoxai.core.annotations import read_annotations
 from videoxai.core.errors import ConfigurationError, VideoXAIError
 from videoxai.core.label_map import check_label_map_classes, read_label_map
 from videoxai.core.methods import FLOW_METHODS, check_methods
+from videoxai.core.model_inputs import NAMES as TORCHVISION_NAMES
+from videoxai.core.model_inputs import PREFIX as TORCHVISION_PREFIX
+from videoxai.core.model_inputs import SHIPPED_GEOMETRY, shipped_geometry
 
 # Pre-crop input geometry of the shipped models, so decoding never has to build a network
 # (tests/test_workflow_listing.py checks it against the loaders' specs).
-SHIPPED_GEOMETRY: dict[str, dict] = {
-    "i3d_kinetics400": {"size": 224, "resize_short_side": 256, "resize_hw": None},
-    "c3d": {"size": 112, "resize_short_side": None, "resize_hw": [128, 171]},
-}
-
 # Keys of model.spec (fields of videoxai.models.spec.ModelSpec a user may set, plus two
 # shorthands for the class names); kept here so the check needs no torch.
 SPEC_KEYS: tuple[str, ...] = (
@@ -38,21 +36,6 @@ SPEC_KEYS: tuple[str, ...] = (
     "num_classes",
     "class_names_file",
 )
-
-
-TORCHVISION_PREFIX = "torchvision:"
-
-
-def shipped_geometry(name: str) -> dict | None:
-    """The input geometry of a model the library knows by name (shipped or a torchvision video
-    network), None for anything else (a user's factory)."""
-    if name in SHIPPED_GEOMETRY:
-        return dict(SHIPPED_GEOMETRY[name])
-    if name.startswith(TORCHVISION_PREFIX):
-        from videoxai.models.torchvision_video import input_geometry  # only torchvision names pay for torch
-
-        return input_geometry(name)
-    return None
 
 
 def is_shipped(name: str) -> bool:
@@ -81,9 +64,9 @@ def check_model(model: dict) -> None:
     """The model's name, spec keys and weight file, as far as they can be checked without torch."""
     name = model["name"]
     if name.startswith(TORCHVISION_PREFIX) and not is_shipped(name):
-        from videoxai.models.torchvision_video import NAMES
-
-        raise ConfigurationError(f"unknown torchvision video network {name!r}: use one of {list(NAMES)}", "model.name")
+        raise ConfigurationError(
+            f"unknown torchvision video network {name!r}: use one of {list(TORCHVISION_NAMES)}", "model.name"
+        )
     if not is_shipped(name) and ":" not in name:
         raise ConfigurationError(
             f"unknown model {name!r}: use one of {sorted(SHIPPED_GEOMETRY)}, "
@@ -209,7 +192,7 @@ def check_ground_truth(section: dict) -> None:
     """The ``ground_truth`` section: method names and options, and the architecture's form."""
     if not section.get("enabled"):
         return
-    architecture = section.get("architecture") or "videoxai.ground_truth.benchmark:tiny_c3d"
+    architecture = section.get("architecture") or "videoxai.ground_truth.model:tiny_c3d"
     module, _, factory = architecture.partition(":")
     if not module or not factory:
         raise ConfigurationError(f"must be 'package.module:factory', got {architecture!r}", "ground_truth.architecture")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from videoxai.core.errors import VideoXAIError
+from videoxai.data.splits import read_ucf101_split
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv", ".flv", ".ogv", ".3gp")
 
@@ -125,8 +126,6 @@ def list_ucf101(
     Split-file parsing (``.avi`` names vs ``.mp4`` files, the HandstandPushups folder quirk)
     lives in :func:`videoxai.data.splits.read_ucf101_split`.
     """
-    from videoxai.data.splits import read_ucf101_split
-
     items = []
     for item in _rows(read_ucf101_split(root, split_dir, split=split, subset=subset)):
         path, label = item

@@ -26,6 +26,8 @@ from videoxai.core.errors import VideoXAIError
 from videoxai.core.files import current_umask
 
 FORMAT_VERSION = 1
+# Where a shard keeps the arrays of the clips' frozen copies (the static control).
+FROZEN_PREFIX = "static_control"
 
 # stage -> {dataset pattern: (dtype, ndim)}; "{method}" and "{n}" stand for any group name.
 SCHEMAS: dict[str, dict[str, tuple[str, int]]] = {
@@ -45,6 +47,7 @@ SCHEMAS: dict[str, dict[str, tuple[str, int]]] = {
     },
     "selective": {
         "{method}/sigma": ("float32", 1),  # (N,)
+        "{method}/seconds_per_clip": ("float64", 1),  # (N,) time of the selective step
         "{method}/n={n}/mask": ("bool", 4),  # (N, T, H, W)
         "{method}/n={n}/map": ("float32", 4),  # (N, T, H, W)
     },
@@ -286,6 +289,55 @@ def _matches(pattern: str, name: str) -> bool:
 def n_group(n: float) -> str:
     """Group name of one σ multiplier: ``n=4`` for 4.0, ``n=2.5`` for 2.5."""
     return f"n={float(n):g}"
+
+
+def _patterns(stage: str) -> dict[str, tuple[str, int]]:
+    if stage not in SCHEMAS:
+        raise ValueError(f"unknown shard stage {stage!r}; known: {sorted(SCHEMAS)}")
+    return {**SCHEMAS[stage], **OPTIONAL_SCHEMAS.get(stage, {})}
+
+
+def shard_key(
+    stage: str,
+    name: str,
+    *,
+    method: str | None = None,
+    n: float | None = None,
+    level: int | None = None,
+    frozen: bool = False,
+) -> str:
+    """The dataset name of ``name`` in a ``stage`` shard, built from its schema pattern.
+
+    Every dataset name the library reads or writes comes from here, so the layout lives in
+    :data:`SCHEMAS` alone. ``name`` is the pattern's last part (``relevance``, ``mask``,
+    ``kept_{level}``, ...); ``method``, ``n`` and ``level`` fill its placeholders; ``frozen``
+    picks the frozen copies' dataset (``static_control/...``).
+
+    Example: ``shard_key("selective", "map", method="dtd", n=4)`` is ``"dtd/n=4/map"``.
+
+    Raises:
+        ValueError: no pattern of the stage's schema matches, or a placeholder is left unfilled.
+    """
+    fields = {"method": method, "n": None if n is None else n_group(n)[2:], "level": level}
+    for pattern in _patterns(stage):
+        if pattern.rsplit("/", 1)[-1] != name or pattern.startswith(FROZEN_PREFIX + "/") != frozen:
+            continue
+        needed = {key for key in fields if "{" + key + "}" in pattern}
+        if any(fields[key] is None for key in needed):
+            continue
+        return pattern.format(**{key: fields[key] for key in needed})
+    raise ValueError(
+        f"no dataset {name!r} in the {stage!r} shard schema for method={method!r}, n={n!r}, level={level!r}, "
+        f"frozen={frozen}"
+    )
+
+
+def method_keys(stage: str, methods, name: str, n_values=None, *, frozen: bool = False) -> list[str]:
+    """:func:`shard_key` of ``name`` for every method (and every n of ``n_values`` when given),
+    in that order: the ``names`` to :func:`read_shard` only those."""
+    if n_values is None:
+        return [shard_key(stage, name, method=method, frozen=frozen) for method in methods]
+    return [shard_key(stage, name, method=method, n=n, frozen=frozen) for method in methods for n in n_values]
 
 
 # Metric shards hold a tidy table, one dataset per column under "table/".

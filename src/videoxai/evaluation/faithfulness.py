@@ -24,36 +24,14 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from videoxai.core.annotations import read_annotations
 from videoxai.core.errors import VideoXAIError
-from videoxai.evaluation.metrics import TIDY_COLUMNS
+from videoxai.evaluation.metrics import TIDY_COLUMNS, empty_metrics
+from videoxai.explain.extra_common import blur_frames
 
 BASELINES = ("zeros", "blur")
-
-
-def _gaussian_kernel(sigma: float, device) -> torch.Tensor:
-    radius = max(1, int(math.ceil(3 * sigma)))
-    positions = torch.arange(-radius, radius + 1, dtype=torch.float32, device=device)
-    kernel = torch.exp(-0.5 * (positions / sigma) ** 2)
-    return kernel / kernel.sum()
-
-
-def blur_frames(inputs: torch.Tensor, sigma: float = 10.0) -> torch.Tensor:
-    """Each frame of ``(N, C, T, H, W)`` blurred spatially (separable Gaussian, reflect padding)."""
-    if sigma <= 0:
-        return inputs.clone()
-    batch, channels, frames, height, width = inputs.shape
-    kernel = _gaussian_kernel(sigma, inputs.device)
-    radius = len(kernel) // 2
-    planes = inputs.to(torch.float32).permute(0, 2, 1, 3, 4).reshape(-1, 1, height, width)
-    # reflect padding needs radius < size; replicate the rest
-    mode = "reflect" if radius < min(height, width) else "replicate"
-    planes = F.conv2d(F.pad(planes, (radius, radius, 0, 0), mode=mode), kernel.view(1, 1, 1, -1))
-    planes = F.conv2d(F.pad(planes, (0, 0, radius, radius), mode=mode), kernel.view(1, 1, -1, 1))
-    return planes.reshape(batch, frames, channels, height, width).permute(0, 2, 1, 3, 4).contiguous()
 
 
 def random_relevance(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
@@ -410,8 +388,6 @@ def faithfulness_rows(
             ("smoothness_spatial", np.asarray(smoothness[1], np.float64)),
         ]
     if not blocks:
-        from videoxai.evaluation.metrics import empty_metrics
-
         return empty_metrics()
     count = len(blocks[0][1])
     if any(len(values) != count for _, values in blocks):
@@ -436,7 +412,6 @@ __all__ = [
     "BASELINES",
     "area_under_curve",
     "REFERENCES",
-    "blur_frames",
     "centre_relevance",
     "clip_boxes",
     "clip_masks",

@@ -40,7 +40,6 @@ VARIANTS: tuple[str, ...] = ("baseline", "selective")
 
 # Farnebäck magnitude quantiles on the UCF-101 sample at 112x112 (docs/metrics.md): static
 # shots stay below ~0.9 px/frame at their 99th percentile, actors move 2-8 px/frame.
-DEFAULT_TAU: float = 1.0
 DEFAULT_TAUS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 DEFAULT_TOP_Q: tuple[float, ...] = (0.05,)
 
@@ -62,17 +61,6 @@ PRECISION_METRICS: tuple[str, ...] = ("precision", "weighted_precision", "topq_p
 # Which flow the motion metrics use: Farnebäck's as it is, or the object motion left after the
 # camera's (global) motion is removed (videoxai.motion.flow.compensate_camera).
 MOTIONS: tuple[str, ...] = ("raw", "compensated")
-
-
-def tau_for_resolution(size: int) -> float:
-    """Headline tau for clips ``size`` pixels high: ``DEFAULT_TAU`` scaled from 112 px.
-
-    Flow magnitudes grow with resolution, so the same visible motion is ~1 px/frame at 112
-    (C3D) and ~2 px/frame at 224 (I3D). Pass the result as ``tau=`` to the tables and figures.
-    """
-    if size is None or int(size) <= 0:
-        raise VideoXAIError(f"must be a positive number of pixels, got {size!r}", "size")
-    return DEFAULT_TAU * int(size) / 112
 
 
 def ordered_methods(methods) -> list[str]:
@@ -271,6 +259,156 @@ def _lookup(sets: dict, method: str, n: float):
     return next(value for (key_method, key_n), value in sets.items() if key_method == method and _same_n(key_n, n))
 
 
+class MotionScorer:
+    """The motion metrics of maps of one video's clips: which voxels move (at every τ, on the
+    frame's interior when a border margin is set), and each map's precision rows against them.
+
+    Args:
+        flow: float32 ``(N, T, H, W, 2)``.
+        taus, top_q, border_margin: as :func:`compute_clip_metrics` takes them.
+        rows: where the rows go.
+    """
+
+    def __init__(self, flow: np.ndarray, taus, top_q, border_margin: int, rows: _Rows):
+        self.shape = tuple(flow.shape[:4])
+        self.clips = self.shape[0]
+        if isinstance(border_margin, bool) or not isinstance(border_margin, (int, np.integer)) or border_margin < 0:
+            raise VideoXAIError(f"must be an integer >= 0 (pixels), got {border_margin!r}", "border_margin")
+        self.margin = int(border_margin)
+        height, width = self.shape[2], self.shape[3]
+        if 2 * self.margin >= min(height, width):
+            raise VideoXAIError(
+                f"{self.margin} px at each edge leaves nothing of {height}x{width} frames", "border_margin"
+            )
+        self.interior = (
+            slice(None),
+            slice(None),
+            slice(self.margin, height - self.margin),
+            slice(self.margin, width - self.margin),
+        )
+        # The motion metrics see only the interior; everything else the whole map.
+        flow = flow[self.interior]
+        self.voxels = int(np.prod(flow.shape[1:4]))
+        self.taus = [float(tau) for tau in taus]
+        self.top_q = [float(q) for q in top_q]
+        for q in self.top_q:
+            _check_fraction(q)
+        self.rows = rows
+        # All taus at once as (N, K, V) 0/1 matrices, so each map needs one batched product.
+        self.moving = (
+            np.stack([_moving(flow, tau).reshape(self.clips, -1) for tau in self.taus], axis=1).astype(np.float32)
+            if self.taus
+            else np.zeros((self.clips, 0, self.voxels), np.float32)
+        )
+        self.moving_count = self.moving.sum(axis=2, dtype=np.float64)  # (N, K)
+        self.has_motion = self.moving_count > 0
+
+    def chance_rows(self) -> None:
+        """``chance`` per τ: the share of (interior) voxels that move."""
+        for index, tau in enumerate(self.taus):
+            chance = np.where(self.has_motion[:, index], self.moving_count[:, index] / self.voxels, np.nan)
+            self.rows.add("chance", chance, tau=tau)
+
+    def precision_rows(self, whole: np.ndarray, **keys) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        """Precision rows of one map ``(N, V)``; returns its R > 0 mask, top-q masks and
+        (#R>0, sum R+) over the whole map (float ``(N, 2)``)."""
+        clips = self.clips
+        whole_positive = whole > 0
+        whole_tops = [_top_mask(whole, q) for q in self.top_q]
+        if self.margin:
+            flat = np.ascontiguousarray(whole.reshape(self.shape)[self.interior]).reshape(clips, -1)
+            positive, tops = flat > 0, [_top_mask(flat, q) for q in self.top_q]
+        else:
+            flat, positive, tops = whole, whole_positive, whole_tops
+        # One batched product of the (N, K, V) moving masks against all the voxel weightings
+        # (R > 0, R+, each top-q set) reads the moving masks once. float32 sums of 0/1 are
+        # exact; the R+ sum against motion is float32 (relative error ~1e-6), its total float64.
+        weightings = np.stack([positive, np.maximum(flat, 0), *tops], axis=1).astype(np.float32)
+        # einsum's own loop: multithreaded BLAS is slower here on a busy 2-core machine.
+        against_motion = np.einsum("nkv,nmv->nkm", self.moving, weightings)  # (N, K, 2 + len(top_q))
+        totals = weightings.sum(axis=2, dtype=np.float64)  # (N, 2 + len(top_q))
+        ratios = np.minimum(_ratio(against_motion, totals[:, None, :]), 1.0)
+        ratios[~self.has_motion] = np.nan
+        whole_totals = (
+            np.stack([whole_positive.sum(axis=1), np.maximum(whole, 0).sum(axis=1, dtype=np.float64)], axis=1)
+            if self.margin
+            else totals[:, :2]
+        )
+        self.rows.add("relevant_fraction", whole_totals[:, 0] / whole.shape[1], **keys)
+        for index, tau in enumerate(self.taus):
+            self.rows.add("precision", ratios[:, index, 0], tau=tau, **keys)
+            self.rows.add("weighted_precision", ratios[:, index, 1], tau=tau, **keys)
+        for q_index, q in enumerate(self.top_q):
+            for index, tau in enumerate(self.taus):
+                self.rows.add("topq_precision", ratios[:, index, 2 + q_index], tau=tau, q=q, **keys)
+        return whole_positive, whole_tops, whole_totals
+
+
+def _checked_maps(
+    relevance: Mapping[str, object], selective: Mapping[tuple[str, float], object], shape: tuple[int, ...]
+) -> tuple[dict[str, np.ndarray], dict[tuple[str, float], np.ndarray]]:
+    """The baseline and selective maps as float32 ``(N, V)``, in the paper's method order (selective
+    ones by n); a selective map without its baseline is refused."""
+    baselines = {
+        method: _relevance_array(relevance[method], f"relevance[{method}]", shape)
+        for method in ordered_methods(relevance)
+    }
+    order = {
+        method: index for index, method in enumerate(ordered_methods([*relevance, *(key[0] for key in selective)]))
+    }
+    selective_maps: dict[tuple[str, float], np.ndarray] = {}
+    for key in sorted(selective, key=lambda key: (order[str(key[0])], float(key[1]))):
+        method, n = str(key[0]), float(key[1])
+        if method not in baselines:
+            raise VideoXAIError("selective map given without its baseline relevance", f"selective[{method}, {n:g}]")
+        selective_maps[(method, n)] = _relevance_array(selective[key], f"selective[{method}, {n:g}]", shape)
+    return baselines, selective_maps
+
+
+def _selectivity_rows(rows: _Rows, method: str, n: float, selective_totals: np.ndarray, baseline_totals: np.ndarray):
+    """Selective / baseline: positive voxels and positive relevance, per clip."""
+    keys = dict(method=method, variant="selective", n=n)
+    rows.add("selectivity_voxels", _ratio(selective_totals[:, 0], baseline_totals[:, 0]), **keys)
+    rows.add("selectivity_relevance", _ratio(selective_totals[:, 1], baseline_totals[:, 1]), **keys)
+
+
+def _agreement_rows(rows: _Rows, baselines, selective_maps, positive_sets, top_q: list[float]) -> None:
+    """IoU of every unordered pair of methods' R > 0 and top-q sets, per variant (selective: same n);
+    each pair once, method before other_method in paper order."""
+    variants = [("baseline", math.nan)] + sorted({("selective", n) for _, n in selective_maps}, key=lambda v: v[1])
+    for variant, n in variants:
+        present = [
+            method for method in baselines if any(key[0] == method and _same_n(key[1], n) for key in positive_sets)
+        ]
+        for first_index, first in enumerate(present):
+            for second in present[first_index + 1 :]:
+                first_positive, first_tops, _ = _lookup(positive_sets, first, n)
+                second_positive, second_tops, _ = _lookup(positive_sets, second, n)
+                keys = dict(method=first, other_method=second, variant=variant, n=n)
+                rows.add("iou", intersection_over_union(first_positive, second_positive), **keys)
+                for q, first_top, second_top in zip(top_q, first_tops, second_tops):
+                    rows.add("topq_iou", intersection_over_union(first_top, second_top), q=q, **keys)
+
+
+def _timing_rows(rows: _Rows, seconds, selective_seconds, clips: int) -> None:
+    """Seconds of each method alone and with the selection step, and the step's overhead."""
+    seconds = dict(seconds or {})
+    for method in ordered_methods(seconds):
+        rows.add("seconds", _per_clip(seconds[method], f"seconds[{method}]", clips), method=method, variant="baseline")
+    for key, extra in (selective_seconds or {}).items():
+        method, n = (str(key[0]), float(key[1])) if isinstance(key, tuple) else (str(key), math.nan)
+        if method not in seconds:
+            raise VideoXAIError(
+                "selective_seconds given without the baseline seconds of the method", f"selective_seconds[{method}]"
+            )
+        base = _per_clip(seconds[method], f"seconds[{method}]", clips)
+        extra = _per_clip(extra, f"selective_seconds[{method}]", clips)
+        rows.add("seconds", base + extra, method=method, variant="selective", n=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            overhead = np.where(base > 0, extra / np.where(base > 0, base, 1.0), np.nan)
+        rows.add("overhead", overhead, method=method, variant="selective", n=n)
+
+
 def compute_clip_metrics(
     *,
     video: str,
@@ -319,139 +457,21 @@ def compute_clip_metrics(
     clips = shape[0]
     if motion not in MOTIONS:
         raise VideoXAIError(f"must be one of {list(MOTIONS)}, got {motion!r}", "motion")
-    if isinstance(border_margin, bool) or not isinstance(border_margin, (int, np.integer)) or border_margin < 0:
-        raise VideoXAIError(f"must be an integer >= 0 (pixels), got {border_margin!r}", "border_margin")
-    margin = int(border_margin)
-    if 2 * margin >= min(shape[2], shape[3]):
-        raise VideoXAIError(f"{margin} px at each edge leaves nothing of {shape[2]}x{shape[3]} frames", "border_margin")
-    interior = (slice(None), slice(None), slice(margin, shape[2] - margin), slice(margin, shape[3] - margin))
-    # The motion metrics see only the interior; everything else the whole map.
-    flow = flow[interior]
-    voxels = int(np.prod(flow.shape[1:4]))
-    taus = [float(tau) for tau in taus]
-    top_q = [float(q) for q in top_q]
-    for q in top_q:
-        _check_fraction(q)
     rows = _Rows(str(video), clips)
+    scorer = MotionScorer(flow, taus, top_q, border_margin, rows)
     rows.add("motion_compensated", np.full(clips, float(motion == "compensated")))
-    rows.add("border_margin", np.full(clips, float(margin)))
+    rows.add("border_margin", np.full(clips, float(scorer.margin)))
+    scorer.chance_rows()
 
-    # All taus at once as (N, K, V) 0/1 matrices, so each map needs one batched product.
-    moving = (
-        np.stack([_moving(flow, tau).reshape(clips, -1) for tau in taus], axis=1).astype(np.float32)
-        if taus
-        else np.zeros((clips, 0, voxels), np.float32)
-    )
-    moving_count = moving.sum(axis=2, dtype=np.float64)  # (N, K)
-    has_motion = moving_count > 0
-    for index, tau in enumerate(taus):
-        rows.add("chance", np.where(has_motion[:, index], moving_count[:, index] / voxels, np.nan), tau=tau)
-
-    baselines = {
-        method: _relevance_array(relevance[method], f"relevance[{method}]", shape)
-        for method in ordered_methods(relevance)
-    }
-    order = {
-        method: index for index, method in enumerate(ordered_methods([*relevance, *(key[0] for key in selective)]))
-    }
-    selective_maps: dict[tuple[str, float], np.ndarray] = {}
-    for key in sorted(selective, key=lambda key: (order[str(key[0])], float(key[1]))):
-        method, n = str(key[0]), float(key[1])
-        if method not in baselines:
-            raise VideoXAIError("selective map given without its baseline relevance", f"selective[{method}, {n:g}]")
-        selective_maps[(method, n)] = _relevance_array(selective[key], f"selective[{method}, {n:g}]", shape)
-
-    def precision_rows(whole: np.ndarray, **keys) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
-        """Precision rows of one map; returns its R > 0 mask, top-q masks and (#R>0, sum R+) over
-        the whole map (float32 ``(N, V)``)."""
-        whole_positive = whole > 0
-        whole_tops = [_top_mask(whole, q) for q in top_q]
-        if margin:
-            flat = np.ascontiguousarray(whole.reshape(shape)[interior]).reshape(clips, -1)
-            positive, tops = flat > 0, [_top_mask(flat, q) for q in top_q]
-        else:
-            flat, positive, tops = whole, whole_positive, whole_tops
-        # One batched product of the (N, K, V) moving masks against all the voxel weightings
-        # (R > 0, R+, each top-q set) reads the moving masks once. float32 sums of 0/1 are
-        # exact; the R+ sum against motion is float32 (relative error ~1e-6), its total float64.
-        weightings = np.stack([positive, np.maximum(flat, 0), *tops], axis=1).astype(np.float32)
-        # einsum's own loop: multithreaded BLAS is slower here on a busy 2-core machine.
-        against_motion = np.einsum("nkv,nmv->nkm", moving, weightings)  # (N, K, 2 + len(top_q))
-        totals = weightings.sum(axis=2, dtype=np.float64)  # (N, 2 + len(top_q))
-        ratios = np.minimum(_ratio(against_motion, totals[:, None, :]), 1.0)
-        ratios[~has_motion] = np.nan
-        whole_totals = (
-            np.stack([whole_positive.sum(axis=1), np.maximum(whole, 0).sum(axis=1, dtype=np.float64)], axis=1)
-            if margin
-            else totals[:, :2]
-        )
-        rows.add("relevant_fraction", whole_totals[:, 0] / whole.shape[1], **keys)
-        for index, tau in enumerate(taus):
-            rows.add("precision", ratios[:, index, 0], tau=tau, **keys)
-            rows.add("weighted_precision", ratios[:, index, 1], tau=tau, **keys)
-        for q_index, q in enumerate(top_q):
-            for index, tau in enumerate(taus):
-                rows.add("topq_precision", ratios[:, index, 2 + q_index], tau=tau, q=q, **keys)
-        return whole_positive, whole_tops, whole_totals
-
+    baselines, selective_maps = _checked_maps(relevance, selective, shape)
     positive_sets: dict[tuple[str, float], tuple[np.ndarray, list[np.ndarray], np.ndarray]] = {}
     for method, flat in baselines.items():
-        positive_sets[(method, math.nan)] = precision_rows(flat, method=method, variant="baseline")
+        positive_sets[(method, math.nan)] = scorer.precision_rows(flat, method=method, variant="baseline")
     for (method, n), flat in selective_maps.items():
-        positive_sets[(method, n)] = precision_rows(flat, method=method, variant="selective", n=n)
-        selective_totals = positive_sets[(method, n)][2]
-        baseline_totals = _lookup(positive_sets, method, math.nan)[2]
-        rows.add(
-            "selectivity_voxels",
-            _ratio(selective_totals[:, 0], baseline_totals[:, 0]),
-            method=method,
-            variant="selective",
-            n=n,
-        )
-        rows.add(
-            "selectivity_relevance",
-            _ratio(selective_totals[:, 1], baseline_totals[:, 1]),
-            method=method,
-            variant="selective",
-            n=n,
-        )
-
-    # Agreement: each unordered pair once, method before other_method in paper order.
-    variants = [("baseline", math.nan)] + sorted({("selective", n) for _, n in selective_maps}, key=lambda v: v[1])
-    for variant, n in variants:
-        present = [
-            method for method in baselines if any(key[0] == method and _same_n(key[1], n) for key in positive_sets)
-        ]
-        for first_index, first in enumerate(present):
-            for second in present[first_index + 1 :]:
-                first_positive, first_tops, _ = _lookup(positive_sets, first, n)
-                second_positive, second_tops, _ = _lookup(positive_sets, second, n)
-                keys = dict(method=first, other_method=second, variant=variant, n=n)
-                rows.add("iou", intersection_over_union(first_positive, second_positive), **keys)
-                for q, first_top, second_top in zip(top_q, first_tops, second_tops):
-                    rows.add("topq_iou", intersection_over_union(first_top, second_top), q=q, **keys)
-
-    seconds = dict(seconds or {})
-    for method in ordered_methods(seconds):
-        rows.add("seconds", _per_clip(seconds[method], f"seconds[{method}]", clips), method=method, variant="baseline")
-    for key, extra in (selective_seconds or {}).items():
-        method, n = (str(key[0]), float(key[1])) if isinstance(key, tuple) else (str(key), math.nan)
-        if method not in seconds:
-            raise VideoXAIError(
-                "selective_seconds given without the baseline seconds of the method", f"selective_seconds[{method}]"
-            )
-        base = _per_clip(seconds[method], f"seconds[{method}]", clips)
-        extra = _per_clip(extra, f"selective_seconds[{method}]", clips)
-        rows.add("seconds", base + extra, method=method, variant="selective", n=n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rows.add(
-                "overhead",
-                np.where(base > 0, extra / np.where(base > 0, base, 1.0), np.nan),
-                method=method,
-                variant="selective",
-                n=n,
-            )
-
+        positive_sets[(method, n)] = scorer.precision_rows(flat, method=method, variant="selective", n=n)
+        _selectivity_rows(rows, method, n, positive_sets[(method, n)][2], _lookup(positive_sets, method, math.nan)[2])
+    _agreement_rows(rows, baselines, selective_maps, positive_sets, [float(q) for q in top_q])
+    _timing_rows(rows, seconds, selective_seconds, clips)
     if labels is not None and predicted is not None:
         truth = _per_clip(labels, "labels", clips)
         guess = _per_clip(predicted, "predicted", clips)

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from videoxai.core.errors import ConfigurationError, VideoXAIError
+from videoxai.evaluation.metrics import intersection_over_union, top_fraction_mask
 from videoxai.motion.selective import selective_from_settings
 
 SIMILARITIES = ("spearman", "ssim", "iou")
@@ -261,8 +262,6 @@ def top_iou(first, second, q: float = DEFAULT_TOP_Q) -> np.ndarray:
     Returns:
         float64 ``(N,)``; NaN where both sets are empty.
     """
-    from videoxai.evaluation.metrics import intersection_over_union, top_fraction_mask
-
     first_abs = _flat_abs(first, "first").reshape(torch.as_tensor(first).shape).numpy()
     second_abs = _flat_abs(second, "second").reshape(torch.as_tensor(second).shape).numpy()
     return intersection_over_union(top_fraction_mask(first_abs, q), top_fraction_mask(second_abs, q))
@@ -359,7 +358,7 @@ def cascading_randomisation(
         top_q: fraction of voxels for the top-q IoU.
         share_guided_gradcam: compute Guided Grad-CAM as Guided BP × Grad-CAM (same result when
             both are configured with the same layer and precision; see
-            :func:`videoxai.study.stages.shared_guided_gradcam`).
+            :func:`videoxai.explain.batched.shared_guided_gradcam`).
         video: the video id written in the rows.
     Returns:
         DataFrame with :data:`COLUMNS`: one row per clip, method, variant, n and depth

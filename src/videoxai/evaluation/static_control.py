@@ -23,34 +23,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from videoxai.core.errors import VideoXAIError
-from videoxai.evaluation.stats import bootstrap_mean, interval_text
+from videoxai.evaluation.stats import bootstrap_mean
 
-# Where the explain shard keeps the frozen copies' arrays: static_control/{method}/relevance etc.
-PREFIX = "static_control"
 ROW_COLUMNS = ("video", "clip", "method", "n", "definition", "metric", "value")
 METRICS = ("kept_relevance", "kept_voxels", "edge_frames", "border")
 TABLE_NAME = "static_control"
-
-
-def frozen_copy(clips: np.ndarray) -> np.ndarray:
-    """The clips with every frame replaced by the clip's middle frame (index ``T // 2``).
-
-    Args:
-        clips: ``(N, T, ...)`` any dtype (uint8 ``(N, T, H, W, 3)`` RGB in the workflow).
-    Returns:
-        Array of the same shape and dtype, constant along axis 1.
-    """
-    clips = np.asarray(clips)
-    if clips.ndim < 2 or clips.shape[1] < 1:
-        raise VideoXAIError(f"frozen copy: clips must be (N, T, ...) with T >= 1, got shape {clips.shape}")
-    middle = clips.shape[1] // 2
-    return np.ascontiguousarray(np.repeat(clips[:, middle : middle + 1], clips.shape[1], axis=1))
 
 
 def band_mask(shape: tuple[int, int, int], edge: int, border: int) -> tuple[np.ndarray, np.ndarray]:
@@ -163,77 +145,6 @@ def static_control_table(rows: pd.DataFrame, order: Sequence[str] | None = None)
     return table.reset_index(drop=True)
 
 
-def _interval(row, metric: str, scale: float = 100.0, digits: int = 1) -> str:
-    from videoxai.evaluation.stats import Interval
-
-    return interval_text(
-        Interval(row[metric], row[f"{metric}_low"], row[f"{metric}_high"], 0, 0), scale=scale, digits=digits
-    )
-
-
-HEADERS = (
-    "Variant",
-    "Method",
-    "n",
-    "Kept relevance (%)",
-    "Kept voxels (%)",
-    "Kept in first/last frames (%)",
-    "Kept in border band (%)",
-    "Clips",
-    "Videos",
-)
-
-
-def display_rows(table: pd.DataFrame) -> list[list[str]]:
-    rows = []
-    for _, row in table.iterrows():
-        rows.append(
-            [
-                str(row["definition"]),
-                str(row["method"]),
-                f"{row['n']:g}",
-                _interval(row, "kept_relevance"),
-                _interval(row, "kept_voxels", digits=2),
-                _interval(row, "edge_frames"),
-                _interval(row, "border"),
-                str(int(row["clips"])),
-                str(int(row["videos"])),
-            ]
-        )
-    return rows
-
-
-def caption(areas: Mapping[str, float], edge: int, border: int, margin: Mapping[str, int] | None) -> str:
-    text = (
-        "Static control: selective relevance on a frozen copy of every clip (its middle frame repeated), "
-        "where nothing moves and every kept voxel is an artifact. Means over clips with 95 % video-level "
-        f"bootstrap intervals. The first/last {edge} frame(s) are {100 * areas['edge_frames_area']:.1f} % of "
-        f"the clip and the {border}-pixel border band {100 * areas['border_area']:.1f} % of the frame."
-    )
-    if margin:
-        text += (
-            f" 'margin' is the paper's mask without the first/last {margin['frames']} frames and the "
-            f"{margin['pixels']}-pixel border (selective.mode: margin)."
-        )
-    return text
-
-
-def write_static_control(
-    table: pd.DataFrame, folder: str | Path, caption_text: str, label: str = TABLE_NAME
-) -> list[Path]:
-    """``static_control.{csv,md,tex}`` in ``folder``; the csv has the numbers, md/tex the intervals."""
-    from videoxai.report.tables import _latex, _markdown
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = display_rows(table)
-    paths = [folder / f"{TABLE_NAME}.{suffix}" for suffix in ("csv", "md", "tex")]
-    table.to_csv(paths[0], index=False, float_format="%.6g")
-    paths[1].write_text(_markdown(caption_text, list(HEADERS), rows), encoding="utf-8")
-    paths[2].write_text(_latex(caption_text, label, list(HEADERS), rows), encoding="utf-8")
-    return paths
-
-
 def frame_profile(rows_masks: Sequence[np.ndarray]) -> np.ndarray:
     """float ``(T,)``: share of all kept voxels in each frame, over a list of bool ``(N, T, H, W)`` masks
     (NaN everywhere when nothing is kept)."""
@@ -245,14 +156,10 @@ def frame_profile(rows_masks: Sequence[np.ndarray]) -> np.ndarray:
 
 __all__ = [
     "METRICS",
-    "PREFIX",
     "ROW_COLUMNS",
     "area_shares",
     "artifact_rows",
     "band_mask",
-    "caption",
     "frame_profile",
-    "frozen_copy",
     "static_control_table",
-    "write_static_control",
 ]

@@ -38,6 +38,12 @@ class Explanation:
     method: str = ""
     seconds: float = 0.0
 
+    def extra_arrays(self) -> tuple[dict, dict]:
+        """What this method stores in the explain shard beside the relevance: ``(per_clip,
+        shared)`` dicts of NumPy arrays, those of ``per_clip`` with one entry per clip along
+        axis 0. None for most methods; Class Feature Pyramids store their pyramid."""
+        return {}, {}
+
 
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":

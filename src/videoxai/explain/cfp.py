@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from videoxai.core.errors import VideoXAIError
+from videoxai.data.shards import shard_key
 from videoxai.explain.base import Explainer, Explanation, resolve_target
 from videoxai.explain.extra_common import (
     captured_outputs,
@@ -93,6 +94,13 @@ class PyramidExplanation(Explanation):
     layers: tuple[str, ...] = ()
     kept: list[torch.Tensor] = field(default_factory=list)
     maps: list[torch.Tensor] = field(default_factory=list)
+
+    def extra_arrays(self) -> tuple[dict, dict]:
+        """The pyramid with its maps (:func:`pyramid_arrays`): the layer names are shared by all
+        clips, the kept kernels and maps are per clip."""
+        arrays = pyramid_arrays(self, maps=True)
+        layers = shard_key("explain", "layers")
+        return {name: value for name, value in arrays.items() if name != layers}, {layers: arrays[layers]}
 
 
 def connecting_weights(module: nn.Module) -> torch.Tensor | None:
@@ -236,27 +244,29 @@ class ClassFeaturePyramid(Explainer):
         return relevance / len(activations), logits.detach(), resolved
 
 
-def pyramid_arrays(
-    explanation: PyramidExplanation, prefix: str = "cfp/pyramid", maps: bool = False
-) -> dict[str, np.ndarray]:
-    """The pyramid as shard datasets: ``{prefix}/layers`` (str, depth + 1) and
-    ``{prefix}/kept_{level}`` bool ``(N, C_level)``, level 0 = deepest; with ``maps=True`` also
-    ``{prefix}/map_{level}`` float32 ``(N, t, h, w)`` (the kept kernels' summed activation at the
-    layer's resolution, what :func:`plot_pyramid` draws)."""
-    arrays: dict[str, np.ndarray] = {f"{prefix}/layers": np.asarray(explanation.layers, dtype=object)}
+def pyramid_arrays(explanation: PyramidExplanation, maps: bool = False) -> dict[str, np.ndarray]:
+    """The pyramid as explain-shard datasets (names from :func:`videoxai.data.shards.shard_key`):
+    ``cfp/pyramid/layers`` (str, depth + 1) and ``cfp/pyramid/kept_{level}`` bool ``(N, C_level)``,
+    level 0 = deepest; with ``maps=True`` also ``cfp/pyramid/map_{level}`` float32 ``(N, t, h, w)``
+    (the kept kernels' summed activation at the layer's resolution, what :func:`plot_pyramid` draws)."""
+    arrays: dict[str, np.ndarray] = {shard_key("explain", "layers"): np.asarray(explanation.layers, dtype=object)}
     for level, keep in enumerate(explanation.kept):
-        arrays[f"{prefix}/kept_{level}"] = keep.detach().cpu().numpy().astype(bool)
+        arrays[shard_key("explain", "kept_{level}", level=level)] = keep.detach().cpu().numpy().astype(bool)
         if maps:
-            arrays[f"{prefix}/map_{level}"] = explanation.maps[level].detach().cpu().numpy().astype(np.float32)
+            arrays[shard_key("explain", "map_{level}", level=level)] = (
+                explanation.maps[level].detach().cpu().numpy().astype(np.float32)
+            )
     return arrays
 
 
-def pyramid_from_arrays(arrays, relevance, target, prefix: str = "cfp/pyramid") -> PyramidExplanation:
+def pyramid_from_arrays(arrays, relevance, target) -> PyramidExplanation:
     """The :class:`PyramidExplanation` that :func:`pyramid_arrays` (with ``maps=True``) stored,
     e.g. read back from an explain shard, with relevance float ``(N, T, H, W)`` and target
     int ``(N,)``; logits are not stored and come back empty."""
-    layers = tuple(str(name) for name in arrays[f"{prefix}/layers"])
-    missing = [f"{prefix}/map_{level}" for level in range(len(layers)) if f"{prefix}/map_{level}" not in arrays]
+    layers = tuple(str(name) for name in arrays[shard_key("explain", "layers")])
+    kept_keys = [shard_key("explain", "kept_{level}", level=level) for level in range(len(layers))]
+    map_keys = [shard_key("explain", "map_{level}", level=level) for level in range(len(layers))]
+    missing = [key for key in map_keys if key not in arrays]
     if missing:
         raise VideoXAIError(f"the pyramid lacks {missing} (written without maps=True?)")
     relevance = torch.as_tensor(np.asarray(relevance), dtype=torch.float32)
@@ -266,13 +276,8 @@ def pyramid_from_arrays(arrays, relevance, target, prefix: str = "cfp/pyramid") 
         target=torch.as_tensor(np.asarray(target), dtype=torch.int64),
         method="cfp",
         layers=layers,
-        kept=[
-            torch.as_tensor(np.asarray(arrays[f"{prefix}/kept_{level}"], dtype=bool)) for level in range(len(layers))
-        ],
-        maps=[
-            torch.as_tensor(np.asarray(arrays[f"{prefix}/map_{level}"], dtype=np.float32))
-            for level in range(len(layers))
-        ],
+        kept=[torch.as_tensor(np.asarray(arrays[key], dtype=bool)) for key in kept_keys],
+        maps=[torch.as_tensor(np.asarray(arrays[key], dtype=np.float32)) for key in map_keys],
     )
 
 

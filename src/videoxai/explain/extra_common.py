@@ -4,14 +4,17 @@ weights, softmax scores in batches, and getting the clip's optical flow back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from videoxai.core.errors import VideoXAIError
+from videoxai.motion.flow import farneback_clips
 
 
 @contextmanager
@@ -118,8 +121,6 @@ def resolve_flow(flow, inputs: torch.Tensor, spec, method: str) -> np.ndarray:
     Farnebäck (``videoxai.motion.flow``) from the frames recovered through ``spec``."""
     batch, _, frames, height, width = inputs.shape
     if flow is None:
-        from videoxai.motion.flow import farneback_clips
-
         return farneback_clips(frames_from_inputs(inputs, spec))
     if isinstance(flow, torch.Tensor):
         flow = flow.detach().to("cpu", torch.float32).numpy()
@@ -129,3 +130,25 @@ def resolve_flow(flow, inputs: torch.Tensor, spec, method: str) -> np.ndarray:
             f"{method}: flow must be (N, T, H, W, 2) = {(batch, frames, height, width, 2)}, got {flow.shape}"
         )
     return flow
+
+
+def gaussian_kernel(sigma: float, device) -> torch.Tensor:
+    radius = max(1, int(math.ceil(3 * sigma)))
+    positions = torch.arange(-radius, radius + 1, dtype=torch.float32, device=device)
+    kernel = torch.exp(-0.5 * (positions / sigma) ** 2)
+    return kernel / kernel.sum()
+
+
+def blur_frames(inputs: torch.Tensor, sigma: float = 10.0) -> torch.Tensor:
+    """Each frame of ``(N, C, T, H, W)`` blurred spatially (separable Gaussian, reflect padding)."""
+    if sigma <= 0:
+        return inputs.clone()
+    batch, channels, frames, height, width = inputs.shape
+    kernel = gaussian_kernel(sigma, inputs.device)
+    radius = len(kernel) // 2
+    planes = inputs.to(torch.float32).permute(0, 2, 1, 3, 4).reshape(-1, 1, height, width)
+    # reflect padding needs radius < size; replicate the rest
+    mode = "reflect" if radius < min(height, width) else "replicate"
+    planes = F.conv2d(F.pad(planes, (radius, radius, 0, 0), mode=mode), kernel.view(1, 1, 1, -1))
+    planes = F.conv2d(F.pad(planes, (0, 0, radius, radius), mode=mode), kernel.view(1, 1, -1, 1))
+    return planes.reshape(batch, frames, channels, height, width).permute(0, 2, 1, 3, 4).contiguous()

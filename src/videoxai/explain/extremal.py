@@ -41,7 +41,7 @@ from torch import nn
 
 from videoxai.core.errors import VideoXAIError
 from videoxai.explain.base import Explainer, resolve_target
-from videoxai.explain.extra_common import check_positive_int
+from videoxai.explain.extra_common import blur_frames, check_positive_int
 
 PERTURBATIONS = ("blur", "fade")
 
@@ -136,8 +136,6 @@ class ExtremalPerturbation(Explainer):
         self.attenuation = float(attenuation)
 
     def _attribute(self, inputs, target):
-        from videoxai.evaluation.faithfulness import blur_frames
-
         with torch.no_grad():
             logits = self.model(inputs)
         resolved = resolve_target(target, logits)

@@ -26,10 +26,12 @@ import torch
 from torch import nn
 
 from videoxai.core.errors import ConfigurationError, VideoXAIError
+from videoxai.core.model_inputs import NAMES as TORCHVISION_NAMES
+from videoxai.core.model_inputs import PREFIX as TORCHVISION_PREFIX
+from videoxai.core.model_inputs import input_geometry
 from videoxai.models.spec import ModelSpec, spec_overrides
-from videoxai.models.torchvision_video import NAMES as TORCHVISION_NAMES
-from videoxai.models.torchvision_video import PREFIX as TORCHVISION_PREFIX
-from videoxai.models.torchvision_video import input_geometry
+from videoxai.models.torchvision_video import load_torchvision_video
+from videoxai.models.weights import load_state_dict_file, load_strict
 
 # name -> "module:function"; the function takes (weights, **options) and returns (model, spec).
 MODELS: dict[str, str] = {
@@ -82,8 +84,6 @@ def load(
         elif spec is not None:
             model_spec = spec
     elif name.startswith(TORCHVISION_PREFIX):
-        from videoxai.models.torchvision_video import load_torchvision_video
-
         unknown = sorted(set(options) - {"num_classes", "class_names", "num_frames"})
         if unknown:
             raise VideoXAIError(f"model {name!r} takes the options num_classes, class_names, num_frames; got {unknown}")
@@ -105,8 +105,6 @@ def load(
         if not isinstance(model, nn.Module):
             raise VideoXAIError(f"factory {name!r} returned {type(model).__name__}, not a torch.nn.Module")
         if weights is not None:
-            from videoxai.models.weights import load_state_dict_file, load_strict
-
             state, sha256 = load_state_dict_file(weights)
             load_strict(model, state, weights)
             spec = spec.with_weights(sha256)

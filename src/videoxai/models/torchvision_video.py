@@ -24,49 +24,21 @@ Pixels are scaled to [0, 1] and normalised with mean (0.43216, 0.394666, 0.37645
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from torch import nn
 
 from videoxai.core.errors import VideoXAIError
+from videoxai.core.model_inputs import (
+    ARCHITECTURES,
+    KINETICS_MEAN,
+    KINETICS_STD,
+    NAMES,
+    PREFIX,
+    Architecture,
+)
 from videoxai.models.spec import ModelSpec
-
-PREFIX = "torchvision:"
-KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
-KINETICS_STD = (0.22803, 0.22145, 0.216989)
-
-
-@dataclass(frozen=True)
-class Architecture:
-    """What videoxai needs to know about one torchvision video network.
-
-    Attributes:
-        num_frames, size, resize_hw: the input contract (frames, square crop, resize before it).
-        min_frames, min_size: the smallest input the network accepts (S3D's final 2x7x7 pooling).
-        cam_layer: the last convolutional block, whose output Grad-CAM and Saliency Tubes use.
-        classifier_layer: the final classifier, right after global pooling of ``cam_layer``.
-    """
-
-    num_frames: int
-    size: int
-    resize_hw: tuple[int, int]
-    cam_layer: str
-    classifier_layer: str
-    min_frames: int = 1
-    min_size: int = 1
-
-
-ARCHITECTURES: dict[str, Architecture] = {
-    "r3d_18": Architecture(16, 112, (128, 171), cam_layer="layer4", classifier_layer="fc"),
-    "mc3_18": Architecture(16, 112, (128, 171), cam_layer="layer4", classifier_layer="fc"),
-    "r2plus1d_18": Architecture(16, 112, (128, 171), cam_layer="layer4", classifier_layer="fc"),
-    "s3d": Architecture(
-        128, 224, (256, 256), cam_layer="features", classifier_layer="classifier.1", min_frames=14, min_size=224
-    ),
-}
-NAMES = tuple(PREFIX + name for name in ARCHITECTURES)
+from videoxai.models.weights import load_state_dict_file, load_strict
 
 
 def architecture_of(name: str) -> tuple[str, Architecture]:
@@ -75,18 +47,6 @@ def architecture_of(name: str) -> tuple[str, Architecture]:
     if not name.startswith(PREFIX) or short not in ARCHITECTURES:
         raise VideoXAIError(f"unknown torchvision video model {name!r}: use one of {list(NAMES)}")
     return short, ARCHITECTURES[short]
-
-
-def input_geometry(name: str) -> dict[str, Any] | None:
-    """Decode geometry of a torchvision video model without building it, else ``None``.
-
-    Returns ``{"size": int, "resize_short_side": None, "resize_hw": [H, W]}``, the keys the
-    workflow's decode stage takes.
-    """
-    if not name.startswith(PREFIX) or name.removeprefix(PREFIX) not in ARCHITECTURES:
-        return None
-    architecture = ARCHITECTURES[name.removeprefix(PREFIX)]
-    return {"size": architecture.size, "resize_short_side": None, "resize_hw": list(architecture.resize_hw)}
 
 
 def _class_names_from_file(path: str | os.PathLike) -> tuple[str, ...]:
@@ -127,9 +87,7 @@ def load_torchvision_video(
     The model carries ``cam_layer`` and ``classifier_layer`` (dotted module names) for Grad-CAM,
     Saliency Tubes and Class Feature Pyramids.
     """
-    import torchvision.models.video as video_models
-
-    from videoxai.models.weights import load_state_dict_file, load_strict
+    import torchvision.models.video as video_models  # torchvision's import costs seconds: only its networks pay
 
     short, architecture = architecture_of(name)
     state, sha256 = load_state_dict_file(weights) if weights is not None else (None, None)

@@ -36,9 +36,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from videoxai.core.errors import VideoXAIError
-from videoxai.core.files import atomic_write_bytes
+from videoxai.core.files import atomic_write_bytes, sha256_of
+from videoxai.data.splits import read_class_index, read_ucf101_split
 from videoxai.data.video import center_crop, clip_indices, read_video, resize_exact
 from videoxai.models.c3d import C3D, NUM_FRAMES, RESIZE_HW, SIZE, load_c3d, state_dict_for_file
 
@@ -87,6 +89,16 @@ class TrainConfig:
     mean: tuple[float, float, float] | None = None
     cache_bytes: int = 4 << 30
     device: str = "cpu"
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> TrainConfig:
+        """From the workflow's ``train`` section: ``cache_gb`` (GiB) becomes ``cache_bytes``, the
+        ``mean`` list a tuple; keys left out take the defaults."""
+        settings = dict(settings)
+        cache_gb = float(settings.pop("cache_gb", 4.0))
+        if settings.get("mean") is not None:
+            settings["mean"] = tuple(float(value) for value in settings["mean"])
+        return cls(cache_bytes=int(cache_gb * (1 << 30)), **settings)
 
     def check(self) -> None:
         problems = []
@@ -170,8 +182,6 @@ def random_clip(frames: np.ndarray, generator: torch.Generator) -> np.ndarray:
 def _file_digest(path: str | os.PathLike | None) -> str | None:
     if path is None:
         return None
-    from videoxai.core.files import sha256_of
-
     return sha256_of(path)
 
 
@@ -273,6 +283,63 @@ def evaluate(
     }
 
 
+def training_step(
+    model: nn.Module, optimiser: torch.optim.Optimizer, inputs: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, float]:
+    """One optimiser step of cross-entropy on a batch ``(B, 3, T, H, W)`` with int64 ``labels (B,)``;
+    returns the batch's logits (detached) and its mean loss. The one step every trainer here takes."""
+    logits = model(inputs)
+    loss = nn.functional.cross_entropy(logits, labels)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return logits.detach(), float(loss.detach())
+
+
+def fit(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    optimiser: torch.optim.Optimizer,
+    *,
+    epochs: int,
+    batch_size: int,
+    generator: torch.Generator,
+    progress: Callable[[str], None] | None = None,
+    name: str = "model",
+) -> list[float]:
+    """Train on clips held in memory: ``epochs`` passes over ``inputs (N, 3, T, H, W)`` with int64
+    ``targets (N,)`` in an order drawn from ``generator``, :func:`training_step` per batch.
+
+    Returns each epoch's mean loss (also sent to ``progress`` as one line per epoch). The model
+    is left in training mode.
+    """
+    model.train()
+    losses = []
+    for epoch in range(epochs):
+        order = torch.randperm(len(inputs), generator=generator)
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            _, loss = training_step(model, optimiser, inputs[batch], targets[batch])
+            total += loss * len(batch)
+        losses.append(total / len(order))
+        if progress:
+            progress(f"{name}: epoch {epoch + 1}/{epochs}, loss {losses[-1]:.4f}")
+    return losses
+
+
+def top1_accuracy(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 32) -> float:
+    """Share of ``inputs (N, 3, T, H, W)`` whose top-1 class is ``targets (N,)``, without autograd."""
+    model.eval()
+    correct = 0
+    with torch.inference_mode():
+        for start in range(0, len(inputs), batch_size):
+            logits = model(inputs[start : start + batch_size])
+            correct += int((logits.argmax(1).cpu() == targets[start : start + batch_size].cpu()).sum())
+    return correct / len(inputs)
+
+
 def save_model(model: C3D, path: str | os.PathLike, meta: dict) -> None:
     """Write ``model.safetensors`` with ``meta`` in its header and a ``.json`` sidecar next to it."""
     from safetensors.torch import save
@@ -281,6 +348,43 @@ def save_model(model: C3D, path: str | os.PathLike, meta: dict) -> None:
     header = {"videoxai": json.dumps(meta, sort_keys=True)}
     atomic_write_bytes(path, save(dict(state_dict_for_file(model)), metadata=header))
     atomic_write_bytes(path.with_suffix(".json"), (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+
+
+def read_checkpoint(path: Path, settings: dict) -> dict | None:
+    """The checkpoint to resume from at ``path`` (None when there is none), refused unless it was
+    made with the same ``settings`` (only the budget may differ)."""
+    if not path.is_file():
+        return None
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any failure means the file cannot be resumed from
+        raise VideoXAIError(
+            f"cannot resume from this checkpoint ({type(error).__name__}: {error}); delete it to start over", path
+        ) from error
+    differing = sorted(key for key in settings if checkpoint["settings"].get(key) != settings[key])
+    if differing:
+        raise VideoXAIError(
+            "checkpoint was made with different settings ("
+            + ", ".join(f"{key}: {checkpoint['settings'].get(key)!r} vs {settings[key]!r}" for key in differing)
+            + "); delete it or use another output folder",
+            path,
+        )
+    return checkpoint
+
+
+def c3d_meta(config: TrainConfig, class_names: Sequence[str], mean: Sequence[float]) -> dict:
+    """What the trained model's file records about its input: classes, channel means, geometry."""
+    return {
+        "model": "c3d",
+        "num_classes": len(class_names),
+        "width": float(config.width),
+        "class_names": [str(name) for name in class_names],
+        "mean": [float(value) for value in mean],
+        "channel_order": "rgb",
+        "num_frames": NUM_FRAMES,
+        "size": SIZE,
+        "resize_hw": list(RESIZE_HW),
+    }
 
 
 def train_c3d(
@@ -313,8 +417,6 @@ def train_c3d(
     Returns:
         The metrics written to ``metrics.json``.
     """
-    from tqdm import tqdm
-
     config = config or TrainConfig()
     config.check()
     if not train_items:
@@ -332,23 +434,7 @@ def train_c3d(
     settings = _settings(config, train_items, num_classes, _file_digest(init))
 
     with torch.random.fork_rng(devices=[]):
-        checkpoint = None
-        if resume and checkpoint_path.is_file():
-            try:
-                checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-            except Exception as error:  # noqa: BLE001 - any failure means the file cannot be resumed from
-                raise VideoXAIError(
-                    f"cannot resume from this checkpoint ({type(error).__name__}: {error}); delete it to start over",
-                    checkpoint_path,
-                ) from error
-            differing = sorted(key for key in settings if checkpoint["settings"].get(key) != settings[key])
-            if differing:
-                raise VideoXAIError(
-                    "checkpoint was made with different settings ("
-                    + ", ".join(f"{key}: {checkpoint['settings'].get(key)!r} vs {settings[key]!r}" for key in differing)
-                    + "); delete it or use another output folder",
-                    checkpoint_path,
-                )
+        checkpoint = read_checkpoint(checkpoint_path, settings) if resume else None
 
         torch.manual_seed(config.seed)
         device = torch.device(config.device)
@@ -378,17 +464,7 @@ def train_c3d(
             state = {"iteration": 0, "epoch": 0, "position": 0, "order": [], "loss_sum": 0.0, "correct": 0, "seen": 0}
             log_rows = []
             seconds_before = 0.0
-        meta = {
-            "model": "c3d",
-            "num_classes": num_classes,
-            "width": float(config.width),
-            "class_names": [str(name) for name in class_names],
-            "mean": [float(value) for value in mean],
-            "channel_order": "rgb",
-            "num_frames": NUM_FRAMES,
-            "size": SIZE,
-            "resize_hw": list(RESIZE_HW),
-        }
+        meta = c3d_meta(config, class_names, mean)
 
         def save_checkpoint() -> None:
             _atomic_torch_save(
@@ -417,7 +493,6 @@ def train_c3d(
                 "clips": state["seen"],
             }
 
-        criterion = nn.CrossEntropyLoss()
         started = time.perf_counter()
         first_iteration = state["iteration"]
         bar = tqdm(
@@ -438,17 +513,11 @@ def train_c3d(
                 batch = state["order"][state["position"] : state["position"] + config.batch_size]
                 clips = np.stack([random_clip(cache.frames(train_paths[index]), data_generator) for index in batch])
                 labels = torch.tensor([train_labels[index] for index in batch], dtype=torch.long, device=device)
-                logits = model(to_input(clips, mean).to(device))
-                loss = criterion(logits, labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-
-                loss_value = float(loss.detach())
+                logits, loss_value = training_step(model, optimizer, to_input(clips, mean).to(device), labels)
                 state["iteration"] += 1
                 state["position"] += len(batch)
                 state["loss_sum"] += loss_value * len(batch)
-                state["correct"] += int((logits.detach().argmax(dim=1) == labels).sum())
+                state["correct"] += int((logits.argmax(dim=1) == labels).sum())
                 state["seen"] += len(batch)
                 if state["position"] >= len(state["order"]):
                     row = epoch_row(complete=True)
@@ -514,8 +583,6 @@ def train_from_split(
     model_path: str | os.PathLike | None = None,
 ) -> dict:
     """:func:`train_c3d` on UCF-101 split ``split`` of the videos under ``root``, 101 classes from classInd.txt."""
-    from videoxai.data.splits import read_class_index, read_ucf101_split
-
     class_names = read_class_index(split_dir)
     train_items = [(path, label) for path, label, _ in read_ucf101_split(root, split_dir, split, "train", missing)]
     test_items = [(path, label) for path, label, _ in read_ucf101_split(root, split_dir, split, "test", missing)]

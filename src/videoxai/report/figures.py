@@ -26,20 +26,14 @@ from matplotlib.lines import Line2D
 
 from videoxai.core.errors import VideoXAIError
 from videoxai.core.files import atomic_write
+from videoxai.core.headline import headline_n
 from videoxai.core.methods import method_label
+from videoxai.core.outputs import FIGURE_NAMES
 from videoxai.evaluation.metrics import METHOD_ORDER, ordered_methods
 from videoxai.evaluation.stats import bootstrap_settings, group_intervals
 from videoxai.report.colour import DIVERGING_CMAP, SCALE_PERCENTILE, relevance_scale
 from videoxai.report.tables import headline_q, headline_tau, normalise_metrics
 
-FIGURE_NAMES: tuple[str, ...] = (
-    "precision_by_method",
-    "precision_vs_tau",
-    "precision_vs_n",
-    "selectivity",
-    "overhead",
-    "deletion_insertion",
-)
 FORMATS: tuple[str, ...] = ("png", "pdf")
 DPI = 200
 
@@ -54,7 +48,7 @@ _DODGE_WIDTH = 0.8
 _BAND_ALPHA = 0.15
 
 
-def _style():
+def figure_style():
     """Readable fonts and a light grid, applied only inside the with-block."""
     import matplotlib as mpl
 
@@ -82,7 +76,7 @@ def method_palette(methods: Sequence[str]) -> dict[str, tuple]:
     return palette
 
 
-def _variant_label(variant: str, n: float) -> str:
+def variant_label(variant: str, n: float) -> str:
     return "Baseline" if variant == "baseline" else f"Selective, n = {n:g}"
 
 
@@ -91,11 +85,11 @@ def variant_palette(ns: Sequence[float]) -> dict[str, tuple]:
     ns = sorted(set(float(n) for n in ns if not pd.isna(n)))
     shades = sns.color_palette("crest", max(len(ns), 1)) if ns else []
     palette = {"Baseline": _BASELINE_GREY}
-    palette.update({_variant_label("selective", n): shade for n, shade in zip(ns, shades)})
+    palette.update({variant_label("selective", n): shade for n, shade in zip(ns, shades)})
     return palette
 
 
-def _save(figure: Figure, out_dir: Path, name: str) -> list[Path]:
+def save_figure(figure: Figure, out_dir: Path, name: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for extension in FORMATS:
@@ -104,7 +98,7 @@ def _save(figure: Figure, out_dir: Path, name: str) -> list[Path]:
     return written
 
 
-def _no_data(figure: Figure, message: str) -> None:
+def no_data_panel(figure: Figure, message: str) -> None:
     axes = figure.add_subplot()
     axes.set_axis_off()
     axes.text(0.5, 0.5, message, ha="center", va="center", transform=axes.transAxes)
@@ -118,7 +112,7 @@ def _precision_rows(frame: pd.DataFrame, tau: float | None, q: float) -> pd.Data
     rows = rows.dropna(subset=["value"])
     return rows.assign(
         Method=rows["method"].map(method_label),
-        Variant=[_variant_label(variant, n) for variant, n in zip(rows["variant"], rows["n"])],
+        Variant=[variant_label(variant, n) for variant, n in zip(rows["variant"], rows["n"])],
     )
 
 
@@ -179,7 +173,7 @@ def _panel_title(metric: str, title: str, q: float) -> str:
 def _precision_by_method(figure: Figure, frame: pd.DataFrame, tau: float, q: float, settings: dict) -> None:
     rows = _precision_rows(frame, tau, q)
     if rows.empty:
-        return _no_data(figure, "No motion-precision values")
+        return no_data_panel(figure, "No motion-precision values")
     methods = [method_label(m) for m in ordered_methods(rows["method"])]
     palette = variant_palette(rows["n"])
     hue_order = [label for label in palette if label in set(rows["Variant"])]
@@ -276,12 +270,12 @@ def _precision_vs_tau(figure: Figure, frame: pd.DataFrame, q: float, n: float, s
     rows = _precision_rows(frame, None, q)
     rows = rows[(rows["variant"] == "baseline") | np.isclose(rows["n"], n)]
     if rows.empty or rows["tau"].nunique() < 1:
-        return _no_data(figure, "No motion-precision values")
+        return no_data_panel(figure, "No motion-precision values")
     methods = ordered_methods(rows["method"])
     palette = method_palette(methods)
     chance = frame[frame["metric"] == "chance"].dropna(subset=["value", "tau"])
     axes = figure.subplots(1, len(_PRECISION_PANELS), sharey=True)
-    styles = {"Baseline": "-", _variant_label("selective", n): (0, (4, 2))}
+    styles = {"Baseline": "-", variant_label("selective", n): (0, (4, 2))}
     styles = {label: style for label, style in styles.items() if label in set(rows["Variant"])}
     for panel, (metric, title) in zip(axes, _PRECISION_PANELS):
         data = rows[rows["metric"] == metric]
@@ -308,7 +302,7 @@ def _precision_vs_n(figure: Figure, frame: pd.DataFrame, tau: float, q: float, s
     rows = _precision_rows(frame, tau, q)
     selective = rows[rows["variant"] == "selective"]
     if selective.empty:
-        return _no_data(figure, "No selective motion-precision values")
+        return no_data_panel(figure, "No selective motion-precision values")
     methods = ordered_methods(rows["method"])
     palette = method_palette(methods)
     ns = sorted(selective["n"].unique())
@@ -318,7 +312,7 @@ def _precision_vs_n(figure: Figure, frame: pd.DataFrame, tau: float, q: float, s
     for panel, (metric, title) in zip(axes, _PRECISION_PANELS):
         data = selective[selective["metric"] == metric]
         if not data.empty:
-            label = _variant_label("selective", ns[0])
+            label = variant_label("selective", ns[0])
             data = data.assign(Variant=label)  # one line through every n
             _interval_lines(panel, data, "n", methods, palette, {label: "-"}, settings, bands=False, shift=shift)
         baseline = rows[(rows["metric"] == metric) & (rows["variant"] == "baseline")]
@@ -341,9 +335,9 @@ def _precision_vs_n(figure: Figure, frame: pd.DataFrame, tau: float, q: float, s
 def _selectivity(figure: Figure, frame: pd.DataFrame, settings: dict) -> None:
     rows = frame[frame["metric"].isin(["selectivity_voxels", "selectivity_relevance"])].dropna(subset=["value"])
     if rows.empty:
-        return _no_data(figure, "No selective maps")
+        return no_data_panel(figure, "No selective maps")
     rows = rows.assign(
-        Method=rows["method"].map(method_label), Variant=[_variant_label("selective", n) for n in rows["n"]]
+        Method=rows["method"].map(method_label), Variant=[variant_label("selective", n) for n in rows["n"]]
     )
     palette = variant_palette(rows["n"])
     palette.pop("Baseline")
@@ -390,7 +384,7 @@ def _selectivity(figure: Figure, frame: pd.DataFrame, settings: dict) -> None:
 def _overhead(figure: Figure, frame: pd.DataFrame, settings: dict) -> None:
     rows = frame[frame["metric"] == "seconds"].dropna(subset=["value"])
     if rows.empty:
-        return _no_data(figure, "No timings")
+        return no_data_panel(figure, "No timings")
     rows = rows.assign(
         Method=rows["method"].map(method_label),
         Variant=[
@@ -429,7 +423,7 @@ def _deletion_insertion(figure: Figure, frame: pd.DataFrame, settings: dict) -> 
     a second n, ...), dashed black the random reference; each with a band of its intervals."""
     rows = frame[frame["metric"].isin(["deletion_curve", "insertion_curve"])].dropna(subset=["value", "q"])
     if rows.empty:
-        return _no_data(figure, "No deletion / insertion curves (faithfulness off)")
+        return no_data_panel(figure, "No deletion / insertion curves (faithfulness off)")
     means = group_intervals(rows, ["metric", "method", "variant", "n", "q"], settings=settings)
     means = means.rename(columns={"mean": "value"})
     methods = [method for method in ordered_methods(means["method"]) if method != "random"]
@@ -485,7 +479,8 @@ def write_figures(
         metrics: tidy rows of :func:`videoxai.evaluation.metrics.compute_clip_metrics`, all videos.
         tau: threshold (px/frame) of the per-method plots; default ``headline_tau``.
         q: top-q fraction shown; default ``headline_q``.
-        n: the selective n drawn in ``precision_vs_tau``; default the smallest n present.
+        n: the selective n drawn in ``precision_vs_tau``; default the headline n of those present
+            (:func:`videoxai.core.headline.headline_n`).
         bootstrap: the study's ``metrics.bootstrap`` for the intervals (as in the tables).
     Returns:
         The written paths. A figure without data is still written, saying so, so that a
@@ -495,8 +490,7 @@ def write_figures(
     frame = normalise_metrics(metrics)
     tau = headline_tau(frame) if tau is None else float(tau)
     q = headline_q(frame) if q is None else float(q)
-    ns = sorted(frame.loc[frame["variant"] == "selective", "n"].dropna().unique())
-    n = (ns[0] if ns else math.nan) if n is None else float(n)
+    n = headline_n(frame.loc[frame["variant"] == "selective", "n"]) if n is None else float(n)
     drawers: dict[str, tuple[Callable[[Figure], None], tuple[float, float]]] = {
         "precision_by_method": (lambda f: _precision_by_method(f, frame, tau, q, settings), (13, 4.8)),
         "precision_vs_tau": (lambda f: _precision_vs_tau(f, frame, q, n, settings), (15, 4.3)),
@@ -507,14 +501,14 @@ def write_figures(
     }
     written = []
     out_dir = Path(out_dir)
-    with _style(), warnings.catch_warnings():
+    with figure_style(), warnings.catch_warnings():
         # seaborn 0.13 passes boxplot's deprecated `vert`; nothing for our callers to act on.
         warnings.filterwarnings("ignore", message=".*vert: bool.*", category=DeprecationWarning)
         for name in FIGURE_NAMES:
             draw, size = drawers[name]
             figure = Figure(figsize=size, layout="constrained")
             draw(figure)
-            written += _save(figure, out_dir, name)
+            written += save_figure(figure, out_dir, name)
     return written
 
 
@@ -615,7 +609,7 @@ def figure3_grid(
     grey = frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32) / 255.0
     scales = {method: relevance_scale(values, SCALE_PERCENTILE) for method, values in baselines.items()}
 
-    with _style():
+    with figure_style():
         figure = Figure(figsize=(figure_width, figure_height), dpi=dpi)
         top = 1 - (header + title_band) / figure_height
         grid = figure.add_gridspec(

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from videoxai.core.headline import headline_n
 from videoxai.core.methods import method_label
+from videoxai.core.outputs import TABLE_NAMES, TABLE_TITLES
 from videoxai.evaluation.metrics import ordered_methods
 from videoxai.evaluation.stats import Interval, describe_settings, excludes_zero, interval_text
-from videoxai.report.tables import TABLE_NAMES, TABLE_STYLE, TABLE_TITLES, table_html
+from videoxai.report.render import TABLE_STYLE, html_table
+from videoxai.report.tables import table_html
 
 
 @dataclass
@@ -89,8 +92,8 @@ def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = N
 
     Per method: the motion precision of its baseline maps, then (with selective rows) the paired
     change selective − baseline and whether its interval excludes 0, and the share of positive
-    voxels the selective maps kept. ``n`` picks the selective variant (default: the smallest n
-    in Table 1).
+    voxels the selective maps kept. ``n`` picks the selective variant (default: Table 1's headline
+    n, :func:`videoxai.core.headline.headline_n`).
     """
     table1 = tables.get("table1")
     if table1 is None or table1.empty or table1["precision_mean"].notna().sum() == 0:
@@ -102,7 +105,7 @@ def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = N
     baseline = table1[table1["variant"] == "baseline"].set_index("method")
     selective_all = table1[table1["variant"] == "selective"]
     if n is None and len(selective_all):
-        n = float(selective_all["n"].min())
+        n = headline_n(selective_all["n"])
     selective = selective_all[np.isclose(selective_all["n"], n)].set_index("method") if n is not None else selective_all
     methods = [m for m in ordered_methods(baseline.index) if pd.notna(baseline.loc[m, "precision_mean"])]
     clips = int(table1["clips"].max())
@@ -160,12 +163,11 @@ def ground_truth_sentences(summary: pd.DataFrame, n: float | None = None) -> tup
     Args:
         summary: :func:`videoxai.ground_truth.benchmark.summary_table` (columns ``model, method, variant, n,
             metric, mean, low, high, videos``).
-        n: the selective variant to speak of (default: the one nearest 4).
+        n: the selective variant to speak of (default: the headline n, nearest 4).
     """
     body = summary[summary["method"] != ""]
-    ns = sorted(body["n"].dropna().unique())
-    if n is None and ns:
-        n = min(ns, key=lambda value: (abs(value - 4.0), value))
+    if n is None:
+        n = headline_n(body["n"])
 
     def value(model: str, method: str, variant: str, metric: str) -> float:
         rows = body[
@@ -179,7 +181,7 @@ def ground_truth_sentences(summary: pd.DataFrame, n: float | None = None) -> tup
         return float(rows["mean"].iloc[0]) if len(rows) else math.nan
 
     methods = [method for method in ordered_methods(body["method"].unique())]
-    if not methods or n is None:
+    if not methods or n is None or math.isnan(n):
         return ("The ground-truth benchmark produced no maps.", "")
     share = {
         model: {m: value(model, m, "selective", "motion_share") for m in methods} for model in ("motion", "context")
@@ -211,17 +213,7 @@ def ground_truth_lines(
     summary: pd.DataFrame, caption: str, headers: Sequence[str], rows: Sequence[Sequence[str]]
 ) -> list[str]:
     """reStructuredText lines of the front page's first section: the benchmark's two sentences and table."""
-    import html
-
     table_sentence, figure_sentence = ground_truth_sentences(summary)
-    text = {"Method", "Map"}  # left-aligned like the other tables' text columns
-
-    def cell(tag: str, header: str, value: str) -> str:
-        kind = ' class="text"' if header in text else ""
-        return f"<{tag}{kind}>{html.escape(value)}</{tag}>"
-
-    head = "".join(cell("th", header, header) for header in headers)
-    body = "".join("<tr>" + "".join(cell("td", h, v) for h, v in zip(headers, row)) + "</tr>" for row in rows)
     return [
         "Ground truth",
         "------------",
@@ -231,11 +223,7 @@ def ground_truth_lines(
         "",
         ".. raw:: html",
         "",
-        "   "
-        + _scrolling(
-            f'<table class="videoxai"><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table>"
-        ),
+        "   " + _scrolling(html_table("ground_truth", caption, headers, rows, standalone=False)),
         "",
     ]
 
@@ -274,7 +262,7 @@ def front_page(
         "Result",
         "------",
         "",
-        headline(tables, tau, min(run.n) if len(run.n) else None),
+        headline(tables, tau, headline_n(run.n) if len(run.n) else None),
         "",
         "Tables",
         "------",

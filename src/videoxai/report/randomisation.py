@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from videoxai.core.errors import VideoXAIError
-from videoxai.core.files import atomic_write
 from videoxai.core.methods import method_label
 from videoxai.evaluation.metrics import ordered_methods
 from videoxai.evaluation.randomisation import COLUMNS, SIMILARITIES
 from videoxai.evaluation.stats import Interval, bootstrap_mean, interval_text
+from videoxai.report.figures import figure_style, no_data_panel, save_figure, variant_label, variant_palette
+from videoxai.report.render import write_rendered
 
 TABLE_NAME = "randomisation"
 SIMILARITY_LABELS = {"spearman": "Spearman ρ of |R|", "ssim": "SSIM (per frame)", "iou": "Top-{q} IoU"}
@@ -117,41 +118,19 @@ def _cells(summary: pd.DataFrame, top_q: float) -> tuple[list[str], list[list[st
     return headers, rows
 
 
-def render(summary: pd.DataFrame, top_q: float) -> tuple[str, str, str]:
-    """Markdown, LaTeX and HTML (a page for the report) text of the summary."""
-    import html
-
-    from videoxai.report.tables import TABLE_STYLE, _latex, _markdown  # the renderers of Tables 1–4
-
-    headers, rows = _cells(summary, top_q)
-    caption = _caption(top_q)
-
-    def cell(tag: str, header: str, value: str) -> str:
-        kind = ' class="text"' if header in ("Method", "Variant", "Layer") else ""
-        return f"<{tag}{kind}>{html.escape(value)}</{tag}>"
-
-    body = "".join("<tr>" + "".join(cell("td", h, v) for h, v in zip(headers, row)) + "</tr>" for row in rows)
-    page = (
-        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Randomisation test</title>'
-        f"<style>body{{font-family:system-ui,sans-serif;margin:1em;color:#222}}{TABLE_STYLE}</style></head><body>"
-        f'<table class="videoxai" id="{TABLE_NAME}"><caption>{html.escape(caption)}</caption>'
-        f"<thead><tr>{''.join(cell('th', h, h) for h in headers)}</tr></thead><tbody>{body}</tbody></table>"
-        "</body></html>\n"
-    )
-    return _markdown(caption, headers, rows), _latex(caption, TABLE_NAME, headers, rows), page
-
-
 def write_table(summary: pd.DataFrame, out_dir, top_q: float) -> list[Path]:
     """``randomisation.{csv,md,tex,html}`` in ``out_dir``; returns the paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    texts = dict(zip(("md", "tex", "html"), render(summary, top_q)))
-    written = [atomic_write(out_dir / f"{TABLE_NAME}.csv", lambda path: summary.to_csv(path, index=False))]
-    for suffix, text in texts.items():
-        written.append(
-            atomic_write(out_dir / f"{TABLE_NAME}.{suffix}", lambda path, t=text: path.write_text(t, encoding="utf-8"))
-        )
-    return written
+    headers, rows = _cells(summary, top_q)
+    return write_rendered(
+        out_dir,
+        TABLE_NAME,
+        _caption(top_q),
+        headers,
+        rows,
+        data=summary,
+        formats=("csv", "md", "tex", "html"),
+        title="Randomisation test",
+    )
 
 
 def figure_name(method: str) -> str:
@@ -167,24 +146,22 @@ def write_figures(summary: pd.DataFrame, out_dir, methods: Sequence[str], top_q:
     """
     from matplotlib.figure import Figure
 
-    from videoxai.report.figures import _no_data, _save, _style, _variant_label, variant_palette
-
     out_dir = Path(out_dir)
     written: list[Path] = []
     for method in methods:
         frame = summary[summary["method"] == method] if len(summary) else summary
-        with _style():
+        with figure_style():
             figure = Figure(figsize=(13, 4.2), layout="constrained")
             if frame.empty:
-                _no_data(figure, f"no randomisation rows for {method_label(method)}")
-                written += _save(figure, out_dir, figure_name(method))
+                no_data_panel(figure, f"no randomisation rows for {method_label(method)}")
+                written += save_figure(figure, out_dir, figure_name(method))
                 continue
             palette = variant_palette(frame["n"].dropna().unique())
             axes = figure.subplots(1, len(SIMILARITIES), sharex=True)
             ticks = frame.drop_duplicates("depth").sort_values("depth")
             for axis, name in zip(np.atleast_1d(axes), SIMILARITIES):
                 for (variant, n), group in frame.groupby(["variant", frame["n"].fillna(-1.0)], sort=False):
-                    label = _variant_label(variant, float("nan") if n < 0 else n)
+                    label = variant_label(variant, float("nan") if n < 0 else n)
                     group = group.sort_values("depth")
                     colour = palette[label]
                     axis.plot(group["depth"], group[name], marker="o", markersize=3, color=colour, label=label)
@@ -206,8 +183,8 @@ def write_figures(summary: pd.DataFrame, out_dir, methods: Sequence[str], top_q:
             np.atleast_1d(axes)[0].set_ylabel("similarity to the trained model's map")
             np.atleast_1d(axes)[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
             figure.suptitle(f"{method_label(method)}: cascading randomisation, top level first")
-            written += _save(figure, out_dir, figure_name(method))
+            written += save_figure(figure, out_dir, figure_name(method))
     return written
 
 
-__all__ = ["KEYS", "TABLE_NAME", "figure_name", "render", "summarise", "write_figures", "write_table"]
+__all__ = ["KEYS", "TABLE_NAME", "figure_name", "summarise", "write_figures", "write_table"]

@@ -14,48 +14,23 @@ written; ``status.json`` says why it is absent. Layouts are described in ``docs/
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from videoxai.core import headline
 from videoxai.core.errors import VideoXAIError
 from videoxai.core.files import atomic_write
 from videoxai.core.methods import method_label
-from videoxai.evaluation.metrics import (
-    DEFAULT_TAU,
-    DEFAULT_TOP_Q,
-    PRECISION_METRICS,
-    TIDY_COLUMNS,
-    VARIANTS,
-    ordered_methods,
-)
+from videoxai.core.outputs import ABSENT_REASONS, TABLE_NAMES, TABLE_TITLES
+from videoxai.evaluation.metrics import DEFAULT_TOP_Q, PRECISION_METRICS, TIDY_COLUMNS, VARIANTS, ordered_methods
 from videoxai.evaluation.stats import Interval, bootstrap_mean, bootstrap_settings, describe_settings, interval_text
-
-TABLE_NAMES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "accuracy", "faithfulness")
-
-TABLE_TITLES: dict[str, str] = {
-    "table1": "Table 1: motion precision",
-    "table2": "Table 2: agreement between methods",
-    "table3": "Table 3: selectivity",
-    "table4": "Table 4: overhead",
-    "accuracy": "Clip accuracy",
-    "faithfulness": "Faithfulness",
-}
-
-# Why a table has no rows, when nothing more specific is known (the workflow passes its own).
-ABSENT_REASONS: dict[str, str] = {
-    "table1": "no clip has motion-precision values (every video failed, or no method ran)",
-    "table2": "no clip was explained by two or more methods",
-    "table3": "no selective maps (selective.n is empty)",
-    "table4": "no timings were recorded",
-    "accuracy": "no clip has a label among the model's classes",
-    "faithfulness": "no faithfulness rows (the faithfulness stage did not run)",
-}
+from videoxai.report.render import html_table, latex_table, markdown_table
 
 FAITHFULNESS_METRICS: tuple[str, ...] = ("deletion_auc", "insertion_auc", "smoothness_temporal", "smoothness_spatial")
 
@@ -104,11 +79,9 @@ def normalise_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def headline_tau(metrics: pd.DataFrame) -> float:
-    """The tau the tables report: ``DEFAULT_TAU`` if present, else the nearest one in the data."""
-    taus = sorted(set(metrics.loc[metrics["metric"].isin(PRECISION_METRICS), "tau"].dropna()))
-    if not taus:
-        return math.nan
-    return min(taus, key=lambda tau: (abs(tau - DEFAULT_TAU), tau))
+    """The tau the tables report when the study names none: of the taus in the data, the one
+    :func:`videoxai.core.headline.headline_tau` chooses (nearest ``DEFAULT_TAU``)."""
+    return headline.headline_tau(metrics.loc[metrics["metric"].isin(PRECISION_METRICS), "tau"].dropna())
 
 
 def headline_q(metrics: pd.DataFrame) -> float:
@@ -428,227 +401,170 @@ def _percent(q: float) -> str:
     return "–" if pd.isna(q) else f"{q * 100:g}%"
 
 
-def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str, list[str], list[Callable]]:
-    """Caption, column headers and one formatter per column for the md/tex rendering."""
-    bootstrap = describe_settings(table.attrs.get("bootstrap"))
-    statistics = (
-        f"Each cell: mean over clips (each clip weighs the same) [{bootstrap}]; "
-        "clips/videos: how many had a defined value."
+@dataclass(frozen=True)
+class Layout:
+    """What every table's caption shares: the interval's description, the paired-difference note,
+    the headline τ and top-q fraction."""
+
+    statistics: str
+    paired: str
+    tau: str
+    q: float
+
+    def paired_for(self, what: str) -> str:
+        return self.paired.format(what=what)
+
+
+# A column of a rendered table: its header and how to format one row's cell.
+Column = tuple[str, Callable]
+
+
+def _method_columns(with_variant: bool = True) -> list[Column]:
+    columns = [("Method", lambda r: method_label(r["method"]))]
+    if with_variant:
+        columns.append(("Variant", _variant_text))
+    return columns + [("n", lambda r: _n_text(r["n"]))]
+
+
+def _counts() -> list[Column]:
+    return [("Clips", _clips), ("Videos", _videos)]
+
+
+def _with_delta(header: str, metric: str, **format_options) -> list[Column]:
+    return [
+        (header, lambda r: _interval(r, metric, **format_options)),
+        (f"Δ {header}", lambda r: _delta(r, metric, **format_options)),
+    ]
+
+
+def _table1_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Column]]:
+    top = _percent(layout.q)
+    motion = table["motion"].iloc[0] if len(table) and "motion" in table else "raw flow"
+    caption = (
+        f"Table 1: Motion precision at τ = {layout.tau} px/frame. P (R>0): share of positive-relevance voxels that "
+        f"move; weighted: share of positive relevance on moving voxels; top {top}: share of the top "
+        f"{top} voxels by relevance that move; chance: share of all voxels that move. "
+        f"Motion: {motion}. {layout.statistics} " + layout.paired_for("method")
     )
-    paired = (
-        "Δ: selective minus baseline of the same {what} on the same clips (a paired difference), with its "
-        "interval; an interval that excludes 0 is a difference the data support, one that contains 0 is not."
+    columns = [
+        *_method_columns(),
+        *_with_delta("P (R>0)", "precision"),
+        *_with_delta("P (weighted)", "weighted_precision"),
+        *_with_delta(f"P (top {top})", "topq_precision"),
+        ("Chance", lambda r: _interval(r, "chance")),
+        *_counts(),
+    ]
+    return caption, columns
+
+
+def _table2_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Column]]:
+    top = _percent(layout.q)
+    caption = (
+        f"Table 2: Agreement between methods on the same clip: intersection over union of their R>0 voxel "
+        f"sets and of their top-{top} sets (selective: both at the same n). {layout.statistics} "
+        + layout.paired_for("pair of methods")
     )
-    tau_text = "–" if pd.isna(tau) else f"{tau:g}"
-    if name == "table1":
-        return (
-            f"Table 1: Motion precision at τ = {tau_text} px/frame. P (R>0): share of positive-relevance voxels that "
-            f"move; weighted: share of positive relevance on moving voxels; top {_percent(q)}: share of the top "
-            f"{_percent(q)} voxels by relevance that move; chance: share of all voxels that move. "
-            f"Motion: {table['motion'].iloc[0] if len(table) and 'motion' in table else 'raw flow'}. {statistics} "
-            + paired.format(what="method"),
-            [
-                "Method",
-                "Variant",
-                "n",
-                "P (R>0)",
-                "Δ P (R>0)",
-                "P (weighted)",
-                "Δ P (weighted)",
-                f"P (top {_percent(q)})",
-                f"Δ P (top {_percent(q)})",
-                "Chance",
-                "Clips",
-                "Videos",
-            ],
-            [
-                lambda r: method_label(r["method"]),
-                _variant_text,
-                lambda r: _n_text(r["n"]),
-                lambda r: _interval(r, "precision"),
-                lambda r: _delta(r, "precision"),
-                lambda r: _interval(r, "weighted_precision"),
-                lambda r: _delta(r, "weighted_precision"),
-                lambda r: _interval(r, "topq_precision"),
-                lambda r: _delta(r, "topq_precision"),
-                lambda r: _interval(r, "chance"),
-                _clips,
-                _videos,
-            ],
-        )
-    if name == "table2":
-        return (
-            f"Table 2: Agreement between methods on the same clip: intersection over union of their R>0 voxel "
-            f"sets and of their top-{_percent(q)} sets (selective: both at the same n). {statistics} "
-            + paired.format(what="pair of methods"),
-            [
-                "Methods",
-                "Variant",
-                "n",
-                "IoU (R>0)",
-                "Δ IoU (R>0)",
-                f"IoU (top {_percent(q)})",
-                f"Δ IoU (top {_percent(q)})",
-                "Clips",
-                "Videos",
-            ],
-            [
-                lambda r: f"{method_label(r['method'])} / {method_label(r['other_method'])}",
-                _variant_text,
-                lambda r: _n_text(r["n"]),
-                lambda r: _interval(r, "iou"),
-                lambda r: _delta(r, "iou"),
-                lambda r: _interval(r, "topq_iou"),
-                lambda r: _delta(r, "topq_iou"),
-                _clips,
-                _videos,
-            ],
-        )
-    if name == "table3":
-        return (
-            f"Table 3: Selectivity: positive voxels of the selective map / of the baseline, and positive relevance "
-            f"of the selective map / of the baseline (each already a paired comparison of the same clip's two maps; "
-            f"1 would mean selective relevance keeps everything). {statistics}",
-            ["Method", "n", "Voxels kept", "Relevance kept", "Clips", "Videos"],
-            [
-                lambda r: method_label(r["method"]),
-                lambda r: _n_text(r["n"]),
-                lambda r: _interval(r, "selectivity_voxels"),
-                lambda r: _interval(r, "selectivity_relevance"),
-                _clips,
-                _videos,
-            ],
-        )
-    if name == "table4":
-        return (
-            f"Table 4: Time per explanation (one clip) of each method alone and with selective relevance; "
-            f"overhead: extra time of the selection step relative to the method alone. {statistics}",
-            ["Method", "n", "Method alone (s)", "With selective (s)", "Overhead (%)", "Clips", "Videos"],
-            [
-                lambda r: method_label(r["method"]),
-                lambda r: _n_text(r["n"]),
-                lambda r: _interval(r, "baseline_seconds"),
-                lambda r: _interval(r, "selective_seconds"),
-                lambda r: _interval(r, "overhead", scale=100.0, digits=1),
-                _clips,
-                _videos,
-            ],
-        )
-    if name == "faithfulness":
-        return (
-            "Faithfulness: deletion AUC (lower is better) and insertion AUC (higher is better) of the target's "
-            "softmax probability as the most relevant voxels (or grid cells) are removed / revealed; pointing "
-            "game: hits / (hits + misses) over annotated frames (– without annotations; its interval weighs each "
-            "clip by its annotated frames); smoothness: mean absolute difference of the max-normalised map "
-            "between neighbouring frames (temporal) and pixels (spatial), lower is smoother. Random: a uniformly "
-            f"random map, the reference. {statistics} " + paired.format(what="method"),
-            [
-                "Method",
-                "Variant",
-                "n",
-                "Deletion AUC",
-                "Δ deletion",
-                "Insertion AUC",
-                "Δ insertion",
-                "Pointing game",
-                "Smoothness (temporal)",
-                "Smoothness (spatial)",
-                "Clips",
-                "Videos",
-            ],
-            [
-                lambda r: method_label(r["method"]),
-                _variant_text,
-                lambda r: _n_text(r["n"]),
-                lambda r: _interval(r, "deletion_auc"),
-                lambda r: _delta(r, "deletion_auc"),
-                lambda r: _interval(r, "insertion_auc"),
-                lambda r: _delta(r, "insertion_auc"),
-                lambda r: _interval(r, "pointing_accuracy") if r["pointing_frames"] else "–",
-                lambda r: _interval(r, "smoothness_temporal", digits=4),
-                lambda r: _interval(r, "smoothness_spatial", digits=4),
-                _clips,
-                _videos,
-            ],
-        )
-    return (
-        f"Model accuracy on the clips with a known label (top-1) [{bootstrap}].",
-        ["Accuracy (%)", "Clips", "Videos"],
-        [lambda r: _interval(r, "accuracy", scale=100.0, digits=1), _clips, _videos],
+    columns = [
+        ("Methods", lambda r: f"{method_label(r['method'])} / {method_label(r['other_method'])}"),
+        ("Variant", _variant_text),
+        ("n", lambda r: _n_text(r["n"])),
+        *_with_delta("IoU (R>0)", "iou"),
+        *_with_delta(f"IoU (top {top})", "topq_iou"),
+        *_counts(),
+    ]
+    return caption, columns
+
+
+def _table3_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Column]]:
+    caption = (
+        f"Table 3: Selectivity: positive voxels of the selective map / of the baseline, and positive relevance "
+        f"of the selective map / of the baseline (each already a paired comparison of the same clip's two maps; "
+        f"1 would mean selective relevance keeps everything). {layout.statistics}"
     )
+    columns = [
+        *_method_columns(with_variant=False),
+        ("Voxels kept", lambda r: _interval(r, "selectivity_voxels")),
+        ("Relevance kept", lambda r: _interval(r, "selectivity_relevance")),
+        *_counts(),
+    ]
+    return caption, columns
 
 
-def _markdown(caption: str, headers: list[str], rows: list[list[str]]) -> str:
-    # Written by hand: pandas' to_markdown needs tabulate, which is not a declared dependency.
-    def line(cells):
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+def _table4_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Column]]:
+    caption = (
+        f"Table 4: Time per explanation (one clip) of each method alone and with selective relevance; "
+        f"overhead: extra time of the selection step relative to the method alone. {layout.statistics}"
+    )
+    columns = [
+        *_method_columns(with_variant=False),
+        ("Method alone (s)", lambda r: _interval(r, "baseline_seconds")),
+        ("With selective (s)", lambda r: _interval(r, "selective_seconds")),
+        ("Overhead (%)", lambda r: _interval(r, "overhead", scale=100.0, digits=1)),
+        *_counts(),
+    ]
+    return caption, columns
 
-    align = [":---" if header in ("Method", "Methods", "Variant") else "---:" for header in headers]
-    body = [line(headers), "| " + " | ".join(align) + " |", *(line(row) for row in rows)]
-    return caption + "\n\n" + "\n".join(body) + "\n"
+
+def _faithfulness_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Column]]:
+    caption = (
+        "Faithfulness: deletion AUC (lower is better) and insertion AUC (higher is better) of the target's "
+        "softmax probability as the most relevant voxels (or grid cells) are removed / revealed; pointing "
+        "game: hits / (hits + misses) over annotated frames (– without annotations; its interval weighs each "
+        "clip by its annotated frames); smoothness: mean absolute difference of the max-normalised map "
+        "between neighbouring frames (temporal) and pixels (spatial), lower is smoother. Random: a uniformly "
+        f"random map, the reference. {layout.statistics} " + layout.paired_for("method")
+    )
+    columns = [
+        *_method_columns(),
+        ("Deletion AUC", lambda r: _interval(r, "deletion_auc")),
+        ("Δ deletion", lambda r: _delta(r, "deletion_auc")),
+        ("Insertion AUC", lambda r: _interval(r, "insertion_auc")),
+        ("Δ insertion", lambda r: _delta(r, "insertion_auc")),
+        ("Pointing game", lambda r: _interval(r, "pointing_accuracy") if r["pointing_frames"] else "–"),
+        ("Smoothness (temporal)", lambda r: _interval(r, "smoothness_temporal", digits=4)),
+        ("Smoothness (spatial)", lambda r: _interval(r, "smoothness_spatial", digits=4)),
+        *_counts(),
+    ]
+    return caption, columns
 
 
-_LATEX_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
+LAYOUTS: dict[str, Callable[[pd.DataFrame, Layout], tuple[str, list[Column]]]] = {
+    "table1": _table1_layout,
+    "table2": _table2_layout,
+    "table3": _table3_layout,
+    "table4": _table4_layout,
+    "faithfulness": _faithfulness_layout,
 }
 
 
-def _latex_text(text: str) -> str:
-    escaped = "".join(_LATEX_ESCAPES.get(character, character) for character in text)
-    return (
-        escaped.replace("±", r"$\pm$")
-        .replace("τ", r"$\tau$")
-        .replace("Δ", r"$\Delta$")
-        .replace("–", "--")
-        .replace("R>0", r"$R>0$")
+def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str, list[str], list[Callable]]:
+    """Caption, column headers and one formatter per column for the md/tex/html rendering."""
+    bootstrap = describe_settings(table.attrs.get("bootstrap"))
+    layout = Layout(
+        statistics=(
+            f"Each cell: mean over clips (each clip weighs the same) [{bootstrap}]; "
+            "clips/videos: how many had a defined value."
+        ),
+        paired=(
+            "Δ: selective minus baseline of the same {what} on the same clips (a paired difference), with its "
+            "interval; an interval that excludes 0 is a difference the data support, one that contains 0 is not."
+        ),
+        tau="–" if pd.isna(tau) else f"{tau:g}",
+        q=q,
     )
-
-
-def _latex(caption: str, label: str, headers: list[str], rows: list[list[str]]) -> str:
-    # Written by hand: pandas' to_latex needs jinja2, and cells hold our own LaTeX (Delta, tau, intervals).
-    spec = "".join("l" if header in ("Method", "Methods", "Variant") else "r" for header in headers)
-    lines = [
-        "% Requires \\usepackage{booktabs}. Generated by videoxai.report.tables.write_tables.",
-        "\\begin{table}[t]",
-        "\\centering",
-        f"\\caption{{{_latex_text(caption)}}}",
-        f"\\label{{tab:{label}}}",
-        f"\\begin{{tabular}}{{{spec}}}",
-        "\\toprule",
-        " & ".join(_latex_text(header) for header in headers) + " \\\\",
-        "\\midrule",
-        *(" & ".join(_latex_text(cell) for cell in row) + " \\\\" for row in rows),
-        "\\bottomrule",
-        "\\end{tabular}",
-        "\\end{table}",
-    ]
-    return "\n".join(lines) + "\n"
+    if name == "accuracy":
+        caption = f"Model accuracy on the clips with a known label (top-1) [{bootstrap}]."
+        columns = [("Accuracy (%)", lambda r: _interval(r, "accuracy", scale=100.0, digits=1)), *_counts()]
+    else:
+        caption, columns = LAYOUTS[name](table, layout)
+    return caption, [header for header, _ in columns], [formatter for _, formatter in columns]
 
 
 def render_table(name: str, table: pd.DataFrame, tau: float = math.nan, q: float = math.nan) -> tuple[str, str]:
     """Markdown and LaTeX text of one table from :func:`build_tables`."""
     caption, headers, formatters = _display(name, table, tau, q)
     rows = [[format_cell(row) for format_cell in formatters] for _, row in table.iterrows()]
-    return _markdown(caption, headers, rows), _latex(caption, name, headers, rows)
-
-
-TABLE_STYLE = (
-    "table.videoxai{border-collapse:collapse;font-size:0.9em;margin:0.5em 0 1.5em 0}"
-    "table.videoxai th,table.videoxai td{padding:0.25em 0.7em;border-bottom:1px solid #ddd;text-align:right}"
-    "table.videoxai th{border-bottom:2px solid #444;font-weight:600}"
-    "table.videoxai .text{text-align:left}"
-    "table.videoxai caption{caption-side:top;text-align:left;max-width:60em;padding-bottom:0.5em;color:#444}"
-)
-_HTML_STYLE = "body{font-family:system-ui,sans-serif;margin:1em;color:#222}" + TABLE_STYLE
+    return markdown_table(caption, headers, rows), latex_table(caption, name, headers, rows)
 
 
 def table_html(
@@ -657,24 +573,8 @@ def table_html(
     """One table from :func:`build_tables` as an HTML ``<table>`` with its caption (a whole page
     with a small stylesheet when ``standalone``)."""
     caption, headers, formatters = _display(name, table, tau, q)
-    text_columns = {"Method", "Methods", "Variant"}
-
-    def cell(tag: str, header: str, value: str) -> str:
-        kind = ' class="text"' if header in text_columns else ""
-        return f"<{tag}{kind}>{html.escape(value)}</{tag}>"
-
     rows = [[format_cell(row) for format_cell in formatters] for _, row in table.iterrows()]
-    body = "".join("<tr>" + "".join(cell("td", h, v) for h, v in zip(headers, row)) + "</tr>" for row in rows)
-    element = (
-        f'<table class="videoxai" id="{name}"><caption>{html.escape(caption)}</caption>'
-        f"<thead><tr>{''.join(cell('th', h, h) for h in headers)}</tr></thead><tbody>{body}</tbody></table>"
-    )
-    if not standalone:
-        return element
-    return (
-        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(TABLE_TITLES[name])}</title>'
-        f"<style>{_HTML_STYLE}</style></head><body>{element}</body></html>\n"
-    )
+    return html_table(name, caption, headers, rows, standalone=standalone, title=TABLE_TITLES[name])
 
 
 def absent_tables(tables: dict[str, pd.DataFrame], reasons: dict[str, str] | None = None) -> dict[str, str]:
