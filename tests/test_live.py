@@ -25,20 +25,13 @@ from test_explain import SPEC, make_model  # noqa: E402  (tests/ is on sys.path 
 
 from videoxai.core.errors import VideoXAIError
 from videoxai.data.video import read_video
-from videoxai.live.server import LiveServer
-from videoxai.live.session import (
-    LABEL_HEIGHT,
-    LABEL_SIZE,
-    LiveExplainer,
-    LiveSession,
-    LiveSettings,
-    LiveStats,
-    SlidingWindow,
-    compose,
-    open_source,
-    parse_size,
-    percentile,
-)
+from videoxai.live.explainer import LiveExplainer, LiveSettings
+from videoxai.live.picture import LABEL_HEIGHT, LABEL_SIZE, compose
+from videoxai.live.server import LiveServer, state_of
+from videoxai.live.session import LiveSession
+from videoxai.live.source import open_source, parse_size
+from videoxai.live.stats import LiveStats, percentile
+from videoxai.live.window import SlidingWindow
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -397,8 +390,6 @@ def test_server_serves_page_frames_state_and_controls(tmp_path):
 
 
 def test_a_method_the_model_cannot_take_is_reported_and_the_stream_goes_on(tmp_path):
-    from videoxai.live.server import state_of
-
     clip = write_clip(tmp_path / "clip.mp4", moving_frames(12, 16, 16), fps=20.0)
     # TinyNet's classifier does not follow global pooling, so saliency tubes cannot explain it
     explainer = LiveExplainer(make_model(), SPEC, LiveSettings("saliency_tubes", n=1.0))

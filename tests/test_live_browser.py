@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from test_live import environment, get, live_command, moving_frames, write_clip
 
-from videoxai.live.session import LABEL_HEIGHT
+from videoxai.live.picture import LABEL_HEIGHT
 
 pytestmark = pytest.mark.slow
 

@@ -16,11 +16,10 @@ import time
 
 from videoxai.cli.common import add_model_arguments, load_model
 from videoxai.core.errors import VideoXAIError
+from videoxai.core.methods import ALL_METHODS
 
 
 def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
-    from videoxai.explain import ALL_METHODS
-
     parser = subparsers.add_parser(
         name,
         help="explain a live video stream (camera, file, URL or stdin) and show it in the browser",
@@ -64,8 +63,12 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here, not at the top (start-up time): every sub-command's module is imported to build
+    # the parser, and the live machinery (OpenCV, the explainers, the server) is needed only by `live`
+    from videoxai.live.explainer import LiveExplainer, LiveSettings, resolve_class
     from videoxai.live.server import LiveServer
-    from videoxai.live.session import LiveExplainer, LiveSession, LiveSettings, open_source, resolve_class
+    from videoxai.live.session import LiveSession
+    from videoxai.live.source import open_source
 
     if args.out is not None and not args.out.lower().endswith(".mp4"):
         raise VideoXAIError("--out must end in .mp4", args.out)

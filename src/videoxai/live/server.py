@@ -22,7 +22,9 @@ import cv2
 import numpy as np
 
 from videoxai.core.errors import VideoXAIError
-from videoxai.live.session import LiveSession, compose
+from videoxai.core.methods import ALL_METHODS
+from videoxai.live.picture import compose
+from videoxai.live.session import LiveSession
 
 JPEG_QUALITY = 85
 
@@ -255,8 +257,6 @@ def make_handler(session: LiveSession):
             elif path == "/state.json":
                 self._json(HTTPStatus.OK, state_of(session))
             elif path == "/options.json":
-                from videoxai.explain import ALL_METHODS
-
                 settings = session.explainer.settings
                 self._json(
                     HTTPStatus.OK,
