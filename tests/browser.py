@@ -1,7 +1,7 @@
 """A real headless Chromium driven over the DevTools protocol on a pipe (no extra dependency).
 
-Tests use it to open pages as a user would (the study's report, an overlay video), run a line
-of JavaScript in them and take screenshots. Chromium is Debian's ``chromium``; ``ensure_chromium``
+Tests use it to open pages as a user would (the study's report, an overlay video, the live page),
+run a line of JavaScript in them and take screenshots. Chromium is Debian's ``chromium``; ``ensure_chromium``
 installs it with apt-get when missing, as tests/test_cluster.py installs SLURM.
 """
 
@@ -51,6 +51,10 @@ class Browser:
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
+                # nothing in the background: no updates, sync or network chatter during a test
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
                 "--remote-debugging-pipe",
                 "--autoplay-policy=no-user-gesture-required",
                 "--mute-audio",
