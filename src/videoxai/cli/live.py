@@ -53,7 +53,7 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         "--every", type=int, default=1, metavar="K", help="explain every K-th window (default: %(default)s)"
     )
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
-    parser.add_argument("--out", metavar="FILE.mp4", help="also record what is shown to this MP4")
+    parser.add_argument("--out", metavar="FILE.mp4", help="also record what is shown to this MP4 (H.264)")
     parser.add_argument("--host", default="127.0.0.1", help="address the page is served on (default: %(default)s)")
     parser.add_argument(
         "--port", type=int, default=8765, help="port of the page, 0 for any free one (default: %(default)s)"

@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from videoxai.core.errors import VideoXAIError
@@ -33,6 +32,10 @@ from videoxai.live.picture import compose
 from videoxai.live.source import FrameSource, frame_for_model
 from videoxai.live.stats import LiveStats
 from videoxai.live.window import Clock, SlidingWindow
+from videoxai.report.overlay import H264Writer
+
+# x264 preset of --out recordings
+RECORDING_PRESET = "veryfast"
 
 
 class LiveSession:
@@ -43,7 +46,7 @@ class LiveSession:
         explainer: a :class:`LiveExplainer`.
         every: explain every K-th window.
         clip_length: frames per window T (default: the model's ``spec.num_frames``).
-        record: optional path of an ``.mp4`` that receives every shown frame.
+        record: optional path of an ``.mp4`` (H.264) that receives every shown frame.
         clock, sleep: time source and waiting (files are paced with them).
     """
 
@@ -177,26 +180,16 @@ class LiveSession:
     def _record(self, shown: np.ndarray) -> None:
         if self._writer is None:
             self.record_path.parent.mkdir(parents=True, exist_ok=True)
-            height, width = shown.shape[:2]
-            fps = self.source.fps or 25.0
-            self._writer = cv2.VideoWriter(
-                str(self.record_path),
-                cv2.VideoWriter_fourcc(*"mp4v"),
-                float(fps),
-                (width + width % 2, height + height % 2),
-            )
-            if not self._writer.isOpened():
-                self._writer = None
-                raise VideoXAIError("OpenCV cannot open an 'mp4v' writer for this file", self.record_path)
-        # most MP4 decoders want even sizes; pad one black row/column rather than resample
-        padded = np.pad(shown, ((0, shown.shape[0] % 2), (0, shown.shape[1] % 2), (0, 0)))
-        self._writer.write(cv2.cvtColor(padded, cv2.COLOR_RGB2BGR))
+            # the overlays' H.264 writer, which browsers play (OpenCV's mp4v they do not); a fast
+            # preset, because the reader thread encodes each frame before it reads the next
+            self._writer = H264Writer(self.record_path, self.source.fps or 25.0, preset=RECORDING_PRESET)
+        self._writer.write(shown)
 
     def _close_writer(self) -> None:
         # only the reader writes; once it has stopped the writer can be released from here
         reader_done = not self._threads or not self._threads[0].is_alive()
         if self._writer is not None and reader_done:
-            self._writer.release()
+            self._writer.close()
             self._writer = None
 
     def _explain_loop(self) -> None:
@@ -225,4 +218,4 @@ class LiveSession:
                 return
 
 
-__all__ = ["LiveSession"]
+__all__ = ["RECORDING_PRESET", "LiveSession"]
