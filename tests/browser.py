@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -36,7 +37,8 @@ def ensure_chromium() -> str | None:
 class Browser:
     """One headless Chromium with one tab; ``with Browser(path) as browser: browser.open(url)``."""
 
-    def __init__(self, binary: str, width: int = 1400, height: int = 1000):
+    def __init__(self, binary: str, width: int = 1400, height: int = 1000, arguments: Sequence[str] = ()):
+        """``arguments``: more Chromium switches, e.g. ``--host-resolver-rules=MAP name 127.0.0.1``."""
         self._profile = tempfile.mkdtemp(prefix="videoxai-chromium-")
         to_browser_read, self._to_browser = os.pipe()
         self._from_browser, from_browser_write = os.pipe()
@@ -61,6 +63,7 @@ class Browser:
                 "--no-first-run",
                 f"--user-data-dir={self._profile}",
                 f"--window-size={width},{height}",
+                *arguments,
                 "about:blank",
             ],
             stdin=subprocess.DEVNULL,

@@ -9,6 +9,7 @@ list, the figures), changes the method from the page's own controls, and saves a
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -17,9 +18,15 @@ import time
 
 import pytest
 from browser import Browser, ensure_chromium
+from test_explain import SPEC, make_model
 from test_live import environment, get, live_command, moving_frames, write_clip
 
+from videoxai.core.errors import VideoXAIError
+from videoxai.live.explainer import LiveExplainer, LiveSettings
 from videoxai.live.picture import LABEL_HEIGHT
+from videoxai.live.server import LiveServer
+from videoxai.live.session import LiveSession
+from videoxai.live.source import open_source
 
 pytestmark = pytest.mark.slow
 
@@ -113,3 +120,70 @@ def test_page_shows_a_moving_stream_its_top5_and_figures_and_takes_controls(brow
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+# ----------------------------------------------------------------------------- what the page lets a browser do
+
+
+def page_server(host: str = "127.0.0.1") -> tuple[LiveServer, LiveExplainer]:
+    """The page of a session that is never started (settings, options and a black frame), in-process."""
+    explainer = LiveExplainer(make_model(), SPEC, LiveSettings("gradcam", 1.0))
+    session = LiveSession(open_source("-", size="16x16", stdin=io.BytesIO(b"")), explainer)
+    return LiveServer(session, host=host, port=0).start(), explainer
+
+
+def test_page_with_a_token_works_from_its_cookie_and_scripts_cannot_read_it(browser):
+    """Served on every interface: the URL with ?token= opens the page, whose own requests then carry the cookie."""
+    try:
+        server, explainer = page_server("0.0.0.0")
+    except VideoXAIError as error:
+        pytest.skip(f"cannot listen on 0.0.0.0 here: {error}")
+    try:
+        browser.open(server.url)  # without the token
+        assert browser.wait_for("document.body && document.body.innerText.includes('token is required')")
+        browser.open(server.login_url)
+        assert browser.wait_for('document.getElementById("method").options.length > 4', timeout=PAGE_TIMEOUT_S)
+        assert browser.wait_for('document.getElementById("source").textContent === "standard input"')
+        assert browser.evaluate("document.cookie") == ""  # HttpOnly: the token is out of scripts' reach
+        # the page's own control request (same origin, JSON, cookie) is accepted
+        browser.evaluate(
+            'document.getElementById("method").value = "guided_backprop";document.getElementById("apply").click(); true'
+        )
+        deadline = time.monotonic() + PAGE_TIMEOUT_S
+        while explainer.settings.method != "guided_backprop" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert explainer.settings.method == "guided_backprop"
+        assert browser.evaluate('document.getElementById("message").textContent') == ""
+        # a plain fetch from the page itself carries the cookie, so the frames keep coming
+        assert browser.evaluate('fetch("/frame.jpg").then((r) => r.status)') == 200
+    finally:
+        server.stop()
+
+
+def test_a_rebound_name_gets_nothing_in_a_real_browser():
+    """DNS rebinding as the browser sees it: a foreign name that resolves to 127.0.0.1."""
+    chromium = ensure_chromium()
+    if chromium is None:
+        pytest.skip("no chromium and it cannot be installed here (needs root and apt-get)")
+    server, explainer = page_server()
+    port = server.httpd.server_address[1]
+    rules = "--host-resolver-rules=MAP attacker.example 127.0.0.1"
+    try:
+        with Browser(chromium, width=800, height=600, arguments=[rules]) as browser:
+            browser.open(f"http://attacker.example:{port}/state.json")
+            text = browser.wait_for("document.body && document.body.innerText")
+            assert "Host header refused" in text and "gradcam" not in text
+            # the page under its own name, in the same browser, is there
+            browser.open(server.url)
+            assert browser.wait_for('document.getElementById("method").options.length > 4', timeout=PAGE_TIMEOUT_S)
+            # and a page on the rebound name cannot change the settings either
+            browser.open(f"http://attacker.example:{port}/nothing")
+            browser.wait_for("document.readyState === 'complete'")
+            answer = browser.evaluate(
+                f'fetch("http://attacker.example:{port}/control", {{method: "POST", '
+                'headers: {"Content-Type": "application/json"}, body: JSON.stringify({n: 9})})'
+                ".then((r) => r.status)"
+            )
+            assert answer == 403 and explainer.settings.n == 1.0
+    finally:
+        server.stop()
