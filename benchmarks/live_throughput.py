@@ -33,7 +33,10 @@ import numpy as np
 import torch
 from _results import write_rows_csv
 
-from videoxai.live.session import LiveExplainer, LiveSession, LiveSettings, open_source, percentile
+from videoxai.live.explainer import LiveExplainer, LiveSettings
+from videoxai.live.session import LiveSession
+from videoxai.live.source import open_source
+from videoxai.live.stats import percentile
 from videoxai.models import load
 
 RESULTS = Path(__file__).resolve().parent / "results"

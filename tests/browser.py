@@ -1,7 +1,7 @@
 """A real headless Chromium driven over the DevTools protocol on a pipe (no extra dependency).
 
-Tests use it to open pages as a user would (the study's report, an overlay video), run a line
-of JavaScript in them and take screenshots. Chromium is Debian's ``chromium``; ``ensure_chromium``
+Tests use it to open pages as a user would (the study's report, an overlay video, the live page),
+run a line of JavaScript in them and take screenshots. Chromium is Debian's ``chromium``; ``ensure_chromium``
 installs it with apt-get when missing, as tests/test_cluster.py installs SLURM.
 """
 
@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -36,7 +37,8 @@ def ensure_chromium() -> str | None:
 class Browser:
     """One headless Chromium with one tab; ``with Browser(path) as browser: browser.open(url)``."""
 
-    def __init__(self, binary: str, width: int = 1400, height: int = 1000):
+    def __init__(self, binary: str, width: int = 1400, height: int = 1000, arguments: Sequence[str] = ()):
+        """``arguments``: more Chromium switches, e.g. ``--host-resolver-rules=MAP name 127.0.0.1``."""
         self._profile = tempfile.mkdtemp(prefix="videoxai-chromium-")
         to_browser_read, self._to_browser = os.pipe()
         self._from_browser, from_browser_write = os.pipe()
@@ -51,12 +53,17 @@ class Browser:
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
+                # nothing in the background: no updates, sync or network chatter during a test
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
                 "--remote-debugging-pipe",
                 "--autoplay-policy=no-user-gesture-required",
                 "--mute-audio",
                 "--no-first-run",
                 f"--user-data-dir={self._profile}",
                 f"--window-size={width},{height}",
+                *arguments,
                 "about:blank",
             ],
             stdin=subprocess.DEVNULL,

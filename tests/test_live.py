@@ -15,9 +15,11 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -25,20 +27,13 @@ from test_explain import SPEC, make_model  # noqa: E402  (tests/ is on sys.path 
 
 from videoxai.core.errors import VideoXAIError
 from videoxai.data.video import read_video
-from videoxai.live.server import LiveServer
-from videoxai.live.session import (
-    LABEL_HEIGHT,
-    LABEL_SIZE,
-    LiveExplainer,
-    LiveSession,
-    LiveSettings,
-    LiveStats,
-    SlidingWindow,
-    compose,
-    open_source,
-    parse_size,
-    percentile,
-)
+from videoxai.live.explainer import LiveExplainer, LiveSettings
+from videoxai.live.picture import LABEL_HEIGHT, LABEL_SIZE, compose
+from videoxai.live.server import LiveServer, state_of
+from videoxai.live.session import LiveSession
+from videoxai.live.source import open_source, parse_size
+from videoxai.live.stats import LiveStats, percentile
+from videoxai.live.window import SlidingWindow
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -239,6 +234,14 @@ def write_clip(path: Path, frames: np.ndarray, fps: float = 25.0) -> Path:
     return path
 
 
+def video_stream(path: Path) -> tuple[str, str, int, tuple[int, int]]:
+    """Codec, pixel format, decoded frame count and (height, width) of an MP4's video, read back with PyAV."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        count = sum(1 for _ in container.decode(stream))
+        return stream.codec_context.name, stream.codec_context.pix_fmt, count, (stream.height, stream.width)
+
+
 def test_explainer_draws_both_overlays_and_the_top5():
     explainer = LiveExplainer(make_model(), SPEC, LiveSettings("gradcam", n=1.0))
     window = SlidingWindow(length=SPEC.num_frames, clock=FakeClock())
@@ -335,6 +338,28 @@ def test_file_is_played_at_its_frame_rate_on_the_session_clock(tmp_path):
     recorded = read_video(tmp_path / "shown.mp4")
     assert recorded.num_frames == 30 and recorded.fps == pytest.approx(10.0)
     assert recorded.frames.shape[1:] == (LABEL_HEIGHT + 12, 3 * 12 + 8, 3)
+    # H.264, which browsers play (OpenCV's mp4v they do not), every shown frame at the shown size
+    assert video_stream(tmp_path / "shown.mp4") == ("h264", "yuv420p", 30, (LABEL_HEIGHT + 12, 3 * 12 + 8))
+
+
+def test_recording_writer_streams_h264_and_keeps_the_first_size(tmp_path):
+    from videoxai.report.overlay import H264Writer
+
+    frames = moving_frames(7, 15, 21)  # odd sizes: one black row and column are added for 4:2:0
+    with H264Writer(tmp_path / "stream.mp4", fps=12.5, preset="veryfast") as writer:
+        for rgb in frames:
+            writer.write(rgb)
+        with pytest.raises(VideoXAIError, match="first one's size 22x16"):
+            writer.write(moving_frames(1, 16, 16)[0])
+    writer.close()  # a second close does nothing
+    assert writer.frames_written == 7
+    assert video_stream(tmp_path / "stream.mp4") == ("h264", "yuv420p", 7, (16, 22))
+    decoded = read_video(tmp_path / "stream.mp4")
+    assert decoded.fps == pytest.approx(12.5)
+    # the picture survives the encoding (the moving square's colour, within compression error)
+    assert np.abs(decoded.frames[3, :15, :21].astype(int) - frames[3].astype(int)).mean() < 6
+    with pytest.raises(VideoXAIError, match="already closed"):
+        writer.write(frames[0])
 
 
 # ----------------------------------------------------------------------------- the page, in-process
@@ -346,8 +371,11 @@ def get(url: str):
 
 
 def post(url: str, body) -> tuple[int, dict]:
+    """POST ``body`` as the page does: JSON, from the page's own origin."""
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
+    origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(url))
+    headers = {"Content-Type": "application/json", "Origin": origin}
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -397,8 +425,6 @@ def test_server_serves_page_frames_state_and_controls(tmp_path):
 
 
 def test_a_method_the_model_cannot_take_is_reported_and_the_stream_goes_on(tmp_path):
-    from videoxai.live.server import state_of
-
     clip = write_clip(tmp_path / "clip.mp4", moving_frames(12, 16, 16), fps=20.0)
     # TinyNet's classifier does not follow global pooling, so saliency tubes cannot explain it
     explainer = LiveExplainer(make_model(), SPEC, LiveSettings("saliency_tubes", n=1.0))
@@ -443,6 +469,7 @@ def test_command_ends_cleanly_at_the_end_of_a_file(clip_112, tmp_path):
     assert "source ended; 50 frames read" in done.stdout
     recorded = read_video(out)
     assert recorded.num_frames == 50 and recorded.frames.shape[1:] == (LABEL_HEIGHT + 112, 3 * 112 + 8, 3)
+    assert video_stream(out) == ("h264", "yuv420p", 50, (LABEL_HEIGHT + 112, 3 * 112 + 8))
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""``videoxai live``'s page in a real browser: headless Chromium driven over its DevTools pipe.
+"""``videoxai live``'s page in a real browser: headless Chromium driven over its DevTools pipe (tests/browser.py).
 
 The command runs for real on a generated clip (C3D at an eighth of its width, random weights, so
 it is quick on a CPU). Chromium is installed from Debian's packages when missing (needs root),
@@ -9,136 +9,26 @@ list, the figures), changes the method from the page's own controls, and saves a
 
 from __future__ import annotations
 
-import base64
+import io
 import json
 import os
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
+from browser import Browser, ensure_chromium
+from test_explain import SPEC, make_model
 from test_live import environment, get, live_command, moving_frames, write_clip
 
-from videoxai.live.session import LABEL_HEIGHT
+from videoxai.core.errors import VideoXAIError
+from videoxai.live.explainer import LiveExplainer, LiveSettings
+from videoxai.live.picture import LABEL_HEIGHT
+from videoxai.live.server import LiveServer
+from videoxai.live.session import LiveSession
+from videoxai.live.source import open_source
 
 pytestmark = pytest.mark.slow
-
-
-def chromium_binary() -> str:
-    """Path of Chromium, installing Debian's package when missing, or skip."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip("Chromium is not installed and installing it needs root and apt-get")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (
-        ["apt-get", "install", "-y", "chromium"],
-        ["apt-get", "update"],
-        ["apt-get", "install", "-y", "chromium"],
-    ):
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
-        if command[1] == "install" and done.returncode == 0:
-            break
-    found = shutil.which("chromium")
-    if not found:
-        pytest.skip(f"apt-get could not install chromium: {done.stderr[-500:]}")
-    return found
-
-
-class DevTools:
-    """The Chrome DevTools protocol over ``--remote-debugging-pipe``: JSON messages ending in NUL.
-
-    Chromium reads commands on its file descriptor 3 and writes answers and events on 4.
-    """
-
-    def __init__(self, binary: str, profile: Path):
-        to_browser_read, self._to_browser = os.pipe()
-        self._from_browser, from_browser_write = os.pipe()
-        arguments = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--remote-debugging-pipe",
-            "--window-size=1280,900",
-            f"--user-data-dir={profile}",
-            "--no-first-run",
-            "about:blank",
-        ]
-        # the shell moves the two pipe ends onto the descriptors Chromium expects
-        self.process = subprocess.Popen(
-            ["bash", "-c", f'exec "$0" "$@" 3<&{to_browser_read} 4>&{from_browser_write}', binary, *arguments],
-            pass_fds=(to_browser_read, from_browser_write),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        os.close(to_browser_read)
-        os.close(from_browser_write)
-        self._buffer = b""
-        self._next_id = 0
-
-    def call(self, method: str, session: str | None = None, **params) -> dict:
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        while True:
-            answer = self._read()
-            if answer.get("id") == self._next_id:
-                if "error" in answer:
-                    raise RuntimeError(f"{method}: {answer['error']}")
-                return answer["result"]
-
-    def _read(self) -> dict:
-        while b"\0" not in self._buffer:
-            chunk = os.read(self._from_browser, 1 << 16)
-            if not chunk:
-                raise RuntimeError("Chromium closed its DevTools pipe")
-            self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def close(self) -> None:
-        try:
-            self.call("Browser.close")
-        except (RuntimeError, OSError):
-            pass
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        os.close(self._to_browser)
-        os.close(self._from_browser)
-
-
-class Page:
-    def __init__(self, devtools: DevTools, url: str):
-        self.devtools = devtools
-        target = devtools.call("Target.createTarget", url=url)["targetId"]
-        self.session = devtools.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-
-    def evaluate(self, expression: str):
-        answer = self.devtools.call(
-            "Runtime.evaluate", self.session, expression=expression, returnByValue=True, awaitPromise=True
-        )
-        if "exceptionDetails" in answer:
-            raise RuntimeError(f"page script failed: {answer['exceptionDetails']}")
-        return answer["result"].get("value")
-
-    def wait_for(self, expression: str, pause: float = 0.2):
-        """Evaluate until truthy; the test's own timeout bounds the wait."""
-        while True:
-            value = self.evaluate(expression)
-            if value:
-                return value
-            time.sleep(pause)
-
-    def screenshot(self, path: Path) -> Path:
-        data = self.devtools.call("Page.captureScreenshot", self.session, format="png")["data"]
-        path.write_bytes(base64.b64decode(data))
-        return path
 
 
 # a digest of the pixels the <img> shows right now, drawn into a canvas (same origin, so readable)
@@ -156,11 +46,17 @@ SHOWN_PIXELS = """(() => {
 })()"""
 
 
+# how long the page may take to show what a step waits for (a first explanation on a busy 2-core CPU)
+PAGE_TIMEOUT_S = 300.0
+
+
 @pytest.fixture
-def browser(tmp_path):
-    devtools = DevTools(chromium_binary(), tmp_path / "chromium-profile")
-    yield devtools
-    devtools.close()
+def browser():
+    chromium = ensure_chromium()
+    if chromium is None:
+        pytest.skip("no chromium and it cannot be installed here (needs root and apt-get)")
+    with Browser(chromium, width=1280, height=900) as opened:
+        yield opened
 
 
 def test_page_shows_a_moving_stream_its_top5_and_figures_and_takes_controls(browser, tmp_path):
@@ -176,23 +72,23 @@ def test_page_shows_a_moving_stream_its_top5_and_figures_and_takes_controls(brow
         first_line = process.stdout.readline()
         assert "http://127.0.0.1:" in first_line, first_line
         url = first_line.split("-> ")[1].split()[0]
-        page = Page(browser, url)
+        browser.open(url)
 
         # the frame image keeps changing: several different pictures within a few refreshes
         seen = set()
         while len(seen) < 4:
-            shown = page.evaluate(SHOWN_PIXELS)
+            shown = browser.evaluate(SHOWN_PIXELS)
             if shown:
                 seen.add(shown)
             time.sleep(0.1)
         assert all(digest.startswith(f"{3 * 112 + 8}x{LABEL_HEIGHT + 112}:") for digest in seen), seen
 
         # top-5 and figures appear once the first window is explained
-        page.wait_for('document.querySelectorAll("#top5 li").length === 5')
-        items = page.evaluate('[...document.querySelectorAll("#top5 li")].map((li) => li.textContent)')
+        assert browser.wait_for('document.querySelectorAll("#top5 li").length === 5', timeout=PAGE_TIMEOUT_S)
+        items = browser.evaluate('[...document.querySelectorAll("#top5 li")].map((li) => li.textContent)')
         assert all(item.startswith("class_") and item.endswith("%") for item in items)
-        page.wait_for('parseFloat(document.getElementById("rate").textContent) > 0')
-        figures = page.evaluate(
+        assert browser.wait_for('parseFloat(document.getElementById("rate").textContent) > 0', timeout=PAGE_TIMEOUT_S)
+        figures = browser.evaluate(
             '["rate", "latency", "explained", "frames", "dropped", "fps"].map((id) => document.getElementById(id).textContent)'
         )
         rate, latency, explained, frames, dropped, fps = figures
@@ -200,8 +96,8 @@ def test_page_shows_a_moving_stream_its_top5_and_figures_and_takes_controls(brow
         assert int(dropped) >= 0 and float(fps) > 0
 
         # change the method and n with the page's own controls (Grad-CAM's coarse maps make a readable screenshot)
-        page.wait_for('document.getElementById("method").options.length > 4')
-        page.evaluate(
+        assert browser.wait_for('document.getElementById("method").options.length > 4', timeout=PAGE_TIMEOUT_S)
+        browser.evaluate(
             'document.getElementById("method").value = "gradcam";'
             'document.getElementById("n").value = "1";'
             'document.getElementById("apply").click(); true'
@@ -212,9 +108,11 @@ def test_page_shows_a_moving_stream_its_top5_and_figures_and_takes_controls(brow
                 break
             time.sleep(0.2)
         assert state["settings"]["method"] == "gradcam" and state["settings"]["n"] == 1.0
-        page.wait_for('document.getElementById("explained").textContent !== "' + explained + '"')
+        assert browser.wait_for(
+            'document.getElementById("explained").textContent !== "' + explained + '"', timeout=PAGE_TIMEOUT_S
+        )
         time.sleep(1.0)  # one more state refresh, so the screenshot shows the new method's overlay
-        screenshot = page.screenshot(tmp_path / "live.png")
+        screenshot = browser.screenshot(tmp_path / "live.png")
         copy_to = os.environ.get("VIDEOXAI_LIVE_SCREENSHOT")
         if copy_to:
             shutil.copyfile(screenshot, copy_to)
@@ -222,3 +120,70 @@ def test_page_shows_a_moving_stream_its_top5_and_figures_and_takes_controls(brow
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+# ----------------------------------------------------------------------------- what the page lets a browser do
+
+
+def page_server(host: str = "127.0.0.1") -> tuple[LiveServer, LiveExplainer]:
+    """The page of a session that is never started (settings, options and a black frame), in-process."""
+    explainer = LiveExplainer(make_model(), SPEC, LiveSettings("gradcam", 1.0))
+    session = LiveSession(open_source("-", size="16x16", stdin=io.BytesIO(b"")), explainer)
+    return LiveServer(session, host=host, port=0).start(), explainer
+
+
+def test_page_with_a_token_works_from_its_cookie_and_scripts_cannot_read_it(browser):
+    """Served on every interface: the URL with ?token= opens the page, whose own requests then carry the cookie."""
+    try:
+        server, explainer = page_server("0.0.0.0")
+    except VideoXAIError as error:
+        pytest.skip(f"cannot listen on 0.0.0.0 here: {error}")
+    try:
+        browser.open(server.url)  # without the token
+        assert browser.wait_for("document.body && document.body.innerText.includes('token is required')")
+        browser.open(server.login_url)
+        assert browser.wait_for('document.getElementById("method").options.length > 4', timeout=PAGE_TIMEOUT_S)
+        assert browser.wait_for('document.getElementById("source").textContent === "standard input"')
+        assert browser.evaluate("document.cookie") == ""  # HttpOnly: the token is out of scripts' reach
+        # the page's own control request (same origin, JSON, cookie) is accepted
+        browser.evaluate(
+            'document.getElementById("method").value = "guided_backprop";document.getElementById("apply").click(); true'
+        )
+        deadline = time.monotonic() + PAGE_TIMEOUT_S
+        while explainer.settings.method != "guided_backprop" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert explainer.settings.method == "guided_backprop"
+        assert browser.evaluate('document.getElementById("message").textContent') == ""
+        # a plain fetch from the page itself carries the cookie, so the frames keep coming
+        assert browser.evaluate('fetch("/frame.jpg").then((r) => r.status)') == 200
+    finally:
+        server.stop()
+
+
+def test_a_rebound_name_gets_nothing_in_a_real_browser():
+    """DNS rebinding as the browser sees it: a foreign name that resolves to 127.0.0.1."""
+    chromium = ensure_chromium()
+    if chromium is None:
+        pytest.skip("no chromium and it cannot be installed here (needs root and apt-get)")
+    server, explainer = page_server()
+    port = server.httpd.server_address[1]
+    rules = "--host-resolver-rules=MAP attacker.example 127.0.0.1"
+    try:
+        with Browser(chromium, width=800, height=600, arguments=[rules]) as browser:
+            browser.open(f"http://attacker.example:{port}/state.json")
+            text = browser.wait_for("document.body && document.body.innerText")
+            assert "Host header refused" in text and "gradcam" not in text
+            # the page under its own name, in the same browser, is there
+            browser.open(server.url)
+            assert browser.wait_for('document.getElementById("method").options.length > 4', timeout=PAGE_TIMEOUT_S)
+            # and a page on the rebound name cannot change the settings either
+            browser.open(f"http://attacker.example:{port}/nothing")
+            browser.wait_for("document.readyState === 'complete'")
+            answer = browser.evaluate(
+                f'fetch("http://attacker.example:{port}/control", {{method: "POST", '
+                'headers: {"Content-Type": "application/json"}, body: JSON.stringify({n: 9})})'
+                ".then((r) => r.status)"
+            )
+            assert answer == 403 and explainer.settings.n == 1.0
+    finally:
+        server.stop()

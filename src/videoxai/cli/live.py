@@ -16,11 +16,10 @@ import time
 
 from videoxai.cli.common import add_model_arguments, load_model
 from videoxai.core.errors import VideoXAIError
+from videoxai.core.methods import ALL_METHODS
 
 
 def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
-    from videoxai.explain import ALL_METHODS
-
     parser = subparsers.add_parser(
         name,
         help="explain a live video stream (camera, file, URL or stdin) and show it in the browser",
@@ -54,8 +53,21 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         "--every", type=int, default=1, metavar="K", help="explain every K-th window (default: %(default)s)"
     )
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
-    parser.add_argument("--out", metavar="FILE.mp4", help="also record what is shown to this MP4")
-    parser.add_argument("--host", default="127.0.0.1", help="address the page is served on (default: %(default)s)")
+    parser.add_argument("--out", metavar="FILE.mp4", help="also record what is shown to this MP4 (H.264)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the page is served on (default: %(default)s, this machine only); any other address "
+        "shows the stream to the network and needs the token printed with the URL",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME[:PORT]",
+        help="also answer requests addressed to this host name (a DNS name, a reverse proxy, an SSH tunnel "
+        "on another local port); the page refuses other names, against DNS rebinding. Repeatable",
+    )
     parser.add_argument(
         "--port", type=int, default=8765, help="port of the page, 0 for any free one (default: %(default)s)"
     )
@@ -64,8 +76,12 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here, not at the top (start-up time): every sub-command's module is imported to build
+    # the parser, and the live machinery (OpenCV, the explainers, the server) is needed only by `live`
+    from videoxai.live.explainer import LiveExplainer, LiveSettings, resolve_class
     from videoxai.live.server import LiveServer
-    from videoxai.live.session import LiveExplainer, LiveSession, LiveSettings, open_source, resolve_class
+    from videoxai.live.session import LiveSession
+    from videoxai.live.source import open_source
 
     if args.out is not None and not args.out.lower().endswith(".mp4"):
         raise VideoXAIError("--out must end in .mp4", args.out)
@@ -78,14 +94,22 @@ def run(args: argparse.Namespace) -> int:
     target = None if args.target is None else resolve_class(args.target, spec.class_names)
     explainer = LiveExplainer(model, spec, LiveSettings(args.method, args.n, target), device=args.device)
     session = LiveSession(source, explainer, every=args.every, record=args.out, clip_length=args.frames)
-    server = LiveServer(session, host=args.host, port=args.port)
+    server = LiveServer(session, host=args.host, port=args.port, allow_hosts=args.allow_host)
     session.start()
     server.start()
-    print(f"videoxai live: {source.description} -> {server.url} (Ctrl-C to stop)", flush=True)
+    if server.exposed:
+        port = server.httpd.server_address[1]
+        print(
+            f"videoxai live: warning: --host {args.host} shows the stream to the network: anyone who can reach "
+            f"port {port} and has the token sees every frame, and plain HTTP carries both unencrypted",
+            file=sys.stderr,
+            flush=True,
+        )
+    print(f"videoxai live: {source.description} -> {server.login_url} (Ctrl-C to stop)", flush=True)
     if not args.no_browser:
         import webbrowser
 
-        webbrowser.open(server.url)
+        webbrowser.open(server.login_url)
     interrupted = False
 
     def terminate(signum, frame):

@@ -9,22 +9,44 @@ Routes:
 * ``GET /options.json``: the methods and class names the controls offer.
 * ``POST /control``: JSON ``{"method": ..., "n": ..., "target": "top1" | index | name}``; any
   subset. Answers the new settings, or 400 with the reason.
+
+Every request first passes the checks of :mod:`videoxai.live.access`: a ``Host`` this server
+answers to (else 403) and, beyond loopback, the token (else 403); ``POST /control`` also needs
+a same-origin ``Origin`` (else 403), ``Content-Type: application/json`` (else 415) and a
+``Content-Length`` of at most 64 KiB (else 411, 400 or 413).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+from collections.abc import Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import cv2
 import numpy as np
 
 from videoxai.core.errors import VideoXAIError
-from videoxai.live.session import LiveSession, compose
+from videoxai.core.methods import ALL_METHODS
+from videoxai.live.access import MAX_BODY_BYTES, AccessPolicy, body_length, is_any_address, is_json, is_loopback
+from videoxai.live.picture import compose
+from videoxai.live.session import LiveSession
 
 JPEG_QUALITY = 85
+# seconds a client may take to send one request
+REQUEST_TIMEOUT_S = 30.0
+# on every answer: no other site may embed the frames (even as an <img>) or frame the page,
+# and the token in the address never leaves in a Referer
+SECURITY_HEADERS = {
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 PAGE = """<!doctype html>
@@ -210,7 +232,8 @@ class _Cache:
         self.data = b""
 
 
-def make_handler(session: LiveSession):
+def make_handler(session: LiveSession, policy: AccessPolicy):
+    """The request handler class of one session's page; every request passes ``policy``'s checks first."""
     cache = _Cache()
 
     def jpeg() -> tuple[int, bytes]:
@@ -228,6 +251,8 @@ def make_handler(session: LiveSession):
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "videoxai-live"
+        # a client that stops sending half-way through a request does not hold its thread for ever
+        timeout = REQUEST_TIMEOUT_S
 
         def log_message(self, format, *args):  # noqa: A002 - the base class's name
             pass  # a request every 40 ms would drown the terminal
@@ -237,26 +262,83 @@ def make_handler(session: LiveSession):
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
-            for key, value in (headers or {}).items():
+            for key, value in {**SECURITY_HEADERS, **(headers or {})}.items():
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(body)
 
-        def _json(self, status: int, payload) -> None:
-            self._send(status, json.dumps(payload).encode(), "application/json")
+        def _json(self, status: int, payload, headers: dict | None = None) -> None:
+            self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+        def _refuse(self, status: int, reason: str) -> None:
+            # the body of a refused request may be unread: this connection takes no further request
+            self.close_connection = True
+            self._json(status, {"error": reason}, {"Connection": "close"})
+
+        def _admitted(self) -> dict | None:
+            """Extra response headers when this request may be answered; None after refusing it."""
+            if not policy.host_allowed(self.headers.get("Host")) or len(self.headers.get_all("Host") or []) != 1:
+                self._refuse(HTTPStatus.FORBIDDEN, "this page answers only its own address (Host header refused)")
+                return None
+            if policy.token is None:
+                return {}
+            from_query = parse_qs(urlsplit(self.path).query).get("token", [None])[-1]
+            if policy.token_matches(from_query):
+                return {"Set-Cookie": policy.cookie()}  # the page's own requests then carry the token
+            if policy.token_matches(policy.token_from_cookie(self.headers.get("Cookie"))):
+                return {}
+            self._refuse(
+                HTTPStatus.FORBIDDEN, "a token is required: open the URL with ?token= that videoxai live printed"
+            )
+            return None
+
+        def _json_body(self):
+            """The request's JSON body; None after refusing the request (origin, type or size)."""
+            if not policy.same_origin(self.headers.get("Origin"), self.headers.get("Host")):
+                self._refuse(HTTPStatus.FORBIDDEN, "control: only the page itself may change the settings (Origin)")
+                return None
+            if not is_json(self.headers.get("Content-Type")):
+                self._refuse(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "control: the body must be application/json")
+                return None
+            if self.headers.get("Transfer-Encoding"):
+                self._refuse(HTTPStatus.LENGTH_REQUIRED, "control: send the body with a Content-Length")
+                return None
+            try:
+                length = body_length(self.headers.get("Content-Length"))
+            except ValueError as error:
+                missing = self.headers.get("Content-Length") is None
+                self._refuse(HTTPStatus.LENGTH_REQUIRED if missing else HTTPStatus.BAD_REQUEST, f"control: {error}")
+                return None
+            if length > MAX_BODY_BYTES:
+                self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"control: the body is over {MAX_BODY_BYTES} bytes")
+                return None
+            try:
+                data = self.rfile.read(length)
+            except TimeoutError:
+                self._refuse(HTTPStatus.REQUEST_TIMEOUT, "control: the body did not arrive")
+                return None
+            if len(data) < length:
+                self.close_connection = True  # the client went away; there is no one to answer
+                return None
+            try:
+                return json.loads(data or b"{}")
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                self._json(HTTPStatus.BAD_REQUEST, {"error": f"control: the body is not JSON ({error})"})
+                return None
 
         def do_GET(self):  # noqa: N802 - http.server's naming
-            path = self.path.split("?", 1)[0]
+            headers = self._admitted()
+            if headers is None:
+                return
+            path = urlsplit(self.path).path
             if path in ("/", "/index.html"):
-                self._send(HTTPStatus.OK, PAGE.encode(), "text/html; charset=utf-8")
+                self._send(HTTPStatus.OK, PAGE.encode(), "text/html; charset=utf-8", headers)
             elif path == "/frame.jpg":
                 index, data = jpeg()
-                self._send(HTTPStatus.OK, data, "image/jpeg", {"X-Frame-Index": str(index)})
+                self._send(HTTPStatus.OK, data, "image/jpeg", {**headers, "X-Frame-Index": str(index)})
             elif path == "/state.json":
-                self._json(HTTPStatus.OK, state_of(session))
+                self._json(HTTPStatus.OK, state_of(session), headers)
             elif path == "/options.json":
-                from videoxai.explain import ALL_METHODS
-
                 settings = session.explainer.settings
                 self._json(
                     HTTPStatus.OK,
@@ -265,42 +347,81 @@ def make_handler(session: LiveSession):
                         "class_names": list(session.spec.class_names),
                         "settings": {"method": settings.method, "n": settings.n, "target": settings.target},
                     },
+                    headers,
                 )
             else:
-                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {path}"})
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {path}"}, headers)
 
         def do_POST(self):  # noqa: N802
-            if self.path.split("?", 1)[0] != "/control":
-                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {self.path}"})
+            headers = self._admitted()
+            if headers is None:
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            path = urlsplit(self.path).path
+            if path != "/control":
+                self._refuse(HTTPStatus.NOT_FOUND, f"no such page: {path}")
+                return
+            request = self._json_body()
+            if request is None:
+                return
             try:
-                request = json.loads(self.rfile.read(length) or b"{}")
-                self._json(HTTPStatus.OK, apply_control(session, request))
-            except json.JSONDecodeError as error:
-                self._json(HTTPStatus.BAD_REQUEST, {"error": f"control: the body is not JSON ({error})"})
+                self._json(HTTPStatus.OK, apply_control(session, request), headers)
             except VideoXAIError as error:
-                self._json(HTTPStatus.BAD_REQUEST, {"error": str(error)})
+                self._json(HTTPStatus.BAD_REQUEST, {"error": str(error)}, headers)
 
     return Handler
 
 
-class LiveServer:
-    """A threaded HTTP server for one session; ``url`` is where the page is."""
+class IPv6Server(ThreadingHTTPServer):
+    """``--host ::1`` and other IPv6 addresses (the standard server binds IPv4 only)."""
 
-    def __init__(self, session: LiveSession, host: str = "127.0.0.1", port: int = 8765):
+    address_family = socket.AF_INET6
+
+
+class LiveServer:
+    """A threaded HTTP server for one session, answering only its own origin (:mod:`videoxai.live.access`).
+
+    Attributes:
+        url: where the page is, without the token.
+        login_url: the address to open: ``url`` plus ``?token=...`` when a token is required.
+        policy: the :class:`~videoxai.live.access.AccessPolicy`; ``token`` is None on loopback.
+        exposed: True when the page is served beyond this machine (not on a loopback address).
+    """
+
+    def __init__(
+        self, session: LiveSession, host: str = "127.0.0.1", port: int = 8765, allow_hosts: Iterable[str] = ()
+    ):
+        server_class = IPv6Server if ":" in host else ThreadingHTTPServer
         try:
-            self.httpd = ThreadingHTTPServer((host, port), make_handler(session))
+            self.httpd = server_class((host.strip("[]"), port), BaseHTTPRequestHandler)
         except OSError as error:
             raise VideoXAIError(f"cannot serve the page on {host}:{port} ({error.strerror or error})") from None
+        address, bound_port = self.httpd.server_address[:2]
+        try:
+            self.policy = AccessPolicy.for_address(address, bound_port, allow_hosts)
+        except VideoXAIError:
+            self.httpd.server_close()
+            raise
+        self.httpd.RequestHandlerClass = make_handler(session, self.policy)
         self.httpd.daemon_threads = True
+        self.exposed = not is_loopback(address)
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="videoxai-server", daemon=True)
+
+    @property
+    def token(self) -> str | None:
+        return self.policy.token
 
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
+        if is_any_address(host):
+            # every interface includes loopback, and a browser on this machine cannot open 0.0.0.0
+            host = "::1" if ":" in host else "127.0.0.1"
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/"
+
+    @property
+    def login_url(self) -> str:
+        return self.url if self.token is None else f"{self.url}?token={self.token}"
 
     def start(self) -> LiveServer:
         self._thread.start()
@@ -311,4 +432,4 @@ class LiveServer:
         self.httpd.server_close()
 
 
-__all__ = ["LiveServer", "PAGE", "apply_control", "make_handler", "state_of"]
+__all__ = ["LiveServer", "PAGE", "SECURITY_HEADERS", "apply_control", "make_handler", "state_of"]

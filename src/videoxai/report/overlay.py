@@ -326,22 +326,74 @@ def write_png(image: np.ndarray, path: str | os.PathLike) -> Path:
     )
 
 
-def _write_h264(frames: np.ndarray, path: Path, fps: float) -> None:
-    import av
+class H264Writer:
+    """An H.264 MP4 (yuv420p, via PyAV) written one uint8 RGB ``(H, W, 3)`` frame at a time.
 
-    # H.264 in yuv420p is what browsers, GitHub and slide software play; 4:2:0 needs even sizes,
-    # so pad one black row/column rather than resample.
-    height, width = frames.shape[1:3]
-    frames = np.pad(frames, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)))
-    rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
-        stream = container.add_stream("libx264", rate=rate)
-        stream.width, stream.height = frames.shape[2], frames.shape[1]
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "18", "preset": "medium"}
+    For streams whose length is not known in advance (``videoxai live --out``); :func:`write_video`
+    writes whole clips with it. The first frame fixes the size. H.264 in yuv420p is what browsers,
+    GitHub and slide software play; 4:2:0 needs even sizes, so odd ones get one black row/column
+    rather than a resample. ``preset`` trades encoding speed for size (x264's names).
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float, preset: str = "medium"):
+        import av
+
+        self.path = Path(path)
+        self.rate = Fraction(fps).limit_denominator(1001)
+        self.preset = preset
+        self.frames_written = 0
+        self._stream = None
+        try:
+            self._container = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
+        except (OSError, av.error.FFmpegError) as error:
+            raise VideoXAIError(f"cannot write a video here ({error})", self.path) from None
+
+    def write(self, frame: np.ndarray) -> None:
+        import av
+
+        if self._container is None:
+            raise VideoXAIError("the video is already closed", self.path)
+        frame = np.ascontiguousarray(frame, dtype=np.uint8)
+        if frame.ndim != 3 or frame.shape[-1] != 3:
+            raise VideoXAIError(f"need an RGB frame (H, W, 3), got {frame.shape}", self.path)
+        height, width = frame.shape[:2]
+        frame = np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)))
+        if self._stream is None:
+            self._stream = self._container.add_stream("libx264", rate=self.rate)
+            self._stream.width, self._stream.height = frame.shape[1], frame.shape[0]
+            self._stream.pix_fmt = "yuv420p"
+            self._stream.options = {"crf": "18", "preset": self.preset}
+        elif (self._stream.height, self._stream.width) != frame.shape[:2]:
+            raise VideoXAIError(
+                f"every frame must have the first one's size {self._stream.width}x{self._stream.height}, "
+                f"got {frame.shape[1]}x{frame.shape[0]}",
+                self.path,
+            )
+        self._container.mux(self._stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file; closing twice does nothing."""
+        if self._container is None:
+            return
+        try:
+            if self._stream is not None:
+                self._container.mux(self._stream.encode(None))
+        finally:
+            self._container.close()
+            self._container = None
+
+    def __enter__(self) -> H264Writer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _write_h264(frames: np.ndarray, path: Path, fps: float) -> None:
+    with H264Writer(path, fps) as writer:
         for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode(None))
+            writer.write(frame)
 
 
 def write_video(frames: np.ndarray, path: str | os.PathLike, fps: float = 8.0) -> Path:
@@ -376,6 +428,7 @@ def write_video(frames: np.ndarray, path: str | os.PathLike, fps: float = 8.0) -
 __all__ = [
     "FORMATS",
     "ExplainedClips",
+    "H264Writer",
     "colour_bar",
     "contact_sheet",
     "enlarge",
