@@ -1,4 +1,5 @@
-"""Rule selective: mask and selective map per method and n (and the frozen copies' masks)."""
+"""Rule selective: mask and selective map per method and n (and the still copies' masks, and the
+calibrated test's maps and p-values against the study's null)."""
 
 from _stage import logged
 
@@ -12,4 +13,5 @@ with logged(snakemake):
         snakemake.params.methods,
         snakemake.params.settings,
         static_control=bool(snakemake.params.static_control),
+        null=snakemake.input.get("null"),
     )

@@ -239,8 +239,11 @@ def test_a_video_of_ten_clips_matches_a_direct_computation():
     expected = (positive * moving).sum() / positive.sum()
     got = value(frame[frame["clip"] == 3], "weighted_precision", method="guided_backprop", variant="baseline", tau=1.0)
     assert got == pytest.approx(expected, rel=1e-5)
-    # per clip: 3 chance + motion_compensated + border_margin, then the maps' rows
-    assert len(frame) == clips * (5 + 16 * (1 + 3 * 3) + 12 * 2 + 4 * 6 * 2)
+    # per clip: 3 chance + motion_compensated + border_margin; per map (4 baselines, 12 selective)
+    # relevant_fraction and, per tau, precision, weighted, top-q and recall; per selective map and
+    # tau the two size-matched controls; selectivity (2 per selective map); IoU and top-q IoU of
+    # the 6 method pairs in each of the 4 variants
+    assert len(frame) == clips * (5 + 16 * (1 + 3 * 4) + 12 * 3 * 2 + 12 * 2 + 4 * 6 * 2)
 
 
 def test_border_margin_leaves_out_exactly_the_band():

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from videoxai.core.errors import VideoXAIError
-from videoxai.core.outputs import FIGURE_NAMES, TABLE_NAMES
+from videoxai.core.outputs import ABSENT_REASONS, FIGURE_NAMES, TABLE_NAMES
 from videoxai.evaluation.metrics import TIDY_COLUMNS
 from videoxai.report.figures import figure3_grid, top_clips, write_figures
 from videoxai.report.front_page import StudyRun, front_page, headline
@@ -165,7 +165,9 @@ def body_first_cells(text: str, prefix: str, separator: str) -> list[str]:
 def test_write_tables_files_and_method_order(tmp_path):
     paths = write_tables(hand_metrics(), tmp_path / "tables", html_dir=tmp_path / "tables" / "html")
     names = {path.name for path in paths}
-    present = [table for table in TABLE_NAMES if table != "faithfulness"]  # hand_metrics has no faithfulness rows
+    # hand_metrics has no faithfulness rows, no calibrated test and no behaviour rows
+    absent = {"faithfulness", "calibration", "motion_reliance", "explanation_behaviour"}
+    present = [table for table in TABLE_NAMES if table not in absent]
     assert names == (
         {f"{table}.{ext}" for table in present for ext in ("csv", "md", "tex", "html")} | {"metrics.csv", "status.json"}
     )
@@ -294,7 +296,10 @@ def test_faithfulness_table_and_curves_are_written(tmp_path):
     status = json.loads((tmp_path / "none" / "status.json").read_text())
     assert status == {
         "written": ["table1", "table2", "table3", "table4", "accuracy"],
-        "absent": {"faithfulness": "faithfulness is off"},
+        "absent": {
+            "faithfulness": "faithfulness is off",
+            **{name: ABSENT_REASONS[name] for name in ("calibration", "motion_reliance", "explanation_behaviour")},
+        },
     }
     paths = write_figures(hand_faithfulness(), tmp_path / "figures")
     assert (tmp_path / "figures" / "deletion_insertion.png") in paths
@@ -317,7 +322,8 @@ def test_html_tables_and_front_page_carry_the_numbers():
     assert "changed it by DTD +30.0 points (paired, same clips): one video cannot tell for DTD" in sentences
     assert "kept DTD 37.5% of the baseline's positive voxels" in sentences  # Table 3, n = 1: (0.5 + 0.25) / 2
     absent = absent_tables(tables, {"faithfulness": "faithfulness is off (faithfulness.enabled: false)"})
-    assert absent == {"faithfulness": "faithfulness is off (faithfulness.enabled: false)"}
+    assert absent["faithfulness"] == "faithfulness is off (faithfulness.enabled: false)"
+    assert set(absent) == {"faithfulness", "calibration", "motion_reliance", "explanation_behaviour"}
     run = StudyRun(
         videos_listed=3,
         videos_studied=2,

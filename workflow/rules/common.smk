@@ -50,6 +50,21 @@ METHODS = list(config["explain"]["methods"])
 # resolution: 1 px/frame at 112, 2 at 224), and the configured n nearest the paper's n = 4.
 HEADLINE_TAU = headline_tau(config["metrics"]["tau"], GEOMETRY["size"])
 HEADLINE_N = headline_n(config["selective"]["n"])
+# Still copies of every clip (its middle frame repeated) are explained when the static control,
+# the calibrated test or the behavioural test needs them; shifted ones for the calibrated test's
+# null, shuffled ones' logits for the behaviour (videoxai.explain.batched.StillCopies).
+CALIBRATION = config["selective"]["calibration"]["enabled"]
+BEHAVIOUR = config["behaviour"]["enabled"]
+STILLS = (
+    {
+        "shifts": config["selective"]["calibration"]["shifts"] if CALIBRATION else 0,
+        "shuffles": config["behaviour"]["shuffles"] if BEHAVIOUR else 0,
+        "seed": config["behaviour"]["seed"],
+    }
+    if (config["static_control"]["enabled"] or CALIBRATION or BEHAVIOUR)
+    else None
+)
+CALIBRATION_NULL = f"{RESULTS}/calibration/null.npz"
 FAITHFULNESS = config["faithfulness"]["enabled"]
 # Why a table can be absent in this study; the aggregate logs it and the report's front page says it.
 ABSENT_REASONS = {

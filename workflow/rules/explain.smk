@@ -34,6 +34,6 @@ rule explain:
         # only a label target reads the map: a new map must not rerun top-1 explanations
         label_map=(config["videos"]["label_map"] if config["explain"]["target"] == "label" else None),
         videos=lambda wildcards: BUCKETS[wildcards.bucket],
-        static_control=config["static_control"]["enabled"],
+        stills=STILLS,
     script:
         "../../scripts/explain.py"

@@ -1,9 +1,17 @@
-# Selective relevance: a mask and a map per method and per n (sigma multiplier).
+# Selective relevance: a mask and a map per method and per n (sigma multiplier); with the
+# calibrated test on, the calibrated maps and p-values against the study's pooled null.
+
+
+def selective_inputs(wildcards):
+    inputs = {"explain": bucket_folder("explain", BUCKET_OF[wildcards.video])}
+    if CALIBRATION:
+        inputs["null"] = CALIBRATION_NULL
+    return inputs
 
 
 rule selective:
     input:
-        explain=video_bucket_folder("explain"),
+        unpack(selective_inputs),
     output:
         shard("selective"),
     log:
@@ -17,3 +25,22 @@ rule selective:
         static_control=config["static_control"]["enabled"],
     script:
         "../../scripts/selective.py"
+
+
+# The calibrated test's null: every video's still copies (shifted by one pixel) against its still
+# copy, pooled per method over the study's clips (videoxai.study.calibration).
+rule calibration_null:
+    input:
+        [bucket_folder("explain", bucket) for bucket in BUCKETS],
+    output:
+        CALIBRATION_NULL,
+    log:
+        f"{RESULTS}/logs/calibration_null.log",
+    conda:
+        "../../envs/videoxai.yaml"
+    params:
+        explain_shards=EXPLAIN_SHARDS,
+        methods=METHODS,
+        settings=config["selective"]["calibration"],
+    script:
+        "../../scripts/calibration_null.py"

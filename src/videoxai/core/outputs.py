@@ -6,7 +6,17 @@ Torch-free, so the workflow can declare every output while it builds its DAG; th
 
 from __future__ import annotations
 
-TABLE_NAMES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "accuracy", "faithfulness")
+TABLE_NAMES: tuple[str, ...] = (
+    "table1",
+    "table2",
+    "table3",
+    "table4",
+    "accuracy",
+    "faithfulness",
+    "calibration",
+    "motion_reliance",
+    "explanation_behaviour",
+)
 
 TABLE_TITLES: dict[str, str] = {
     "table1": "Table 1: motion precision",
@@ -15,6 +25,9 @@ TABLE_TITLES: dict[str, str] = {
     "table4": "Table 4: overhead",
     "accuracy": "Clip accuracy",
     "faithfulness": "Faithfulness",
+    "calibration": "Calibrated motion test",
+    "motion_reliance": "Motion reliance: the model without motion",
+    "explanation_behaviour": "Explanation vs behaviour",
 }
 
 # Why a table has no rows, when nothing more specific is known (the workflow passes its own).
@@ -25,6 +38,9 @@ ABSENT_REASONS: dict[str, str] = {
     "table4": "no timings were recorded",
     "accuracy": "no clip has a label among the model's classes",
     "faithfulness": "no faithfulness rows (the faithfulness stage did not run)",
+    "calibration": "the calibrated test is off (selective.calibration.enabled: false)",
+    "motion_reliance": "the behavioural test is off (behaviour.enabled: false)",
+    "explanation_behaviour": "needs the behavioural test and selective or calibrated maps",
 }
 
 FIGURE_NAMES: tuple[str, ...] = (

@@ -26,8 +26,10 @@ from videoxai.core.errors import VideoXAIError
 from videoxai.core.files import current_umask
 
 FORMAT_VERSION = 1
-# Where a shard keeps the arrays of the clips' frozen copies (the static control).
-FROZEN_PREFIX = "static_control"
+# The groups of datasets beside a clip's own: its still copies' explanations (the static
+# control's full volumes, and the still and shifted stills at the reference frame), the model's
+# logits on shuffled copies, the calibrated test's results, and Class Feature Pyramids.
+GROUPS: tuple[str, ...] = ("static_control", "stills", "shuffled", "calibrated", "cfp")
 
 # stage -> {dataset pattern: (dtype, ndim)}; "{method}" and "{n}" stand for any group name.
 SCHEMAS: dict[str, dict[str, tuple[str, int]]] = {
@@ -62,15 +64,34 @@ OPTIONAL_SCHEMAS: dict[str, dict[str, tuple[str, int]]] = {
         "cfp/pyramid/layers": ("object", 1),  # (depth + 1,) layer names, deepest first
         "cfp/pyramid/kept_{level}": ("bool", 2),  # (N, C_level) kernels kept per clip
         "cfp/pyramid/map_{level}": ("float32", 4),  # (N, t, h, w) kept kernels' summed activation
-        # static control (static_control.enabled): the clips' frozen copies, as the clips above
+        # still copies (static control, calibrated test, behaviour): each clip's middle frame
+        # repeated, explained for the clip's class, as the clips above
         "static_control/{method}/relevance": ("float32", 4),  # (N, T, H, W)
         "static_control/{method}/logits": ("float32", 2),  # (N, K)
         "static_control/{method}/target": ("int64", 1),  # (N,)
         "static_control/{method}/predicted": ("int64", 1),  # (N,)
         "static_control/{method}/seconds_per_clip": ("float64", 1),  # (N,)
+        # the calibrated test's null: still copies shifted by one pixel, their maps at the frame
+        "stills/frame": ("int64", 1),  # (1,) the reference frame
+        "stills/shifts": ("int64", 2),  # (S, 2) dy, dx of each shifted copy
+        "stills/{method}/shifted": ("float32", 4),  # (N, S, H, W)
+        "stills/{method}/seconds_per_clip": ("float64", 1),  # (N,) all still copies of a clip
+        # behaviour: the model's logits on seeded temporally shuffled copies
+        "shuffled/orders": ("int64", 3),  # (N, Q, T) frame order of each copy
+        "shuffled/logits": ("float32", 3),  # (N, Q, K)
     },
     "selective": {
-        "static_control/{method}/n={n}/mask": ("bool", 4),  # (N, T, H, W) of the frozen copies
+        "static_control/{method}/n={n}/mask": ("bool", 4),  # (N, T, H, W) of the still copies
+        # the calibrated test (selective.calibration.enabled)
+        "calibrated/{method}/mask": ("bool", 4),  # (N, T, H, W), voxels of the reference frame only
+        "calibrated/{method}/map": ("float32", 4),  # (N, T, H, W)
+        "calibrated/{method}/statistic": ("float64", 1),  # (N,) max |residual|
+        "calibrated/{method}/p_value": ("float64", 1),  # (N,)
+        "calibrated/{method}/flagged": ("bool", 1),  # (N,)
+        "calibrated/{method}/share": ("float64", 1),  # (N,) positive relevance of the frame kept
+        "calibrated/{method}/seconds_per_clip": ("float64", 1),  # (N,) the test and its still copies
+        "calibrated/{method}/null_maps": ("int64", 1),  # (N,) size of the study's null
+        "calibrated/{method}/alpha": ("float64", 1),  # (N,) the error rate tested at
     },
 }
 
@@ -304,23 +325,28 @@ def shard_key(
     method: str | None = None,
     n: float | None = None,
     level: int | None = None,
-    frozen: bool = False,
+    group: str | None = None,
 ) -> str:
     """The dataset name of ``name`` in a ``stage`` shard, built from its schema pattern.
 
     Every dataset name the library reads or writes comes from here, so the layout lives in
     :data:`SCHEMAS` alone. ``name`` is the pattern's last part (``relevance``, ``mask``,
-    ``kept_{level}``, ...); ``method``, ``n`` and ``level`` fill its placeholders; ``frozen``
-    picks the frozen copies' dataset (``static_control/...``).
+    ``kept_{level}``, ...); ``method``, ``n`` and ``level`` fill its placeholders; ``group`` picks
+    the datasets under a group of :data:`GROUPS` (``static_control`` for the still copies'
+    explanations, ``stills``, ``shuffled``, ``calibrated``, ``cfp``), None the clip's own.
 
     Example: ``shard_key("selective", "map", method="dtd", n=4)`` is ``"dtd/n=4/map"``.
 
     Raises:
         ValueError: no pattern of the stage's schema matches, or a placeholder is left unfilled.
     """
+    if group is not None and group not in GROUPS:
+        raise ValueError(f"unknown shard group {group!r}; known: {list(GROUPS)}")
     fields = {"method": method, "n": None if n is None else n_group(n)[2:], "level": level}
     for pattern in _patterns(stage):
-        if pattern.rsplit("/", 1)[-1] != name or pattern.startswith(FROZEN_PREFIX + "/") != frozen:
+        first = pattern.split("/", 1)[0]
+        pattern_group = first if first in GROUPS else None
+        if pattern.rsplit("/", 1)[-1] != name or pattern_group != group:
             continue
         needed = {key for key in fields if "{" + key + "}" in pattern}
         if any(fields[key] is None for key in needed):
@@ -328,16 +354,16 @@ def shard_key(
         return pattern.format(**{key: fields[key] for key in needed})
     raise ValueError(
         f"no dataset {name!r} in the {stage!r} shard schema for method={method!r}, n={n!r}, level={level!r}, "
-        f"frozen={frozen}"
+        f"group={group!r}"
     )
 
 
-def method_keys(stage: str, methods, name: str, n_values=None, *, frozen: bool = False) -> list[str]:
+def method_keys(stage: str, methods, name: str, n_values=None, *, group: str | None = None) -> list[str]:
     """:func:`shard_key` of ``name`` for every method (and every n of ``n_values`` when given),
     in that order: the ``names`` to :func:`read_shard` only those."""
     if n_values is None:
-        return [shard_key(stage, name, method=method, frozen=frozen) for method in methods]
-    return [shard_key(stage, name, method=method, n=n, frozen=frozen) for method in methods for n in n_values]
+        return [shard_key(stage, name, method=method, group=group) for method in methods]
+    return [shard_key(stage, name, method=method, n=n, group=group) for method in methods for n in n_values]
 
 
 # Metric shards hold a tidy table, one dataset per column under "table/".

@@ -20,6 +20,7 @@ precision (and chance) at that ``tau``, an all-zero map has NaN precision, an em
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -36,7 +37,10 @@ EXTRA_METHOD_ORDER: tuple[str, ...] = EXTRA_METHODS
 REFERENCE_METHOD = "random"
 # The centre-of-frame reference of the pointing game (videoxai.evaluation.faithfulness.centre_relevance).
 CENTRE_METHOD = "centre"
-VARIANTS: tuple[str, ...] = ("baseline", "selective")
+VARIANTS: tuple[str, ...] = ("baseline", "selective", "calibrated")
+# Size-matched controls of a selective (or calibrated) map of k voxels: the baseline's k most
+# relevant voxels, and k random voxels of the baseline's positive set (seeded per video, method, n).
+MATCHED_METRICS: tuple[str, ...] = ("matched_top_precision", "matched_random_precision")
 
 # Farnebäck magnitude quantiles on the UCF-101 sample at 112x112 (docs/metrics.md): static
 # shots stay below ~0.9 px/frame at their 99th percentile, actors move 2-8 px/frame.
@@ -335,13 +339,56 @@ class MotionScorer:
             else totals[:, :2]
         )
         self.rows.add("relevant_fraction", whole_totals[:, 0] / whole.shape[1], **keys)
+        recall = _ratio(against_motion[:, :, 0], self.moving_count)  # (N, K): moving voxels the map covers
         for index, tau in enumerate(self.taus):
             self.rows.add("precision", ratios[:, index, 0], tau=tau, **keys)
             self.rows.add("weighted_precision", ratios[:, index, 1], tau=tau, **keys)
+            self.rows.add("recall", np.where(self.has_motion[:, index], recall[:, index], np.nan), tau=tau, **keys)
         for q_index, q in enumerate(self.top_q):
             for index, tau in enumerate(self.taus):
                 self.rows.add("topq_precision", ratios[:, index, 2 + q_index], tau=tau, q=q, **keys)
         return whole_positive, whole_tops, whole_totals
+
+    def interior_flat(self, whole: np.ndarray) -> np.ndarray:
+        """A map ``(N, V)`` over the whole clip as ``(N, V_interior)`` (itself without a margin)."""
+        if not self.margin:
+            return whole
+        return np.ascontiguousarray(whole.reshape(self.shape)[self.interior]).reshape(self.clips, -1)
+
+    def matched_rows(self, baseline: np.ndarray, selected: np.ndarray, seed: int, **keys) -> None:
+        """Size-matched controls of the map ``selected`` (``(N, V)``, k positive voxels per clip):
+        the precision of the baseline's k most relevant voxels (``matched_top_precision``) and of k
+        random voxels of the baseline's positive set (``matched_random_precision``), per τ. Any
+        thinning out of a dense map raises precision; these say how much the temporal selection
+        adds beyond the size. NaN where the selected map is empty."""
+        base, chosen = self.interior_flat(baseline), self.interior_flat(selected)
+        counts = (chosen > 0).sum(axis=1)
+        top = np.zeros(base.shape, bool)
+        random = np.zeros(base.shape, bool)
+        generator = np.random.default_rng(seed)
+        for clip in range(self.clips):
+            positive = np.flatnonzero(base[clip] > 0)
+            k = int(min(counts[clip], len(positive)))
+            if k == 0:
+                continue
+            order = positive[np.argsort(-base[clip, positive], kind="stable")]
+            top[clip, order[:k]] = True
+            random[clip, generator.choice(positive, size=k, replace=False)] = True
+        masks = np.stack([top, random], axis=1).astype(np.float32)
+        against = np.einsum("nkv,nmv->nkm", self.moving, masks)  # (N, K, 2)
+        sizes = masks.sum(axis=2, dtype=np.float64)  # (N, 2)
+        ratios = _ratio(against, sizes[:, None, :])
+        ratios[~self.has_motion] = np.nan
+        ratios[counts == 0] = np.nan
+        for index, tau in enumerate(self.taus):
+            self.rows.add("matched_top_precision", ratios[:, index, 0], tau=tau, **keys)
+            self.rows.add("matched_random_precision", ratios[:, index, 1], tau=tau, **keys)
+
+
+def matched_seed(video: str, method: str, variant: str, n: float) -> int:
+    """The seed of a map's random size-matched control: the same for the same video, method,
+    variant and n on every run and machine."""
+    return zlib.crc32(f"{video}|{method}|{variant}|{float(n)!r}".encode())
 
 
 def _checked_maps(
@@ -365,9 +412,21 @@ def _checked_maps(
     return baselines, selective_maps
 
 
-def _selectivity_rows(rows: _Rows, method: str, n: float, selective_totals: np.ndarray, baseline_totals: np.ndarray):
-    """Selective / baseline: positive voxels and positive relevance, per clip."""
-    keys = dict(method=method, variant="selective", n=n)
+def _checked_calibrated(calibrated, baselines: Mapping[str, np.ndarray], shape) -> dict[str, np.ndarray]:
+    """The calibrated maps as float32 ``(N, V)`` in the paper's method order; each needs its baseline."""
+    maps = {}
+    for method in ordered_methods(calibrated or {}):
+        if method not in baselines:
+            raise VideoXAIError("calibrated map given without its baseline relevance", f"calibrated[{method}]")
+        maps[method] = _relevance_array(calibrated[method], f"calibrated[{method}]", shape)
+    return maps
+
+
+def _selectivity_rows(
+    rows: _Rows, variant: str, method: str, n: float, selective_totals: np.ndarray, baseline_totals: np.ndarray
+):
+    """Selective (or calibrated) / baseline: positive voxels and positive relevance, per clip."""
+    keys = dict(method=method, variant=variant, n=n)
     rows.add("selectivity_voxels", _ratio(selective_totals[:, 0], baseline_totals[:, 0]), **keys)
     rows.add("selectivity_relevance", _ratio(selective_totals[:, 1], baseline_totals[:, 1]), **keys)
 
@@ -390,11 +449,14 @@ def _agreement_rows(rows: _Rows, baselines, selective_maps, positive_sets, top_q
                     rows.add("topq_iou", intersection_over_union(first_top, second_top), q=q, **keys)
 
 
-def _timing_rows(rows: _Rows, seconds, selective_seconds, clips: int) -> None:
-    """Seconds of each method alone and with the selection step, and the step's overhead."""
+def _timing_rows(rows: _Rows, seconds, selective_seconds, clips: int, variant: str = "selective") -> None:
+    """Seconds of each method alone (once, with ``variant`` selective) and with the selection
+    step of ``variant``, and that step's overhead."""
     seconds = dict(seconds or {})
-    for method in ordered_methods(seconds):
-        rows.add("seconds", _per_clip(seconds[method], f"seconds[{method}]", clips), method=method, variant="baseline")
+    if variant == "selective":
+        for method in ordered_methods(seconds):
+            base = _per_clip(seconds[method], f"seconds[{method}]", clips)
+            rows.add("seconds", base, method=method, variant="baseline")
     for key, extra in (selective_seconds or {}).items():
         method, n = (str(key[0]), float(key[1])) if isinstance(key, tuple) else (str(key), math.nan)
         if method not in seconds:
@@ -402,11 +464,11 @@ def _timing_rows(rows: _Rows, seconds, selective_seconds, clips: int) -> None:
                 "selective_seconds given without the baseline seconds of the method", f"selective_seconds[{method}]"
             )
         base = _per_clip(seconds[method], f"seconds[{method}]", clips)
-        extra = _per_clip(extra, f"selective_seconds[{method}]", clips)
-        rows.add("seconds", base + extra, method=method, variant="selective", n=n)
+        extra = _per_clip(extra, f"{variant}_seconds[{method}]", clips)
+        rows.add("seconds", base + extra, method=method, variant=variant, n=n)
         with np.errstate(invalid="ignore", divide="ignore"):
             overhead = np.where(base > 0, extra / np.where(base > 0, base, 1.0), np.nan)
-        rows.add("overhead", overhead, method=method, variant="selective", n=n)
+        rows.add("overhead", overhead, method=method, variant=variant, n=n)
 
 
 def compute_clip_metrics(
@@ -423,6 +485,8 @@ def compute_clip_metrics(
     predicted=None,
     border_margin: int = 0,
     motion: str = "raw",
+    calibrated: Mapping[str, object] | None = None,
+    calibrated_seconds: Mapping[str, object] | None = None,
 ) -> pd.DataFrame:
     """All metrics of one video's clips, as tidy long-format rows.
 
@@ -447,6 +511,10 @@ def compute_clip_metrics(
         motion: ``"raw"`` or ``"compensated"``: which flow ``flow`` is (the raw Farnebäck flow or
             the object motion left after removing the camera's); recorded, with the margin, in
             the per-clip rows ``motion_compensated`` (1 or 0) and ``border_margin`` (pixels).
+        calibrated: method -> float ``(N, T, H, W)`` the calibrated test's map (variant
+            ``calibrated``, n NaN), scored like a selective map.
+        calibrated_seconds: method -> float ``(N,)`` seconds of the calibrated test on top of
+            ``seconds`` (its still copies' explanations and the test).
     Returns:
         DataFrame with columns ``TIDY_COLUMNS`` (schema in ``docs/metrics.md``): ``clip`` is
         0..N-1, ``n`` is NaN for baseline rows, ``tau``/``q`` NaN where they do not apply,
@@ -469,9 +537,18 @@ def compute_clip_metrics(
         positive_sets[(method, math.nan)] = scorer.precision_rows(flat, method=method, variant="baseline")
     for (method, n), flat in selective_maps.items():
         positive_sets[(method, n)] = scorer.precision_rows(flat, method=method, variant="selective", n=n)
-        _selectivity_rows(rows, method, n, positive_sets[(method, n)][2], _lookup(positive_sets, method, math.nan)[2])
+        baseline_totals = _lookup(positive_sets, method, math.nan)[2]
+        _selectivity_rows(rows, "selective", method, n, positive_sets[(method, n)][2], baseline_totals)
+        seed = matched_seed(video, method, "selective", n)
+        scorer.matched_rows(baselines[method], flat, seed, method=method, variant="selective", n=n)
+    for method, whole in _checked_calibrated(calibrated, baselines, shape).items():
+        keys = dict(method=method, variant="calibrated")
+        totals = scorer.precision_rows(whole, **keys)[2]
+        _selectivity_rows(rows, "calibrated", method, math.nan, totals, _lookup(positive_sets, method, math.nan)[2])
+        scorer.matched_rows(baselines[method], whole, matched_seed(video, method, "calibrated", math.nan), **keys)
     _agreement_rows(rows, baselines, selective_maps, positive_sets, [float(q) for q in top_q])
     _timing_rows(rows, seconds, selective_seconds, clips)
+    _timing_rows(rows, seconds, calibrated_seconds, clips, variant="calibrated")
     if labels is not None and predicted is not None:
         truth = _per_clip(labels, "labels", clips)
         guess = _per_clip(predicted, "predicted", clips)

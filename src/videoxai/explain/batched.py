@@ -20,7 +20,7 @@ from torch import nn
 
 from videoxai.core.errors import ConfigurationError, VideoXAIError
 from videoxai.core.methods import FLOW_METHODS
-from videoxai.data.copies import frozen_copy
+from videoxai.data.copies import SHIFTS, frozen_copy, reference_frame, shifted, shuffle_orders, shuffled_copies
 from videoxai.data.shards import shard_key
 from videoxai.explain import get_explainer
 from videoxai.models.spec import ModelSpec
@@ -79,19 +79,27 @@ class VideoClips:
         video_id: the video's id in the study.
         clips: uint8 ``(N, T, H, W, 3)`` RGB, already ``spec.size`` square.
         flow: float ``(N, T, H, W, 2)`` Farnebäck flow of the same clips (flow methods only).
-        target: the class every method explains for all of the video's clips (the index of its
-            true class, with ``explain.target: label``); None (or negative) explains each
-            clip's top-1 prediction.
+        target: the class every method explains: one for all of the video's clips (the index of
+            its true class, with ``explain.target: label``) or int ``(N,)`` one per clip (a still
+            copy explains its clip's class); None (or negative) explains each clip's top-1
+            prediction.
     """
 
     video_id: str
     clips: np.ndarray
     flow: np.ndarray | None = None
-    target: int | None = None
+    target: int | np.ndarray | None = None
 
     @property
     def explains_label(self) -> bool:
-        return self.target is not None and self.target >= 0
+        """Whether the clips explain given classes (not their top-1 predictions)."""
+        if self.target is None:
+            return False
+        return bool(np.all(np.asarray(self.target) >= 0))
+
+    def target_of(self, clip: int) -> int:
+        target = np.asarray(self.target)
+        return int(target) if target.ndim == 0 else int(target[clip])
 
 
 def shared_guided_gradcam(methods: Sequence[str], options: Mapping[str, dict]) -> bool:
@@ -271,7 +279,9 @@ class BatchedExplainer:
         inputs = self.spec.preprocess(clips, device=self.device)
         target = None
         if items[0][0].video.explains_label:  # run() never mixes label and top-1 clips in a batch
-            target = torch.tensor([item.video.target for item, _ in items], dtype=torch.int64, device=inputs.device)
+            target = torch.tensor(
+                [item.video.target_of(index) for item, index in items], dtype=torch.int64, device=inputs.device
+            )
         results = attribute_batch(self.explainers, inputs, flow, self.share, self.device, target)
         for position, (item, _) in enumerate(items):
             for method, result in results.items():
@@ -296,45 +306,141 @@ class BatchedExplainer:
                 yield video_id, pending.arrays(self.methods)
 
 
-# Suffix of the frozen copy's id inside explain_videos (shown in progress lines only); video ids
-# never contain a space, so it cannot clash with a real one.
-FROZEN_SUFFIX = " (frozen copy)"
+@dataclass(frozen=True)
+class StillCopies:
+    """What the explain step adds to every clip (see :mod:`videoxai.data.copies`).
+
+    Attributes:
+        shifts: still copies shifted by one pixel (:data:`videoxai.data.copies.SHIFTS`, in order),
+            explained like the still copy: the calibrated test's null. 0 for none.
+        shuffles: temporally shuffled copies whose logits are kept (the behavioural reference;
+            a forward pass each, no explanation). 0 for none.
+        seed: seeds the shuffles.
+    """
+
+    shifts: int = 0
+    shuffles: int = 0
+    seed: int = 0
 
 
-def with_frozen_copies(videos: Iterable[VideoClips]) -> Iterator[VideoClips]:
-    """Each video followed by its frozen copy (flow of a frozen copy is zero)."""
-    for video in videos:
-        yield video
-        flow = None if video.flow is None else np.zeros_like(video.flow, dtype=np.float32)
-        yield VideoClips(video.video_id + FROZEN_SUFFIX, frozen_copy(video.clips), flow)
+# Suffixes of the copies' ids inside explain_videos (shown in progress lines only); video ids
+# never contain a space, so they cannot clash with a real one.
+STILL_SUFFIX = " (still copy)"
+SHIFT_SUFFIX = " (shifted still {index})"
 
 
-def paired_with_frozen(
-    results: Iterable[tuple[str, dict | VideoXAIError]],
-) -> Iterator[tuple[str, dict | VideoXAIError]]:
-    """Merge each video's result with its frozen copy's, which explain_videos yields right after it."""
-    held: tuple[str, dict | VideoXAIError] | None = None
-    names = ("relevance", "logits", "target", "predicted", "seconds_per_clip")
-    for video_id, result in results:
-        if not video_id.endswith(FROZEN_SUFFIX):
-            held = (video_id, result)
-            continue
-        original, arrays = held
-        if isinstance(arrays, VideoXAIError):
-            yield original, arrays
-        elif isinstance(result, VideoXAIError):
-            yield original, VideoXAIError(f"the frozen copy (static control) cannot be explained: {result}")
-        else:
-            methods = [name.split("/")[0] for name in result if name.endswith("/relevance") and name.count("/") == 1]
-            frozen = {
-                shard_key("explain", name, method=method, frozen=True): result[
+class StillCopyRound:
+    """Explains each video's still copies once the video itself is explained, and merges them in.
+
+    The still copy repeats the clip's reference frame (:func:`videoxai.data.copies.reference_frame`)
+    and explains the class the clip's first method explained, clip by clip; its arrays join the
+    video's under ``static_control/{method}/...``, the shifted stills' maps at the reference frame
+    under ``stills/{method}/shifted``, the shuffled copies' logits under ``shuffled/``.
+    """
+
+    def __init__(self, batcher: BatchedExplainer, model: nn.Module, copies: StillCopies, batch_size: int):
+        self.batcher, self.model, self.copies, self.batch_size = batcher, model, copies, batch_size
+        self.shifts = SHIFTS[: copies.shifts]
+        self.waiting: dict[str, dict] = {}  # video id -> {"arrays", "copies": {suffix: arrays}}
+        self.order: list[str] = []  # real videos in input order, until handed out
+
+    def add(self, video: VideoClips) -> None:
+        self.order.append(video.video_id)
+        self.batcher.add(video)
+
+    def _copies_of(self, video_id: str, arrays: dict, clips: np.ndarray, flow: np.ndarray | None) -> None:
+        first = self.batcher.methods[0]
+        target = arrays[shard_key("explain", "target", method=first)]
+        frame = reference_frame(clips.shape[1])
+        still = frozen_copy(clips, frame)
+        zero_flow = None if flow is None else np.zeros_like(flow, dtype=np.float32)
+        self.waiting[video_id] = {"arrays": arrays, "copies": {}, "frame": frame, "clips": clips}
+        self.batcher.add(VideoClips(video_id + STILL_SUFFIX, still, zero_flow, target))
+        for index, (dy, dx) in enumerate(self.shifts):
+            copy = shifted(still, dy, dx)
+            self.batcher.add(VideoClips(video_id + SHIFT_SUFFIX.format(index=index), copy, zero_flow, target))
+
+    def _shuffled_logits(self, clips: np.ndarray) -> dict[str, np.ndarray]:
+        orders = shuffle_orders(len(clips), clips.shape[1], self.copies.shuffles, self.copies.seed)
+        copies = shuffled_copies(clips, orders).reshape(-1, *clips.shape[1:])
+        logits = []
+        with torch.inference_mode():
+            for start in range(0, len(copies), self.batch_size):
+                inputs = self.batcher.spec.preprocess(
+                    copies[start : start + self.batch_size], device=self.batcher.device
+                )
+                logits.append(to_numpy(self.model(inputs)).astype(np.float32))
+        stacked = np.concatenate(logits).reshape(len(clips), self.copies.shuffles, -1)
+        return {
+            shard_key("explain", "orders", group="shuffled"): orders,
+            shard_key("explain", "logits", group="shuffled"): stacked,
+        }
+
+    def _merge(self, video_id: str) -> dict:
+        entry = self.waiting.pop(video_id)
+        arrays, copies, frame = entry["arrays"], entry["copies"], entry["frame"]
+        still = copies[STILL_SUFFIX]
+        merged = dict(arrays)
+        for method in self.batcher.methods:
+            for name in ("relevance", "logits", "target", "predicted", "seconds_per_clip"):
+                merged[shard_key("explain", name, method=method, group="static_control")] = still[
                     shard_key("explain", name, method=method)
                 ]
-                for method in methods
-                for name in names
-            }
-            yield original, {**arrays, **frozen}
-        held = None
+            seconds = still[shard_key("explain", "seconds_per_clip", method=method)].copy()
+            if self.shifts:
+                maps = []
+                for index in range(len(self.shifts)):
+                    shifted_arrays = copies[SHIFT_SUFFIX.format(index=index)]
+                    maps.append(shifted_arrays[shard_key("explain", "relevance", method=method)][:, frame])
+                    seconds = seconds + shifted_arrays[shard_key("explain", "seconds_per_clip", method=method)]
+                merged[shard_key("explain", "shifted", method=method, group="stills")] = np.stack(maps, axis=1)
+            merged[shard_key("explain", "seconds_per_clip", method=method, group="stills")] = seconds
+        merged[shard_key("explain", "frame", group="stills")] = np.array([frame], np.int64)
+        merged[shard_key("explain", "shifts", group="stills")] = np.array(self.shifts, np.int64).reshape(-1, 2)
+        if self.copies.shuffles:
+            merged.update(self._shuffled_logits(entry["clips"]))
+        return merged
+
+    def handle(self, finished: Iterable[tuple[str, dict | VideoXAIError]], inputs: dict[str, VideoClips]) -> None:
+        """Take the batcher's finished videos: a real one queues its copies, a copy joins its video."""
+        for video_id, result in list(finished):
+            real = video_id.split(" (", 1)[0]
+            if video_id == real:
+                if isinstance(result, VideoXAIError):
+                    self.waiting[real] = {"error": result}
+                else:
+                    source = inputs.pop(real)
+                    self._copies_of(real, result, source.clips, source.flow)
+                continue
+            entry = self.waiting.get(real)
+            if entry is None or "error" in entry:
+                continue
+            if isinstance(result, VideoXAIError):
+                self.waiting[real] = {
+                    "error": VideoXAIError(f"a still copy of the clips cannot be explained: {result}")
+                }
+                continue
+            entry["copies"][video_id[len(real) :]] = result
+
+    def pending_copies(self) -> int:
+        """How many copies have come back so far (a measure of progress)."""
+        return sum(len(entry.get("copies", {})) for entry in self.waiting.values())
+
+    def ready(self) -> Iterator[tuple[str, dict | VideoXAIError]]:
+        """Videos whose copies are all done, in input order."""
+        expected = 1 + len(self.shifts)
+        while self.order:
+            entry = self.waiting.get(self.order[0])
+            if entry is None:
+                return
+            if "error" not in entry and len(entry["copies"]) < expected:
+                return
+            video_id = self.order.pop(0)
+            yield (
+                (video_id, self.waiting.pop(video_id)["error"])
+                if "error" in entry
+                else (video_id, self._merge(video_id))
+            )
 
 
 def explain_videos(
@@ -346,36 +452,50 @@ def explain_videos(
     batch_size: int = 4,
     device: str | torch.device = "cpu",
     progress: Progress | None = None,
-    static_control: bool = False,
+    stills: StillCopies | None = None,
 ) -> Iterator[tuple[str, dict[str, np.ndarray] | VideoXAIError]]:
     """Every method's relevance for the clips of many videos, with the model loaded once.
 
-    With ``static_control``, the frozen copy of every clip (:func:`videoxai.data.copies.frozen_copy`)
-    is explained too, in the same batches, and its arrays join the video's under
-    ``static_control/{method}/...`` (relevance, logits, target, predicted, seconds_per_clip; each
-    method explains the class the model predicts for the frozen copy). A video whose frozen copy
-    cannot be explained fails as a whole.
+    With ``stills``, every clip's still copy (its middle frame repeated,
+    :func:`videoxai.data.copies.frozen_copy`) is explained too, in the same batches, for the class
+    the clip's first method explained, and its arrays join the video's under
+    ``static_control/{method}/...`` (relevance, logits, target, predicted, seconds_per_clip); so do
+    the shifted still copies' maps at the reference frame and the shuffled copies' logits
+    (:class:`StillCopies`). A video whose copies cannot be explained fails as a whole.
 
     Guided Grad-CAM reuses Grad-CAM and Guided Backprop when both are configured with the same
     settings (:func:`shared_guided_gradcam`); no map changes. ``videos`` is consumed lazily, so a
-    prefetching iterator (:func:`prefetched`) overlaps reading with the model's work.
+    prefetching iterator overlaps reading with the model's work.
 
     Yields:
-        ``(video_id, arrays)`` as soon as all clips of a video are explained, in input order,
-        with the arrays of :func:`explain_clips`; or ``(video_id, error)`` when that video's
-        clips raised a :class:`VideoXAIError`. A :class:`ConfigurationError` is raised, not yielded.
+        ``(video_id, arrays)`` as soon as all clips of a video (and its copies) are explained, in
+        input order, with the arrays of :func:`explain_clips`; or ``(video_id, error)`` when that
+        video's clips raised a :class:`VideoXAIError`. A :class:`ConfigurationError` is raised,
+        not yielded.
     """
-    if static_control:
-        yield from paired_with_frozen(
-            explain_videos(model, spec, with_frozen_copies(videos), methods, options, batch_size, device, progress)
-        )
-        return
     batcher = BatchedExplainer(model, spec, methods, options or {}, batch_size, device, progress)
-    for video in videos:
-        batcher.add(video)
+    if stills is None:
+        for video in videos:
+            batcher.add(video)
+            yield from batcher.finished()
+        batcher.flush()
         yield from batcher.finished()
-    batcher.flush()
-    yield from batcher.finished()
+        return
+    round_ = StillCopyRound(batcher, model, stills, batch_size)
+    inputs: dict[str, VideoClips] = {}
+    for video in videos:
+        inputs[video.video_id] = video
+        round_.add(video)
+        round_.handle(batcher.finished(), inputs)
+        yield from round_.ready()
+    while batcher.queue or round_.waiting:
+        progress_before = (len(batcher.queue), round_.pending_copies())
+        batcher.flush()
+        round_.handle(batcher.finished(), inputs)
+        yield from round_.ready()
+        if round_.waiting and not batcher.queue and progress_before == (0, round_.pending_copies()):
+            raise RuntimeError(f"the still copies of {sorted(round_.waiting)} were never explained")
+    yield from round_.ready()
 
 
 def explain_clips(
@@ -388,7 +508,7 @@ def explain_clips(
     device: str | torch.device = "cpu",
     flow: np.ndarray | None = None,
     progress: Progress | None = None,
-    static_control: bool = False,
+    stills: StillCopies | None = None,
     target: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Every method's relevance for every clip of one video, as the explain shard's arrays.
@@ -400,8 +520,8 @@ def explain_clips(
         batch_size: clips per forward/backward pass (memory only: maps do not change).
         flow: float ``(N, T, H, W, 2)`` Farnebäck flow of the same clips; needed by flow methods.
         progress: called with one line per batch.
-        static_control: also explain each clip's frozen copy (arrays under ``static_control/``,
-            see :func:`explain_videos`).
+        stills: also explain each clip's still copies (arrays under ``static_control/``,
+            ``stills/`` and ``shuffled/``, see :func:`explain_videos`).
         target: class index every clip is explained for (e.g. the video's true class); None
             explains each clip's top-1 prediction.
     Returns:
@@ -421,7 +541,7 @@ def explain_clips(
         batch_size=batch_size,
         device=device,
         progress=progress,
-        static_control=static_control,
+        stills=stills,
     )
     if isinstance(arrays, VideoXAIError):
         raise arrays

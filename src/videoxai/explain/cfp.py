@@ -99,7 +99,7 @@ class PyramidExplanation(Explanation):
         """The pyramid with its maps (:func:`pyramid_arrays`): the layer names are shared by all
         clips, the kept kernels and maps are per clip."""
         arrays = pyramid_arrays(self, maps=True)
-        layers = shard_key("explain", "layers")
+        layers = shard_key("explain", "layers", group="cfp")
         return {name: value for name, value in arrays.items() if name != layers}, {layers: arrays[layers]}
 
 
@@ -249,11 +249,15 @@ def pyramid_arrays(explanation: PyramidExplanation, maps: bool = False) -> dict[
     ``cfp/pyramid/layers`` (str, depth + 1) and ``cfp/pyramid/kept_{level}`` bool ``(N, C_level)``,
     level 0 = deepest; with ``maps=True`` also ``cfp/pyramid/map_{level}`` float32 ``(N, t, h, w)``
     (the kept kernels' summed activation at the layer's resolution, what :func:`plot_pyramid` draws)."""
-    arrays: dict[str, np.ndarray] = {shard_key("explain", "layers"): np.asarray(explanation.layers, dtype=object)}
+    arrays: dict[str, np.ndarray] = {
+        shard_key("explain", "layers", group="cfp"): np.asarray(explanation.layers, dtype=object)
+    }
     for level, keep in enumerate(explanation.kept):
-        arrays[shard_key("explain", "kept_{level}", level=level)] = keep.detach().cpu().numpy().astype(bool)
+        arrays[shard_key("explain", "kept_{level}", level=level, group="cfp")] = (
+            keep.detach().cpu().numpy().astype(bool)
+        )
         if maps:
-            arrays[shard_key("explain", "map_{level}", level=level)] = (
+            arrays[shard_key("explain", "map_{level}", level=level, group="cfp")] = (
                 explanation.maps[level].detach().cpu().numpy().astype(np.float32)
             )
     return arrays
@@ -263,9 +267,9 @@ def pyramid_from_arrays(arrays, relevance, target) -> PyramidExplanation:
     """The :class:`PyramidExplanation` that :func:`pyramid_arrays` (with ``maps=True``) stored,
     e.g. read back from an explain shard, with relevance float ``(N, T, H, W)`` and target
     int ``(N,)``; logits are not stored and come back empty."""
-    layers = tuple(str(name) for name in arrays[shard_key("explain", "layers")])
-    kept_keys = [shard_key("explain", "kept_{level}", level=level) for level in range(len(layers))]
-    map_keys = [shard_key("explain", "map_{level}", level=level) for level in range(len(layers))]
+    layers = tuple(str(name) for name in arrays[shard_key("explain", "layers", group="cfp")])
+    kept_keys = [shard_key("explain", "kept_{level}", level=level, group="cfp") for level in range(len(layers))]
+    map_keys = [shard_key("explain", "map_{level}", level=level, group="cfp") for level in range(len(layers))]
     missing = [key for key in map_keys if key not in arrays]
     if missing:
         raise VideoXAIError(f"the pyramid lacks {missing} (written without maps=True?)")

@@ -19,7 +19,9 @@ import pandas as pd
 from videoxai.core.files import atomic_write_bytes
 
 # Header cells whose column holds labels, not numbers: left-aligned in every format.
-TEXT_HEADERS = frozenset({"Method", "Methods", "Variant", "Map", "Model", "Definition", "Class", "Measure", "Layer"})
+TEXT_HEADERS = frozenset(
+    {"Method", "Methods", "Variant", "Map", "Model", "Definition", "Class", "Measure", "Layer", "Behaviour"}
+)
 
 TABLE_STYLE = (
     "table.videoxai{border-collapse:collapse;font-size:0.9em;margin:0.5em 0 1.5em 0}"

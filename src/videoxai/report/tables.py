@@ -28,8 +28,23 @@ from videoxai.core.errors import VideoXAIError
 from videoxai.core.files import atomic_write
 from videoxai.core.methods import method_label
 from videoxai.core.outputs import ABSENT_REASONS, TABLE_NAMES, TABLE_TITLES
-from videoxai.evaluation.metrics import DEFAULT_TOP_Q, PRECISION_METRICS, TIDY_COLUMNS, VARIANTS, ordered_methods
+from videoxai.evaluation.behaviour import CLASS_COLUMN
+from videoxai.evaluation.metrics import (
+    DEFAULT_TOP_Q,
+    MATCHED_METRICS,
+    PRECISION_METRICS,
+    TIDY_COLUMNS,
+    VARIANTS,
+    ordered_methods,
+)
 from videoxai.evaluation.stats import Interval, bootstrap_mean, bootstrap_settings, describe_settings, interval_text
+from videoxai.report.motion_tables import (
+    BEHAVIOURS,
+    MEASURES,
+    calibration_table,
+    explanation_behaviour_table,
+    motion_reliance_table,
+)
 from videoxai.report.render import html_table, latex_table, markdown_table
 
 FAITHFULNESS_METRICS: tuple[str, ...] = ("deletion_auc", "insertion_auc", "smoothness_temporal", "smoothness_spatial")
@@ -57,10 +72,13 @@ def normalise_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise VideoXAIError(f"missing column(s) {', '.join(missing)}; expected {', '.join(TIDY_COLUMNS)}", "metrics")
     frame = metrics.loc[:, list(TIDY_COLUMNS)].copy()
-    # Optional per-row columns (videoxai.evaluation.correctness) travel along into metrics.csv when present.
+    # Optional per-row columns travel along into metrics.csv when present: whether the explained
+    # class was right (videoxai.evaluation.correctness) and the clip's class (behaviour rows).
     for column in ("correct", "predicted_correct"):
         if column in metrics.columns:
             frame[column] = pd.to_numeric(metrics[column], errors="coerce").astype(np.float64)
+    if CLASS_COLUMN in metrics.columns:
+        frame[CLASS_COLUMN] = metrics[CLASS_COLUMN].fillna("").astype(str)
     for column in ("video", "method", "variant", "other_method", "metric"):
         frame[column] = frame[column].fillna("").astype(str)
     for column in ("n", "tau", "q", "value"):
@@ -152,16 +170,16 @@ def _summarise(wide: pd.DataFrame, keys: list[str], metrics: list[str], primary:
 
 
 def _paired(table: pd.DataFrame, wide: pd.DataFrame, keys: list[str], metrics, settings: dict) -> pd.DataFrame:
-    """``table`` with ``<metric>_delta_mean/_low/_high``: on each selective row the paired
-    difference selective − baseline of the same other keys (method, ...) on the same clips;
-    NaN on baseline rows and where no clip has both values."""
+    """``table`` with ``<metric>_delta_mean/_low/_high``: on each selective (and calibrated) row
+    the paired difference to the baseline of the same other keys (method, ...) on the same
+    clips; NaN on baseline rows and where no clip has both values."""
     columns = [column for metric in metrics for column in _interval_columns(f"{metric}_delta")]
     if table.empty or wide.empty:
         return table.reindex(columns=[*table.columns, *columns])
     wide = wide.assign(**{metric: np.nan for metric in metrics if metric not in wide.columns})
     same = [key for key in keys if key not in ("variant", "n")]
     baseline = wide.loc[wide["variant"] == "baseline", ["video", "clip", *same, *metrics]]
-    selective = wide[wide["variant"] == "selective"]
+    selective = wide[wide["variant"] != "baseline"]
     pairs = selective.merge(baseline, on=["video", "clip", *same], how="inner", suffixes=("", "_baseline"))
     if pairs.empty:
         return table.reindex(columns=[*table.columns, *columns])
@@ -192,9 +210,19 @@ def _order(table: pd.DataFrame, method_columns: list[str]) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+# Table 1's size-matched comparison: selective (or calibrated) precision minus the precision of the
+# baseline's k most relevant voxels on the same clip, k the selective map's size.
+MATCHED_DELTA = "matched_delta"
+
+
 def _table1(frame: pd.DataFrame, tau: float, q: float, settings: dict) -> pd.DataFrame:
     keys = ["method", "variant", "n"]
-    wide = _wide(_select(frame, PRECISION_METRICS, tau=tau, q=q), keys)
+    wide = _wide(_select(frame, [*PRECISION_METRICS, "recall", *MATCHED_METRICS], tau=tau, q=q), keys)
+    for metric in ("recall", *MATCHED_METRICS):
+        if not wide.empty and metric not in wide.columns:
+            wide[metric] = np.nan
+    if not wide.empty and "precision" in wide.columns:
+        wide[MATCHED_DELTA] = wide["precision"] - wide["matched_top_precision"]
     chance = _select(frame, ["chance"], tau=tau)[["video", "clip", "value"]].rename(columns={"value": "chance"})
     if not wide.empty:
         if "precision" not in wide.columns:
@@ -202,7 +230,8 @@ def _table1(frame: pd.DataFrame, tau: float, q: float, settings: dict) -> pd.Dat
         wide = wide.merge(chance, on=["video", "clip"], how="left")
         # Chance of a row averages over the clips where that row's precision is defined.
         wide.loc[wide["precision"].isna(), "chance"] = np.nan
-    table = _summarise(wide, keys, [*PRECISION_METRICS, "chance"], primary="precision", settings=settings)
+    metrics = [*PRECISION_METRICS, "chance", "recall", *MATCHED_METRICS, MATCHED_DELTA]
+    table = _summarise(wide, keys, metrics, primary="precision", settings=settings)
     table = _paired(table, wide, keys, DELTA_METRICS["table1"], settings)
     table.insert(3, "tau", tau)
     table.insert(4, "q", q)
@@ -238,7 +267,7 @@ def _table2(frame: pd.DataFrame, q: float, settings: dict) -> pd.DataFrame:
 
 
 def _table3(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
-    keys = ["method", "n"]
+    keys = ["method", "variant", "n"]
     wide = _wide(_select(frame, ["selectivity_voxels", "selectivity_relevance"]), keys)
     table = _summarise(
         wide, keys, ["selectivity_voxels", "selectivity_relevance"], primary="selectivity_voxels", settings=settings
@@ -250,17 +279,18 @@ def _table4(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
     timing = _select(frame, ["seconds", "overhead"])
     baseline = timing[(timing["variant"] == "baseline") & (timing["metric"] == "seconds")]
     baseline = baseline[["video", "clip", "method", "value"]].rename(columns={"value": "baseline_seconds"})
-    selective = _wide(timing[timing["variant"] == "selective"], ["method", "n"])
+    selective = _wide(timing[timing["variant"] != "baseline"], ["method", "variant", "n"])
     selective = selective.rename(columns={"seconds": "selective_seconds"})
     if selective.empty:
-        wide = baseline.assign(n=_NO_N, selective_seconds=np.nan, overhead=np.nan)
+        wide = baseline.assign(variant="selective", n=_NO_N, selective_seconds=np.nan, overhead=np.nan)
     else:
-        # Each n of a method is listed with the same baseline timing beside it.
+        # Each n of a method (and its calibrated test) is listed with the same baseline timing beside it.
         wide = baseline.merge(selective, on=["video", "clip", "method"], how="outer")
         wide["n"] = wide["n"].fillna(_NO_N)
+        wide["variant"] = wide["variant"].fillna("selective")
     table = _summarise(
         wide,
-        ["method", "n"],
+        ["method", "variant", "n"],
         ["baseline_seconds", "selective_seconds", "overhead"],
         primary="baseline_seconds",
         settings=settings,
@@ -360,6 +390,9 @@ def build_tables(
         "table4": _table4(frame, settings),
         "accuracy": _accuracy(frame, settings),
         "faithfulness": _faithfulness(frame, settings),
+        "calibration": calibration_table(frame, settings),
+        "motion_reliance": motion_reliance_table(frame, settings),
+        "explanation_behaviour": explanation_behaviour_table(frame, settings),
     }
     for table in tables.values():
         table.attrs["bootstrap"] = dict(settings)
@@ -377,8 +410,15 @@ def _interval(row, metric: str, scale: float = 1.0, digits: int = 3, *, signed: 
 
 
 def _delta(row, metric: str, scale: float = 1.0, digits: int = 3) -> str:
-    """The signed paired difference on a selective row; empty on a baseline row."""
-    return _interval(row, f"{metric}_delta", scale, digits, signed=True) if row["variant"] == "selective" else ""
+    """The signed paired difference on a selective or calibrated row; empty on a baseline row."""
+    return _interval(row, f"{metric}_delta", scale, digits, signed=True) if row["variant"] != "baseline" else ""
+
+
+def _matched(row, metric: str, signed: bool = False) -> str:
+    """A size-matched control's cell: empty on a baseline row (its size is its own)."""
+    if row["variant"] == "baseline":
+        return ""
+    return _interval(row, metric, signed=signed)
 
 
 def _n_text(value) -> str:
@@ -386,7 +426,7 @@ def _n_text(value) -> str:
 
 
 def _variant_text(row) -> str:
-    return "Baseline" if row["variant"] == "baseline" else "Selective"
+    return {"baseline": "Baseline", "calibrated": "Calibrated"}.get(row["variant"], "Selective")
 
 
 def _clips(row) -> str:
@@ -410,6 +450,7 @@ class Layout:
     paired: str
     tau: str
     q: float
+    statistics_text: str = ""
 
     def paired_for(self, what: str) -> str:
         return self.paired.format(what=what)
@@ -443,7 +484,12 @@ def _table1_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Colum
     caption = (
         f"Table 1: Motion precision at τ = {layout.tau} px/frame. P (R>0): share of positive-relevance voxels that "
         f"move; weighted: share of positive relevance on moving voxels; top {top}: share of the top "
-        f"{top} voxels by relevance that move; chance: share of all voxels that move. "
+        f"{top} voxels by relevance that move; chance: share of all voxels that move; recall: share of the "
+        "moving voxels the map's R>0 set covers. Size-matched controls of a selective or calibrated map of k "
+        "voxels: P (top-k), the precision of the baseline's k most relevant voxels, and P (random-k), of k "
+        "random voxels of the baseline's R>0 set (seeded); Δ vs top-k is the paired difference selective − top-k "
+        "on the same clips, what the temporal selection finds beyond its size. Calibrated: the calibrated test's "
+        "map (docs/calibration.md), at the clip's middle frame. "
         f"Motion: {motion}. {layout.statistics} " + layout.paired_for("method")
     )
     columns = [
@@ -452,6 +498,10 @@ def _table1_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Colum
         *_with_delta("P (weighted)", "weighted_precision"),
         *_with_delta(f"P (top {top})", "topq_precision"),
         ("Chance", lambda r: _interval(r, "chance")),
+        ("Recall", lambda r: _interval(r, "recall")),
+        ("P (top-k)", lambda r: _matched(r, "matched_top_precision")),
+        ("Δ vs top-k", lambda r: _matched(r, MATCHED_DELTA, signed=True)),
+        ("P (random-k)", lambda r: _matched(r, "matched_random_precision")),
         *_counts(),
     ]
     return caption, columns
@@ -482,7 +532,7 @@ def _table3_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Colum
         f"1 would mean selective relevance keeps everything). {layout.statistics}"
     )
     columns = [
-        *_method_columns(with_variant=False),
+        *_method_columns(),
         ("Voxels kept", lambda r: _interval(r, "selectivity_voxels")),
         ("Relevance kept", lambda r: _interval(r, "selectivity_relevance")),
         *_counts(),
@@ -493,10 +543,11 @@ def _table3_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Colum
 def _table4_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Column]]:
     caption = (
         f"Table 4: Time per explanation (one clip) of each method alone and with selective relevance; "
-        f"overhead: extra time of the selection step relative to the method alone. {layout.statistics}"
+        f"overhead: extra time of the selection step relative to the method alone (calibrated: the still "
+        f"copies' explanations and the test). {layout.statistics}"
     )
     columns = [
-        *_method_columns(with_variant=False),
+        *_method_columns(),
         ("Method alone (s)", lambda r: _interval(r, "baseline_seconds")),
         ("With selective (s)", lambda r: _interval(r, "selective_seconds")),
         ("Overhead (%)", lambda r: _interval(r, "overhead", scale=100.0, digits=1)),
@@ -528,12 +579,79 @@ def _faithfulness_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list
     return caption, columns
 
 
+def _calibration_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Column]]:
+    alpha = ", ".join(sorted({f"{value:g}" for value in table.get("alpha", pd.Series(dtype=float)).dropna()})) or "α"
+    caption = (
+        f"Calibrated motion test (docs/calibration.md): a clip is flagged when its explanation at the middle "
+        f"frame holds more than the explanation of a still copy of that frame, judged against a null pooled "
+        f"over the study's clips from still copies shifted by one pixel, at α = {alpha}. Flagged: share of "
+        "clips [Wilson interval over videos]; kept share: positive relevance of the frame in the calibrated map "
+        f"[{layout.statistics_text}]; with M null maps no p-value is below 1/(1 + M), so below 1/α − 1 maps no "
+        "clip can be flagged."
+    )
+    columns = [
+        ("Method", lambda r: method_label(r["method"])),
+        ("Flagged", lambda r: _interval(r, "flagged")),
+        ("Flagged clips", lambda r: str(int(r["flagged_clips"]))),
+        ("Median p", lambda r: f"{r['p_median']:.3f}"),
+        ("Kept share", lambda r: _interval(r, "share")),
+        ("Null maps", lambda r: str(int(r["null_maps"]))),
+        ("Smallest p", lambda r: f"{r['smallest_p']:.3f}" if pd.notna(r["smallest_p"]) else "–"),
+        *_counts(),
+    ]
+    return caption, columns
+
+
+def _reliance_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Column]]:
+    caption = (
+        "Motion reliance: what the model does without motion. P: the softmax probability of the explained "
+        "class on the clip, on its still copy (middle frame repeated) and on its temporally shuffled copies "
+        "(seeded); drops: clip minus still / shuffled. With labels: top-1 accuracy on each, and contrasted "
+        "accuracy (SCUFO, Li et al. 2023): right on the clip and a different prediction on the still copy. "
+        f"{layout.statistics}"
+    )
+    columns = [
+        ("Class", lambda r: str(r["class_name"]) or "(no label)"),
+        ("P (clip)", lambda r: _interval(r, "p_clip")),
+        ("P (still)", lambda r: _interval(r, "p_still")),
+        ("P (shuffled)", lambda r: _interval(r, "p_shuffled")),
+        ("Freeze drop", lambda r: _interval(r, "freeze_drop", signed=True)),
+        ("Shuffle drop", lambda r: _interval(r, "shuffle_drop", signed=True)),
+        ("Accuracy (clip)", lambda r: _interval(r, "correct_clip")),
+        ("Accuracy (still)", lambda r: _interval(r, "correct_still")),
+        ("Accuracy (shuffled)", lambda r: _interval(r, "correct_shuffled")),
+        ("Contrasted accuracy", lambda r: _interval(r, "contrasted_correct")),
+        *_counts(),
+    ]
+    return caption, columns
+
+
+def _explanation_behaviour_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list[Column]]:
+    caption = (
+        "Explanation vs behaviour: Spearman's ρ across clips between a motion measure of each method's "
+        "explanation and how much the model's probability drops on a still (freeze) or shuffled copy, with a "
+        "percentile interval that resamples videos. An explanation that tracks the model's use of motion has "
+        "ρ > 0 with an interval above 0."
+    )
+    columns = [
+        ("Method", lambda r: method_label(r["method"])),
+        ("Measure", lambda r: MEASURES.get(r["measure"], r["measure"])),
+        ("Behaviour", lambda r: BEHAVIOURS.get(r["behaviour"], r["behaviour"])),
+        ("ρ", lambda r: interval_text(Interval(r["rho"], r["rho_low"], r["rho_high"], 0, 0), signed=True)),
+        *_counts(),
+    ]
+    return caption, columns
+
+
 LAYOUTS: dict[str, Callable[[pd.DataFrame, Layout], tuple[str, list[Column]]]] = {
     "table1": _table1_layout,
     "table2": _table2_layout,
     "table3": _table3_layout,
     "table4": _table4_layout,
     "faithfulness": _faithfulness_layout,
+    "calibration": _calibration_layout,
+    "motion_reliance": _reliance_layout,
+    "explanation_behaviour": _explanation_behaviour_layout,
 }
 
 
@@ -551,6 +669,7 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
         ),
         tau="–" if pd.isna(tau) else f"{tau:g}",
         q=q,
+        statistics_text=bootstrap,
     )
     if name == "accuracy":
         caption = f"Model accuracy on the clips with a known label (top-1) [{bootstrap}]."

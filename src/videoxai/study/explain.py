@@ -20,7 +20,7 @@ from videoxai.core.label_map import class_index, read_label_map
 from videoxai.core.methods import REGISTRY
 from videoxai.core.study_config import check_study_config
 from videoxai.data.shards import read_shard
-from videoxai.explain.batched import VideoClips, build_explainers, explain_videos
+from videoxai.explain.batched import StillCopies, VideoClips, build_explainers, explain_videos
 from videoxai.models import load_configured
 from videoxai.study.pipeline import LOG, BucketVideo, run_bucket
 
@@ -75,7 +75,7 @@ def explain_bucket(
     method_options: Mapping[str, dict],
     target: str = "top1",
     label_map: str | None = None,
-    static_control: bool = False,
+    stills: Mapping | None = None,
     batch_size: int = 4,
     device: str = "cpu",
     progress: Progress | None = None,
@@ -85,6 +85,8 @@ def explain_bucket(
 
     With ``target == "label"`` each video's clips explain its true class; a video whose label the
     model does not have (unlabelled, or unmapped by ``label_map``) explains its top-1 predictions.
+    ``stills`` (``{shifts, shuffles, seed}``, see :class:`videoxai.explain.batched.StillCopies`)
+    adds every clip's still copies; None adds none.
     """
     config = {
         "model": dict(model_settings),
@@ -125,7 +127,7 @@ def explain_bucket(
             batch_size=batch_size,
             device=device,
             progress=progress,
-            static_control=static_control,
+            stills=None if stills is None else StillCopies(**dict(stills)),
         )
 
     attributes = {

@@ -189,7 +189,7 @@ def cfp_pyramid(clips_shards: Sequence[str], explain_shards: Sequence[str], outp
 
     for clips_path, explain_path in zip(clips_shards, explain_shards):
         explained = read_shard(explain_path)
-        if explained.failed or shard_key("explain", "layers") not in explained.arrays:
+        if explained.failed or shard_key("explain", "layers", group="cfp") not in explained.arrays:
             continue
         pyramid = pyramid_from_arrays(
             explained.arrays,
@@ -307,14 +307,16 @@ def static_control(
     frames, shape, border = [], None, None
     profiles = {(definition, method): [] for definition in ("paper", "margin") for method in methods}
     for explain_path, selective_path in zip(explain_shards, selective_shards):
-        explained = read_shard(explain_path, names=method_keys("explain", methods, "relevance", frozen=True))
-        selected = read_shard(selective_path, names=method_keys("selective", methods, "mask", n_values, frozen=True))
+        explained = read_shard(explain_path, names=method_keys("explain", methods, "relevance", group="static_control"))
+        selected = read_shard(
+            selective_path, names=method_keys("selective", methods, "mask", n_values, group="static_control")
+        )
         if explained.failed or selected.failed:
             LOG.info("%s: failed upstream, not in the static control", explain_path)
             continue
         video = explained.attributes["video_id"]
         for method in methods:
-            relevance = explained.arrays[shard_key("explain", "relevance", method=method, frozen=True)]
+            relevance = explained.arrays[shard_key("explain", "relevance", method=method, group="static_control")]
             shape = relevance.shape[1:]
             border = int(control["border"] or default_border(min(shape[1:])))
             if margin["pixels"] is None:
@@ -322,7 +324,7 @@ def static_control(
             for definition in ("paper", "margin"):
                 if definition == mode:
                     masks = {
-                        n: selected.arrays[shard_key("selective", "mask", method=method, n=n, frozen=True)]
+                        n: selected.arrays[shard_key("selective", "mask", method=method, n=n, group="static_control")]
                         for n in n_values
                     }
                 else:

@@ -13,16 +13,19 @@ from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import torch
 
 from videoxai.core.errors import ConfigurationError, VideoXAIError
 from videoxai.core.label_map import class_index, read_label_map
 from videoxai.data.shards import method_keys, read_shard, shard_key
 from videoxai.data.video import decode_clips
+from videoxai.evaluation.behaviour import behaviour_rows
 from videoxai.evaluation.correctness import mark_correct
-from videoxai.evaluation.metrics import compute_clip_metrics
+from videoxai.evaluation.metrics import TIDY_COLUMNS, compute_clip_metrics
 from videoxai.motion.flow import compensate_camera, farneback_clips, split_flow_settings
 from videoxai.motion.selective import selective_from_settings
+from videoxai.study.calibration import calibrated_arrays, explain_names, read_null
 from videoxai.study.pipeline import run_video_step
 
 # The raw Farnebäck flow, or the object motion the flow step left after removing the camera's.
@@ -104,47 +107,58 @@ def flow_video(output: str, video_id: str, clips_shard: str, flow_settings: Mapp
     run_video_step(output, "flow", video_id, compute, upstream=[clips_shard], config=config)
 
 
-def selective_arrays(relevance: np.ndarray, method: str, settings: Mapping, *, frozen: bool = False) -> dict:
-    """The selective shard's arrays of one method: per n its mask and map (for the clips' frozen
-    copies, ``frozen``: the masks only), and σ and the step's seconds per clip."""
+def selective_arrays(relevance: np.ndarray, method: str, settings: Mapping, *, still: bool = False) -> dict:
+    """The selective shard's arrays of one method: per n its mask and map (for the clips' still
+    copies, ``still``: the masks only, under ``static_control/``), and σ and the step's seconds per clip."""
     began = time.perf_counter()
     result = selective_from_settings(torch.from_numpy(relevance), dict(settings))
     elapsed = time.perf_counter() - began
     masks = result.masks.cpu().numpy()
     arrays = {}
-    if not frozen:
+    if not still:
         arrays[shard_key("selective", "seconds_per_clip", method=method)] = np.full(
             len(relevance), elapsed / max(1, len(relevance))
         )
         arrays[shard_key("selective", "sigma", method=method)] = result.sigma.cpu().numpy().astype(np.float32)
-    maps = None if frozen else result.maps.cpu().numpy()
+    maps = None if still else result.maps.cpu().numpy()
     for index, n in enumerate(result.n):
-        arrays[shard_key("selective", "mask", method=method, n=n, frozen=frozen)] = masks[index].astype(bool)
-        if not frozen:
+        group = "static_control" if still else None
+        arrays[shard_key("selective", "mask", method=method, n=n, group=group)] = masks[index].astype(bool)
+        if not still:
             arrays[shard_key("selective", "map", method=method, n=n)] = maps[index].astype(np.float32)
     return arrays
 
 
 def selective_video(
-    output: str, video_id: str, explain_shard: str, methods: Sequence[str], settings: Mapping, static_control: bool
+    output: str,
+    video_id: str,
+    explain_shard: str,
+    methods: Sequence[str],
+    settings: Mapping,
+    static_control: bool,
+    null: str | None = None,
 ) -> None:
     """Mask and selective map per method and n from the explain shard; with the static control on,
-    also the masks of the clips' frozen copies."""
+    also the masks of the clips' still copies; with ``null`` (the study's calibration null, and
+    ``settings["calibration"]``), the calibrated test's maps and p-values."""
     methods = list(methods)
 
     def compute():
         names = method_keys("explain", methods, "relevance")
         if static_control:
-            names += method_keys("explain", methods, "relevance", frozen=True)
+            names += method_keys("explain", methods, "relevance", group="static_control")
+        if null:
+            names = list(dict.fromkeys(names + explain_names(methods)))
         explained = read_shard(explain_shard, names=names)
         arrays = {}
         for method in methods:
-            arrays.update(
-                selective_arrays(explained.arrays[shard_key("explain", "relevance", method=method)], method, settings)
-            )
+            relevance = explained.arrays[shard_key("explain", "relevance", method=method)]
+            arrays.update(selective_arrays(relevance, method, settings))
             if static_control:
-                frozen = explained.arrays[shard_key("explain", "relevance", method=method, frozen=True)]
-                arrays.update(selective_arrays(frozen, method, settings, frozen=True))
+                still = explained.arrays[shard_key("explain", "relevance", method=method, group="static_control")]
+                arrays.update(selective_arrays(still, method, settings, still=True))
+        if null:
+            arrays.update(calibrated_arrays(explained, methods, read_null(null, methods), settings["calibration"]))
         return arrays, {}
 
     config = {"methods": methods, **settings}
@@ -199,6 +213,15 @@ def metrics_video(
         def explain_array(name: str) -> dict:
             return {method: explained.arrays[shard_key("explain", name, method=method)] for method in methods}
 
+        calibrated = {
+            method: selected.arrays[shard_key("selective", "map", method=method, group="calibrated")]
+            for method in methods
+            if shard_key("selective", "map", method=method, group="calibrated") in selected.arrays
+        }
+        calibrated_seconds = {
+            method: selected.arrays[shard_key("selective", "seconds_per_clip", method=method, group="calibrated")]
+            for method in calibrated
+        }
         table = compute_clip_metrics(
             video=video_id,
             relevance=explain_array("relevance"),
@@ -218,9 +241,69 @@ def metrics_video(
             predicted=predicted,
             border_margin=int(border_margin),
             motion=motion,
+            calibrated=calibrated,
+            calibrated_seconds=calibrated_seconds,
         )
-        return mark_correct(table, labels, predicted, explain_array("target")), {}
+        table = mark_correct(table, labels, predicted, explain_array("target"))
+        table = pd.concat([table, calibrated_rows(video_id, selected, methods)], ignore_index=True)
+        behaviour = behaviour_of(video_id, explained, methods[0], labels, class_names)
+        return (pd.concat([table, behaviour], ignore_index=True) if len(behaviour) else table), {}
 
     run_video_step(
         output, "metrics", video_id, compute, upstream=[flow_shard, explain_shard, selective_shard], config=config
+    )
+
+
+def calibrated_rows(video_id: str, selected, methods: Sequence[str]) -> pd.DataFrame:
+    """Per clip and method the calibrated test's p-value, flag, statistic and kept share (variant
+    ``calibrated``), when the selective shard holds the test."""
+    frames = []
+    for method in methods:
+        for name, metric in (
+            ("p_value", "calibrated_p"),
+            ("flagged", "calibrated_flagged"),
+            ("statistic", "calibrated_statistic"),
+            ("share", "calibrated_share"),
+            ("null_maps", "calibrated_null_maps"),
+            ("alpha", "calibrated_alpha"),
+        ):
+            key = shard_key("selective", name, method=method, group="calibrated")
+            if key not in selected.arrays:
+                continue
+            values = np.asarray(selected.arrays[key], np.float64)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "video": video_id,
+                        "clip": np.arange(len(values)),
+                        "method": method,
+                        "variant": "calibrated",
+                        "n": np.nan,
+                        "tau": np.nan,
+                        "q": np.nan,
+                        "other_method": "",
+                        "metric": metric,
+                        "value": values,
+                    },
+                    columns=list(TIDY_COLUMNS),
+                )
+            )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(TIDY_COLUMNS))
+
+
+def behaviour_of(video_id: str, explained, method: str, labels: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
+    """The behaviour rows of one video from its explain shard (empty without still copies)."""
+    still_key = shard_key("explain", "logits", method=method, group="static_control")
+    if still_key not in explained.arrays:
+        return pd.DataFrame(columns=list(TIDY_COLUMNS))
+    shuffled_key = shard_key("explain", "logits", group="shuffled")
+    return behaviour_rows(
+        video_id,
+        target=explained.arrays[shard_key("explain", "target", method=method)],
+        logits=explained.arrays[shard_key("explain", "logits", method=method)],
+        still_logits=explained.arrays[still_key],
+        shuffled_logits=explained.arrays.get(shuffled_key),
+        labels=labels,
+        class_names=class_names,
+        label_name=str(explained.attributes.get("label") or ""),
     )
