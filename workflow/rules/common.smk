@@ -15,7 +15,7 @@ from videoxai.core.headline import headline_n, headline_tau
 from videoxai.core.methods import FLOW_METHODS
 from videoxai.core.outputs import ABSENT_REASONS as TABLE_ABSENT_REASONS
 from videoxai.core.outputs import FIGURE_NAMES
-from videoxai.core.study_config import check_study_config, decode_geometry
+from videoxai.core.study_config import check_study_config, decode_geometry, trained_weights
 from videoxai.data.listing import list_videos
 
 # Settings mistakes stop here, before the DAG is built, with a message naming the key.

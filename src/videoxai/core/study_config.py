@@ -60,8 +60,22 @@ def decode_geometry(model: dict) -> dict:
     return geometry
 
 
-def check_model(model: dict) -> None:
-    """The model's name, spec keys and weight file, as far as they can be checked without torch."""
+# The weight file rule train_model (workflow/rules/train.smk) writes when ``train.model`` does not
+# name one; config/ucf101.yaml explains with the C3D it trains.
+TRAINED_WEIGHTS = "resources/models/c3d_ucf101.safetensors"
+
+
+def trained_weights(config: dict) -> str:
+    """The weight file the workflow's training rule writes for this config."""
+    return str((config.get("train") or {}).get("model") or TRAINED_WEIGHTS)
+
+
+def check_model(model: dict, made_by_workflow: str | None = None) -> None:
+    """The model's name, spec keys and weight file, as far as they can be checked without torch.
+
+    ``made_by_workflow``: a weight file a rule of the workflow writes (the trained C3D), which
+    need not exist yet.
+    """
     name = model["name"]
     if name.startswith(TORCHVISION_PREFIX) and not is_shipped(name):
         raise ConfigurationError(
@@ -85,7 +99,8 @@ def check_model(model: dict) -> None:
             "model.spec",
         )
     weights = model.get("weights")
-    if weights and not os.path.isfile(weights):
+    made = weights and made_by_workflow and os.path.normpath(weights) == os.path.normpath(made_by_workflow)
+    if weights and not made and not os.path.isfile(weights):
         raise ConfigurationError(f"weight file {weights!r} not found", "model.weights")
     names_file = spec.get("class_names_file")
     if names_file and not os.path.isfile(names_file):
@@ -165,7 +180,7 @@ def check_study_config(config: dict) -> None:
     Raises:
         ConfigurationError: naming the config key at fault.
     """
-    check_model(config["model"])
+    check_model(config["model"], made_by_workflow=trained_weights(config))
     check_methods(config["explain"]["methods"], config["explain"]["options"], model_name=config["model"]["name"])
     check_motion(config)
     check_bands(config)
