@@ -188,6 +188,40 @@ GROUND_TRUTH_OUTPUTS = (
 )
 
 
+def shown_path(path):
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def study_summary():
+    """What this study runs, said when the DAG is built (a dry run shows it too): the config files
+    read, and the settings that decide how much work it is."""
+    sources = [shown_path(path) for path in workflow.configfiles]
+    if workflow.config_settings.config:
+        sources.append("--config")
+    clips = config["clips"]
+    per_video = (
+        f"at most {clips['max_per_video']} clip{'s' if clips['max_per_video'] > 1 else ''} per video"
+        if clips["max_per_video"]
+        else "every clip of each video (clips.max_per_video: null)"
+    )
+    switches = ", ".join(
+        f"{label} {'on' if on else 'off'}"
+        for label, on in (
+            ("ground-truth benchmark", GROUND_TRUTH_ENABLED),
+            ("static control", config["static_control"]["enabled"]),
+            ("faithfulness", FAITHFULNESS),
+            ("randomisation test", RANDOMISATION),
+        )
+    )
+    return (
+        f"videoxai: settings from {', '.join(sources)}; every key they do not set takes the schema's default\n"
+        f"videoxai: {len(VIDEOS)} videos ({VIDEO_SETTINGS['source']}), model {config['model']['name']}, "
+        f"methods {', '.join(METHODS)}, n = {config['selective']['n']}, tau = {config['metrics']['tau']}, "
+        f"clips of {clips['length']} frames, {per_video}; {switches}; results in {RESULTS}/"
+    )
+
+
 def study_targets():
     """Targets of the default target: every per-video final shard, the failures and the tables
     (the ground-truth benchmark's table and figure first, when it is on)."""
