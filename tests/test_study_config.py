@@ -33,3 +33,50 @@ def test_the_weights_the_workflow_trains_need_not_exist_yet(tmp_path, monkeypatc
     check_study_config(study(model={"weights": "./runs/c3d.safetensors"}, train={"model": "runs/c3d.safetensors"}))
     with pytest.raises(ConfigurationError, match=r"^configuration error: model\.weights: weight file 'other\.pth'"):
         check_study_config(study(model={"weights": "other.pth"}, train={"model": "runs/c3d.safetensors"}))
+
+
+def test_the_benchmark_clip_size_is_the_generators():
+    from videoxai.core.study_config import GROUND_TRUTH_CLIP
+    from videoxai.ground_truth.generator import SceneSettings
+    from videoxai.ground_truth.settings import BenchmarkSettings
+
+    scene = BenchmarkSettings.from_config({}).scene
+    assert scene == SceneSettings()
+    assert GROUND_TRUTH_CLIP == {"frames": scene.frames, "size": scene.size} == {"frames": 16, "size": 32}
+
+
+def test_the_selective_margin_must_leave_an_interior_in_every_clip_it_is_cut_from():
+    margin = {"mode": "margin", "margin": {"frames": 2, "pixels": 16}}
+    # I3D's 224 x 224 clips keep 192 x 192 pixels inside a 16-pixel band ...
+    check_study_config(study(model={"name": "i3d_kinetics400"}, selective=margin))
+    # ... the benchmark's 32 x 32 clips keep nothing: refused before anything is trained
+    with pytest.raises(ConfigurationError) as error:
+        check_study_config(study(model={"name": "i3d_kinetics400"}, selective=margin, ground_truth={"enabled": True}))
+    assert str(error.value) == (
+        "configuration error: selective.margin.pixels: a margin of 16 at either side leaves nothing of "
+        "the ground-truth benchmark's clips (32 x 32 pixels)"
+    )
+    # in paper mode the benchmark's maps keep their margin (only the study's static control
+    # reports the margin rows), so the same band is no error there
+    check_study_config(
+        study(model={"name": "i3d_kinetics400"}, selective={**margin, "mode": "paper"}, ground_truth={"enabled": True})
+    )
+    # a clip longer than the benchmark's 16 frames: 8 frames at either end fit the model, not the benchmark
+    frames = {"mode": "margin", "margin": {"frames": 8, "pixels": None}}
+    check_study_config(study(clips={"length": 32}, selective=frames))
+    with pytest.raises(
+        ConfigurationError, match=r"selective\.margin\.frames: a margin of 8 .* benchmark's clips \(16 frames\)"
+    ):
+        check_study_config(study(clips={"length": 32}, selective=frames, ground_truth={"enabled": True}))
+
+
+def test_the_margin_and_the_static_control_bands_are_checked_only_where_they_are_used():
+    wide = {"margin": {"frames": 2, "pixels": 60}}  # C3D's clips are 112 x 112
+    with pytest.raises(
+        ConfigurationError, match=r"selective\.margin\.pixels: .* the model's clips \(112 x 112 pixels\)"
+    ):
+        check_study_config(study(selective=wide))  # paper mode: the static control reports margin rows
+    check_study_config(study(selective=wide, static_control={"enabled": False}))  # used nowhere
+    with pytest.raises(ConfigurationError, match=r"static_control\.edge_frames: 8 at either side covers all"):
+        check_study_config(study(static_control={"edge_frames": 8}))
+    check_study_config(study(static_control={"enabled": False, "edge_frames": 8}))

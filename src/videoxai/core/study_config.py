@@ -19,6 +19,11 @@ from videoxai.core.model_inputs import NAMES as TORCHVISION_NAMES
 from videoxai.core.model_inputs import PREFIX as TORCHVISION_PREFIX
 from videoxai.core.model_inputs import SHIPPED_GEOMETRY, shipped_geometry
 
+# The clips of the ground-truth benchmark (videoxai.ground_truth.generator.SceneSettings: 16 frames
+# of 32 x 32 pixels), here so that the DAG-time checks need no torch; tests/test_study_config.py
+# checks them against the generator.
+GROUND_TRUTH_CLIP: dict[str, int] = {"frames": 16, "size": 32}
+
 # Pre-crop input geometry of the shipped models, so decoding never has to build a network
 # (tests/test_workflow_listing.py checks it against the loaders' specs).
 # Keys of model.spec (fields of videoxai.models.spec.ModelSpec a user may set, plus two
@@ -218,23 +223,47 @@ def check_ground_truth(section: dict) -> None:
 
 
 def check_bands(config: dict) -> None:
-    """The selective margin and the static control's bands must leave an interior in a clip of
-    ``clips.length`` frames of the model's ``size``."""
+    """The selective margin and the static control's bands must leave an interior in every clip
+    they are cut from.
+
+    The margin (``selective.margin``) meets the model's clips (``clips.length`` frames of the
+    model's ``size``) in ``margin`` mode and in the static control, which always reports the margin
+    rows too; with ``ground_truth.enabled`` in ``margin`` mode it also meets the benchmark's clips
+    (:data:`GROUND_TRUTH_CLIP`, much smaller than any model's). The static control's bands meet the
+    model's clips only: the benchmark has no static control.
+    """
     length = int((config.get("clips") or {}).get("length") or 16)
     size = int(decode_geometry(config["model"])["size"])
     selective = config.get("selective") or {}
-    margin = selective.get("margin") or {}
-    for key, limit, unit in (("frames", length, "frames"), ("pixels", size, "pixels")):
-        value = int(margin.get(key) or 0)
-        if 2 * value >= limit:
-            raise ConfigurationError(
-                f"a margin of {value} at either side leaves nothing of the clip's {limit} {unit}",
-                f"selective.margin.{key}",
-            )
+    margin_mode = selective.get("mode", "paper") == "margin"
     control = config.get("static_control") or {}
-    for key, limit, unit in (("edge_frames", length, "frames"), ("border", size, "pixels")):
+    control_on = control.get("enabled", True)
+    clips = []
+    if margin_mode or control_on:
+        clips.append(("the model's clips", length, size))
+    if margin_mode and (config.get("ground_truth") or {}).get("enabled"):
+        clips.append(("the ground-truth benchmark's clips", GROUND_TRUTH_CLIP["frames"], GROUND_TRUTH_CLIP["size"]))
+    margin = selective.get("margin") or {}
+    for what, frames, pixels in clips:
+        for key, limit, extent in (
+            ("frames", frames, f"{frames} frames"),
+            ("pixels", pixels, f"{pixels} x {pixels} pixels"),
+        ):
+            # pixels null is 16/224 of each frame, which always leaves an interior
+            value = int(margin.get(key) or 0)
+            if 2 * value >= limit:
+                raise ConfigurationError(
+                    f"a margin of {value} at either side leaves nothing of {what} ({extent})",
+                    f"selective.margin.{key}",
+                )
+    if not control_on:
+        return
+    for key, limit, extent in (
+        ("edge_frames", length, f"{length} frames"),
+        ("border", size, f"{size} x {size} pixels"),
+    ):
         value = int(control.get(key) or 1)
         if 2 * value >= limit:
             raise ConfigurationError(
-                f"{value} at either side covers all of the clip's {limit} {unit}", f"static_control.{key}"
+                f"{value} at either side covers all of the model's clips ({extent})", f"static_control.{key}"
             )
