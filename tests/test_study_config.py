@@ -1,10 +1,16 @@
 """The study configuration's torch-free checks (videoxai.core.study_config): each refuses a setting
 where it would be used, when the DAG is built, with a message that names the key."""
 
+from pathlib import Path
+
+import jsonschema
 import pytest
+import yaml
 
 from videoxai.core.errors import ConfigurationError
 from videoxai.core.study_config import check_study_config
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def study(**sections) -> dict:
@@ -80,3 +86,25 @@ def test_the_margin_and_the_static_control_bands_are_checked_only_where_they_are
     with pytest.raises(ConfigurationError, match=r"static_control\.edge_frames: 8 at either side covers all"):
         check_study_config(study(static_control={"edge_frames": 8}))
     check_study_config(study(static_control={"enabled": False, "edge_frames": 8}))
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_faithfulness_steps_that_cannot_tell_maps_apart_are_refused(steps):
+    with pytest.raises(ConfigurationError) as error:
+        check_study_config(study(faithfulness={"enabled": True, "steps": steps}))
+    message = str(error.value)
+    assert message.startswith(f"configuration error: faithfulness.steps: {steps} step(s) measure deletion/insertion")
+    assert "the same for every map" in message and message.endswith("use at least 3")
+    check_study_config(study(faithfulness={"enabled": False, "steps": steps}))  # off: not used, not refused
+
+
+def test_three_faithfulness_steps_are_enough():
+    check_study_config(study(faithfulness={"enabled": True, "steps": 3}))
+
+
+def test_the_schema_refuses_the_same_steps():
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    steps = schema["properties"]["faithfulness"]["properties"]["steps"]
+    jsonschema.validate(3, steps)
+    with pytest.raises(jsonschema.ValidationError, match="2 is less than the minimum of 3"):
+        jsonschema.validate(2, steps)

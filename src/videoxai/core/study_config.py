@@ -179,6 +179,46 @@ def check_randomisation(config: dict) -> None:
         )
 
 
+# Deletion/insertion with K steps measures the model at K + 1 removed fractions 0, 1/K, ..., 1. The
+# two ends (the clip itself, the baseline alone) are the same for every map, so K = 1 gives every
+# map, the random one included, the same AUC (and every selective row a difference of 0), and
+# K = 2 compares maps at one fraction (half removed). Two points inside, K = 3, is the fewest that
+# shows how fast the probability falls, which is what the AUC is meant to measure.
+MIN_FAITHFULNESS_STEPS = 3
+
+
+def check_faithfulness(config: dict) -> None:
+    """``faithfulness.steps`` must give deletion/insertion curves that can tell maps apart; the
+    annotation file must exist and be read in full."""
+    faithfulness = config.get("faithfulness") or {}
+    if not faithfulness.get("enabled"):
+        return
+    steps = faithfulness.get("steps", 16)
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        raise ConfigurationError(f"must be an integer, got {steps!r}", "faithfulness.steps")
+    if steps < MIN_FAITHFULNESS_STEPS:
+        raise ConfigurationError(
+            f"{steps} step(s) measure deletion/insertion at {steps + 1} points, and the first and last "
+            "(nothing and everything removed) are the same for every map: with 1 step every map, the random "
+            "one included, gets the same AUC, with 2 maps are compared at a single point; use at least "
+            f"{MIN_FAITHFULNESS_STEPS}",
+            "faithfulness.steps",
+        )
+    annotations = faithfulness.get("annotations")
+    if annotations:
+        if not os.path.isfile(annotations):
+            raise ConfigurationError(f"annotation file {annotations!r} not found", "faithfulness.annotations")
+        if os.path.splitext(annotations)[1].lower() not in (".csv", ".npz"):
+            raise ConfigurationError(
+                "annotations must be a .csv (boxes) or .npz (masks) file", "faithfulness.annotations"
+            )
+        # Read in full here, torch-free, so a broken file stops the run before any job.
+        try:
+            read_annotations(annotations)
+        except VideoXAIError as error:
+            raise ConfigurationError(str(error), "faithfulness.annotations") from None
+
+
 def check_study_config(config: dict) -> None:
     """Every check of a validated (schema defaults filled) study config that needs no torch.
 
@@ -191,20 +231,7 @@ def check_study_config(config: dict) -> None:
     check_bands(config)
     check_labels(config)
     check_randomisation(config)
-    faithfulness = config.get("faithfulness", {})
-    annotations = faithfulness.get("annotations")
-    if faithfulness.get("enabled") and annotations:
-        if not os.path.isfile(annotations):
-            raise ConfigurationError(f"annotation file {annotations!r} not found", "faithfulness.annotations")
-        if os.path.splitext(annotations)[1].lower() not in (".csv", ".npz"):
-            raise ConfigurationError(
-                "annotations must be a .csv (boxes) or .npz (masks) file", "faithfulness.annotations"
-            )
-        # Read in full here, torch-free, so a broken file stops the run before any job.
-        try:
-            read_annotations(annotations)
-        except VideoXAIError as error:
-            raise ConfigurationError(str(error), "faithfulness.annotations") from None
+    check_faithfulness(config)
     check_ground_truth(config.get("ground_truth") or {})
 
 
