@@ -175,6 +175,25 @@ def _hand_rows(video, kept_frames):
     return artifact_rows(video, "m", relevance, {4.0: mask}, definition="paper", edge=1, border=2)
 
 
+def test_a_clip_without_positive_relevance_keeps_an_undefined_share_and_is_counted(tmp_path):
+    """A frozen copy whose relevance is all negative (or zero) has no positive relevance to keep:
+    its kept share is undefined, not 0 (0 would read as 'selective relevance kept nothing')."""
+    relevance = -np.ones((1, 4, 8, 8), np.float32)
+    mask = np.zeros_like(relevance, dtype=bool)
+    mask[0, 0] = True
+    nothing = artifact_rows("z", "m", relevance, {4.0: mask}, definition="paper", edge=1, border=2)
+    value = nothing.set_index("metric")["value"]
+    assert np.isnan(value["kept_relevance"]) and value["kept_voxels"] == 0.25
+    table = static_control_table(pd.concat([_hand_rows("a", [0]), nothing]))
+    (row,) = table.to_dict("records")
+    # the mean is video a's 1/3 alone (with 0 for z it would be 1/6); both clips count elsewhere
+    assert row["kept_relevance"] == pytest.approx(1 / 3) and row["no_positive"] == 1
+    assert row["clips"] == 2 and row["kept_voxels"] == pytest.approx(0.25)
+    markdown = write_static_control(table, tmp_path, "caption")[1].read_text()
+    assert "Clips with no positive relevance" in markdown
+    assert markdown.strip().splitlines()[-1].rstrip(" |").endswith("| 2 | 2 | 1")
+
+
 def test_rows_and_table_on_hand_made_maps(tmp_path):
     rows = _hand_rows("a", [0])
     value = rows.set_index("metric")["value"]

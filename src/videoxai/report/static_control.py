@@ -36,6 +36,7 @@ HEADERS = (
     "Kept in border band (%)",
     "Clips",
     "Videos",
+    "Clips with no positive relevance",
 )
 
 
@@ -53,6 +54,7 @@ def display_rows(table: pd.DataFrame) -> list[list[str]]:
                 _interval(row, "border"),
                 str(int(row["clips"])),
                 str(int(row["videos"])),
+                str(int(row["no_positive"])),
             ]
         )
     return rows
@@ -63,7 +65,9 @@ def caption(areas: Mapping[str, float], edge: int, border: int, margin: Mapping[
         "Static control: selective relevance on a frozen copy of every clip (its middle frame repeated), "
         "where nothing moves and every kept voxel is an artifact. Means over clips with 95 % video-level "
         f"bootstrap intervals. The first/last {edge} frame(s) are {100 * areas['edge_frames_area']:.1f} % of "
-        f"the clip and the {border}-pixel border band {100 * areas['border_area']:.1f} % of the frame."
+        f"the clip and the {border}-pixel border band {100 * areas['border_area']:.1f} % of the frame. "
+        "Kept relevance is a share of the frozen copy's positive relevance: undefined for a clip without "
+        "any, which is left out of its mean and counted under 'Clips with no positive relevance'."
     )
     if margin:
         text += (
