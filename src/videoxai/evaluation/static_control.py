@@ -17,7 +17,8 @@ selective step, and reports per method and n:
 
 This module is torch-free apart from what its callers pass in; the rows are tidy
 (``video, clip, method, n, definition, metric, value``) and the table gives each mean with a
-95 % video-level bootstrap interval (:func:`videoxai.evaluation.stats.bootstrap_mean`).
+video-level bootstrap interval (:func:`videoxai.evaluation.stats.bootstrap_mean`, settings from the
+study's ``metrics.bootstrap``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from videoxai.core.errors import VideoXAIError
-from videoxai.evaluation.stats import bootstrap_mean
+from videoxai.evaluation.stats import bootstrap_mean, bootstrap_settings
 
 ROW_COLUMNS = ("video", "clip", "method", "n", "definition", "metric", "value")
 METRICS = ("kept_relevance", "kept_voxels", "edge_frames", "border")
@@ -117,20 +118,24 @@ def area_shares(shape: tuple[int, int, int], edge: int, border: int) -> dict[str
     return {"edge_frames_area": float(edges.mean()), "border_area": float(band.mean())}
 
 
-def static_control_table(rows: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per definition, method and n: every metric's clip-weighted mean with its 95 %
-    video-level bootstrap interval (columns ``{metric}``, ``{metric}_low``, ``{metric}_high``),
+def static_control_table(
+    rows: pd.DataFrame, order: Sequence[str] | None = None, bootstrap: Mapping | None = None
+) -> pd.DataFrame:
+    """One row per definition, method and n: every metric's clip-weighted mean with its
+    video-level bootstrap interval (columns ``{metric}``, ``{metric}_low``, ``{metric}_high``; the
+    ``metrics.bootstrap`` settings ``bootstrap``, defaults: 95 %, 2,000 resamples, seed 0),
     the number of clips and videos, and ``no_positive``: the clips whose frozen copy has no positive
     relevance, left out of ``kept_relevance`` (a share of nothing is undefined, not 0)."""
     if rows.empty:
         return pd.DataFrame()
+    settings = bootstrap_settings(bootstrap)
     methods = list(order) if order else list(dict.fromkeys(rows["method"]))
     records = []
     for (definition, method, n), group in rows.groupby(["definition", "method", "n"], sort=False):
         record = {"definition": definition, "method": method, "n": float(n)}
         for metric in METRICS:
             values = group[group["metric"] == metric]
-            interval = bootstrap_mean(values["value"].to_numpy(), values["video"].to_numpy())
+            interval = bootstrap_mean(values["value"].to_numpy(), values["video"].to_numpy(), **settings)
             record[metric], record[f"{metric}_low"], record[f"{metric}_high"] = (
                 interval.mean,
                 interval.low,
