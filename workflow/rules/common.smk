@@ -96,10 +96,11 @@ BUCKET_OF = {video: bucket for bucket, members in BUCKETS.items() for video in m
 
 
 def video_file(wildcards):
-    """The video as a rule input, so a changed file reruns its jobs. A listed file that does
-    not exist is no input at all: decode then records it as a failed video."""
+    """The video as a rule input, so a changed file reruns its jobs. A listed path that is not a
+    file (missing, or a directory) is no input at all: decode then records it as a failed video
+    with the reason."""
     entry = VIDEO_BY_ID[wildcards.video]
-    if VIDEO_SETTINGS["source"] == "sample_videos" or os.path.exists(entry.path):
+    if VIDEO_SETTINGS["source"] == "sample_videos" or os.path.isfile(entry.path):
         return entry.path
     return []
 
