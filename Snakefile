@@ -8,8 +8,14 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
+# The embedded default runs only when the command line (or a profile's `configfile:`) names no
+# config file. A study's --configfile stands alone: every key it does not set takes the schema's
+# default, never the embedded default's choices (the benchmark on, 2 clips per video). To build on
+# the embedded default, name it first: --configfile config/config.yaml my_study.yaml.
 # Found next to this Snakefile, so `--directory elsewhere` still gets the embedded default.
-configfile: os.path.join(workflow.basedir, "config/config.yaml")
+if not workflow.config_settings.configfiles:
+
+    configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
 validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
@@ -72,13 +78,8 @@ rule all:
         study_targets(),
 
 
-onstart:
-    print(
-        f"videoxai: {len(VIDEOS)} videos ({VIDEO_SETTINGS['source']}), model {config['model']['name']}, "
-        f"methods {', '.join(METHODS)}, n = {config['selective']['n']}, tau = {config['metrics']['tau']}, "
-        f"results in {RESULTS}/",
-        file=sys.stderr,
-    )
+# Said when the DAG is built rather than on start, so that a dry run says it too.
+print(study_summary(), file=sys.stderr)
 
 
 onsuccess:

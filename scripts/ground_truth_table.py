@@ -13,5 +13,6 @@ with logged(snakemake) as log:
         Path(snakemake.output.csv).parent,
         snakemake.output.figure,
         seed=snakemake.params.seed,
+        bootstrap=snakemake.params.bootstrap,
     )
     log.info("wrote %s", ", ".join(map(str, written)))

@@ -13,5 +13,6 @@ with logged(snakemake) as log:
         Path(snakemake.output.png[0]).parent,
         snakemake.params.methods,
         snakemake.params.top_q,
+        bootstrap=snakemake.params.bootstrap,
     )
     log.info("wrote %s", ", ".join(map(str, written)))

@@ -16,5 +16,6 @@ with logged(snakemake) as log:
         settings=snakemake.params.settings,
         control=snakemake.params.control,
         n=snakemake.params.n,
+        bootstrap=snakemake.params.bootstrap,
     )
     log.info("wrote %s", ", ".join(map(str, written)))

@@ -1,8 +1,10 @@
 """A real headless Chromium driven over the DevTools protocol on a pipe (no extra dependency).
 
 Tests use it to open pages as a user would (the study's report, an overlay video, the live page),
-run a line of JavaScript in them and take screenshots. Chromium is Debian's ``chromium``; ``ensure_chromium``
-installs it with apt-get when missing, as tests/test_cluster.py installs SLURM.
+run a line of JavaScript in them and take screenshots. The tests only look for Chromium
+(:func:`require_chromium`); installing it is setup, done where a reader sees it: ``make test``
+(the Makefile's ``browser`` target) installs Debian's ``chromium`` when run as root with apt-get,
+as ``.ci/run`` does on a fresh machine.
 """
 
 from __future__ import annotations
@@ -17,21 +19,26 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 
-def ensure_chromium() -> str | None:
-    """Path of a chromium binary, installing Debian's package when possible; None if there is none."""
-    for name in ("chromium", "chromium-browser"):
-        if shutil.which(name):
-            return shutil.which(name)
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return None
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
-        try:
-            subprocess.run(command, capture_output=True, timeout=900, env=environment, check=True)
-        except (subprocess.SubprocessError, OSError):
-            return None
-    return shutil.which("chromium")
+BINARIES = ("chromium", "chromium-browser")
+NO_CHROMIUM = (
+    "no Chromium here (neither chromium nor chromium-browser is on PATH): `make test` installs Debian's "
+    "chromium when run as root with apt-get; elsewhere install a Chromium yourself"
+)
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium binary on PATH, else None. Installs nothing."""
+    return next((shutil.which(name) for name in BINARIES if shutil.which(name)), None)
+
+
+def require_chromium() -> str:
+    """Path of a Chromium binary, or skip the calling test, saying why and how to get one."""
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip(NO_CHROMIUM)
+    return binary
 
 
 class Browser:

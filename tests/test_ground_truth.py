@@ -3,6 +3,7 @@ model's accuracy, the config check, and the rules end to end on a tiny setting."
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -262,3 +263,36 @@ def test_front_page_sentences_come_from_the_table():
     headers, body = gt_report.display_table(summary)
     lines = ground_truth_lines(summary, "caption", headers, body)
     assert lines[0] == "Ground truth" and any("<table" in line for line in lines)
+
+
+def test_the_table_takes_the_study_bootstrap_level_and_resamples(tmp_path):
+    from videoxai.evaluation.stats import bootstrap_mean
+
+    shares = [0.1, 0.5, 0.3, 0.9]
+    csvs, metas = [], []
+    for model in gt_settings.MODELS:
+        rows = [
+            {"model": model, "video": f"v{video}", "method": "dtd", "variant": variant, "n": n, "metric": metric}
+            | {"value": share}
+            for video, share in enumerate(shares)
+            for variant, n, metric in (("baseline", math.nan, "precision"), ("selective", 4.0, "motion_share"))
+        ]
+        rows += [
+            {"model": model, "video": f"v{video}", "method": "", "variant": "", "n": math.nan}
+            | {"metric": metric, "value": value}
+            for video in range(len(shares))
+            for metric, value in (("chance", 0.1), ("correct", 1.0))
+        ]
+        csvs.append(tmp_path / f"{model}.csv")
+        pd.DataFrame(rows).to_csv(csvs[-1], index=False)
+        metas.append(tmp_path / f"{model}.json")
+        metas[-1].write_text(json.dumps({"dataset": model, "accuracy": 1.0}))
+    gt_report.ground_truth_report(
+        csvs, metas, tmp_path / "tables", tmp_path / "gt.png", seed=2, bootstrap={"level": 0.5, "resamples": 30}
+    )
+    summary = pd.read_csv(tmp_path / "tables" / "ground_truth.csv")
+    share = summary[(summary["model"] == "motion") & (summary["metric"] == "motion_share")].iloc[0]
+    expected = bootstrap_mean(shares, [f"v{video}" for video in range(4)], level=0.5, resamples=30, seed=2)
+    assert (share["low"], share["high"]) == pytest.approx((expected.low, expected.high))
+    caption = (tmp_path / "tables" / "ground_truth.md").read_text().splitlines()[0]
+    assert "mean [50% interval: percentile bootstrap resampling videos (30 resamples, seed 2)]" in caption

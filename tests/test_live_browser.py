@@ -1,8 +1,8 @@
 """``videoxai live``'s page in a real browser: headless Chromium driven over its DevTools pipe (tests/browser.py).
 
 The command runs for real on a generated clip (C3D at an eighth of its width, random weights, so
-it is quick on a CPU). Chromium is installed from Debian's packages when missing (needs root),
-else the test skips. The test reads what the page shows (the pixels of the frame image, the top-5
+it is quick on a CPU). Without a Chromium the test skips, saying how to get one (`make test`
+installs Debian's as root). The test reads what the page shows (the pixels of the frame image, the top-5
 list, the figures), changes the method from the page's own controls, and saves a screenshot
 (``VIDEOXAI_LIVE_SCREENSHOT=docs/live.png`` also copies it there).
 """
@@ -17,7 +17,7 @@ import subprocess
 import time
 
 import pytest
-from browser import Browser, ensure_chromium
+from browser import Browser, require_chromium
 from test_explain import SPEC, make_model
 from test_live import environment, get, live_command, moving_frames, write_clip
 
@@ -52,9 +52,7 @@ PAGE_TIMEOUT_S = 300.0
 
 @pytest.fixture
 def browser():
-    chromium = ensure_chromium()
-    if chromium is None:
-        pytest.skip("no chromium and it cannot be installed here (needs root and apt-get)")
+    chromium = require_chromium()
     with Browser(chromium, width=1280, height=900) as opened:
         yield opened
 
@@ -162,9 +160,7 @@ def test_page_with_a_token_works_from_its_cookie_and_scripts_cannot_read_it(brow
 
 def test_a_rebound_name_gets_nothing_in_a_real_browser():
     """DNS rebinding as the browser sees it: a foreign name that resolves to 127.0.0.1."""
-    chromium = ensure_chromium()
-    if chromium is None:
-        pytest.skip("no chromium and it cannot be installed here (needs root and apt-get)")
+    chromium = require_chromium()
     server, explainer = page_server()
     port = server.httpd.server_address[1]
     rules = "--host-resolver-rules=MAP attacker.example 127.0.0.1"

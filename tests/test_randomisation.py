@@ -284,7 +284,7 @@ def test_summary_means_intervals_and_empty_counts(tmp_path):
             empty = video == "c" and depth == 1
             selective = np.nan if empty else similarity
             rows.append((video, 0, "gradcam", "selective", 4.0, depth, layer, 1, selective, selective, 1.0, empty))
-    summary = summarise(pd.DataFrame(rows, columns=list(COLUMNS)), resamples=200)
+    summary = summarise(pd.DataFrame(rows, columns=list(COLUMNS)), bootstrap={"resamples": 200})
     assert list(summary[["variant", "depth"]].itertuples(index=False, name=None)) == [
         ("baseline", 0),
         ("baseline", 1),
@@ -308,3 +308,24 @@ def test_summary_means_intervals_and_empty_counts(tmp_path):
         "randomisation_gradcam.pdf",
         "randomisation_gradcam.png",
     ]
+
+
+def test_the_table_and_its_caption_take_the_study_bootstrap_settings(tmp_path):
+    from videoxai.evaluation.stats import bootstrap_mean
+    from videoxai.report.randomisation import summarise, write_table
+
+    values = {"a": 0.2, "b": 0.4, "c": 0.9, "d": 0.1}
+    rows = [
+        (video, 0, "gradcam", "baseline", np.nan, 1, "fc", 1, value, value, value, False)
+        for video, value in values.items()
+    ]
+    settings = {"level": 0.5, "resamples": 40, "seed": 7}
+    (row,) = summarise(pd.DataFrame(rows, columns=list(COLUMNS)), bootstrap=settings).to_dict("records")
+    expected = bootstrap_mean(list(values.values()), list(values), level=0.5, resamples=40, seed=7)
+    assert (row["spearman_low"], row["spearman_high"]) == pytest.approx((expected.low, expected.high))
+    (default,) = summarise(pd.DataFrame(rows, columns=list(COLUMNS))).to_dict("records")
+    assert default["spearman_high"] - default["spearman_low"] > expected.high - expected.low
+    write_table(pd.DataFrame([row]), tmp_path, 0.05, settings)
+    markdown = (tmp_path / "randomisation.md").read_text(encoding="utf-8")
+    assert "[50% interval: percentile bootstrap resampling videos (40 resamples, seed 7)]" in markdown
+    assert "95" not in markdown.splitlines()[0]

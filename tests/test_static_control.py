@@ -178,6 +178,42 @@ def _hand_rows(video, kept_frames):
     return artifact_rows(video, "m", relevance, {4.0: mask}, definition="paper", edge=1, border=2)
 
 
+def test_a_clip_without_positive_relevance_keeps_an_undefined_share_and_is_counted(tmp_path):
+    """A frozen copy whose relevance is all negative (or zero) has no positive relevance to keep:
+    its kept share is undefined, not 0 (0 would read as 'selective relevance kept nothing')."""
+    relevance = -np.ones((1, 4, 8, 8), np.float32)
+    mask = np.zeros_like(relevance, dtype=bool)
+    mask[0, 0] = True
+    nothing = artifact_rows("z", "m", relevance, {4.0: mask}, definition="paper", edge=1, border=2)
+    value = nothing.set_index("metric")["value"]
+    assert np.isnan(value["kept_relevance"]) and value["kept_voxels"] == 0.25
+    table = static_control_table(pd.concat([_hand_rows("a", [0]), nothing]))
+    (row,) = table.to_dict("records")
+    # the mean is video a's 1/3 alone (with 0 for z it would be 1/6); both clips count elsewhere
+    assert row["kept_relevance"] == pytest.approx(1 / 3) and row["no_positive"] == 1
+    assert row["clips"] == 2 and row["kept_voxels"] == pytest.approx(0.25)
+    markdown = write_static_control(table, tmp_path, "caption")[1].read_text()
+    assert "Clips with no positive relevance" in markdown
+    assert markdown.strip().splitlines()[-1].rstrip(" |").endswith("| 2 | 2 | 1")
+
+
+def test_the_table_and_its_caption_take_the_study_bootstrap_settings():
+    from videoxai.evaluation.stats import bootstrap_mean
+    from videoxai.report.static_control import caption
+
+    # kept relevance 1/3 (frame 0), 2/3 (frames 0 and 2 of the three positive ones) and 0 (nothing)
+    rows = pd.concat([_hand_rows("a", [0]), _hand_rows("b", [0, 2]), _hand_rows("c", [])])
+    settings = {"level": 0.5, "resamples": 50, "seed": 3}
+    (row,) = static_control_table(rows, bootstrap=settings).to_dict("records")
+    expected = bootstrap_mean([1 / 3, 2 / 3, 0.0], ["a", "b", "c"], level=0.5, resamples=50, seed=3)
+    assert (row["kept_relevance_low"], row["kept_relevance_high"]) == pytest.approx((expected.low, expected.high))
+    (default,) = static_control_table(rows).to_dict("records")
+    assert default["kept_relevance_high"] - default["kept_relevance_low"] > expected.high - expected.low
+    text = caption({"edge_frames_area": 0.5, "border_area": 0.75}, 1, 2, None, settings)
+    assert "[50% interval: percentile bootstrap resampling videos (50 resamples, seed 3)]" in text
+    assert "95" not in text
+
+
 def test_rows_and_table_on_hand_made_maps(tmp_path):
     rows = _hand_rows("a", [0])
     value = rows.set_index("metric")["value"]

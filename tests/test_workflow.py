@@ -21,7 +21,7 @@ import av
 import pandas as pd
 import pytest
 import yaml
-from browser import Browser, ensure_chromium
+from browser import Browser, require_chromium
 
 from videoxai.data.shards import read_shard, read_table_shard, validate_shard
 
@@ -394,9 +394,7 @@ def test_report_front_page_tables_and_video_in_a_browser(study, tmp_path):
     for caption in ("Motion precision", "Example video", "Failed videos"):  # every item keeps its caption
         assert caption in html
     assert "example_1.html" in html and "example_1.mp4" in html and "table1.html" in html
-    chromium = ensure_chromium()
-    if chromium is None:
-        pytest.skip("no chromium and it cannot be installed here (needs root and apt-get)")
+    chromium = require_chromium()
     shots = Path(os.environ.get("VIDEOXAI_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     with Browser(chromium) as browser:

@@ -108,6 +108,10 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
             ["configuration error: videos.label_map: label map 'no_such_map.csv' is neither a shipped map"],
         ),
         ({"explain": {"methods": ["gradcam"], "target": "truth"}}, ["'truth' is not one of"]),
+        (
+            {"faithfulness": {"enabled": True, "steps": 1}},
+            ["1 is less than the minimum of 3", "['faithfulness']['steps']", "so 1 step gives every map the same AUC"],
+        ),
     ],
     ids=[
         "option",
@@ -125,6 +129,7 @@ def assert_stopped_before_any_video(workdir: Path, run: subprocess.CompletedProc
         "selective-margin",
         "label-map-missing",
         "target",
+        "faithfulness-steps",
     ],
 )
 def test_settings_errors_stop_the_run_when_the_dag_is_built(tmp_path, videos, changes, messages):
@@ -162,7 +167,7 @@ def test_a_bad_annotation_file_stops_the_run_when_the_dag_is_built(tmp_path, vid
     # read in full, torch-free, by check_study_config: no job starts, the preflight included
     (tmp_path / "boxes.csv").write_text("clip,left,top\n1,2,3\n")
     run = run_study(
-        tmp_path, videos, faithfulness={"enabled": True, "steps": 2, "annotations": str(tmp_path / "boxes.csv")}
+        tmp_path, videos, faithfulness={"enabled": True, "steps": 3, "annotations": str(tmp_path / "boxes.csv")}
     )
     assert_stopped_before_any_video(
         tmp_path, run, "configuration error: faithfulness.annotations:", "the header must hold the columns"

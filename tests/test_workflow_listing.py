@@ -1,5 +1,7 @@
 """Which videos a study runs on: the UCF-101 split listing and the PyPI sample videos."""
 
+from pathlib import Path
+
 import cv2
 import pytest
 
@@ -30,6 +32,60 @@ def test_ucf101_split_listing_on_the_sample(shared_data):
     assert len({entry.video_id for entry in test + train}) == 25
     subset = list_videos({**settings, "subset": {"size": 3, "seed": 7}})
     assert len(subset) == 3 and subset == list_videos({**settings, "subset": {"size": 3, "seed": 7}})
+
+
+def _decode_and_collect(tmp_path, entries):
+    """The decode step on every entry, then failed_videos.csv: {file name: row}."""
+    import csv
+
+    from videoxai.study.per_study import collect_failures
+    from videoxai.study.per_video import decode_video
+
+    geometry = {"size": 32, "resize_short_side": 36, "resize_hw": None}
+    clips = {"length": 8, "stride": None, "max_per_video": 1}
+    shards = []
+    for entry in entries:
+        shards.append(str(tmp_path / "clips" / f"{entry.video_id}.h5"))
+        video = {"video_id": entry.video_id, "path": entry.path, "label": entry.label}
+        decode_video(shards[-1], video, geometry, clips)
+    collect_failures(shards, tmp_path / "failed_videos.csv")
+    with open(tmp_path / "failed_videos.csv", newline="", encoding="utf-8") as handle:
+        return {Path(row["path"]).name: row for row in csv.DictReader(handle)}
+
+
+def test_a_folder_named_like_a_video_is_listed_and_reported_as_a_failed_video(tmp_path):
+    from conftest import write_generated_video
+
+    root = tmp_path / "videos"
+    write_generated_video(root / "Knitting" / "good.mp4", seed=0, frames=10, height=40, width=48)
+    (root / "Knitting" / "frames.mp4").mkdir()  # e.g. a clip unpacked into images
+    (root / "Knitting" / "frames.mp4" / "0001.png").write_bytes(b"")
+    write_generated_video(root / "Knitting" / "frames.mp4" / "inside.avi", seed=1, frames=10, height=40, width=48)
+    (root / "Knitting" / "notes").mkdir()  # an ordinary folder: not listed
+
+    entries = list_videos({"source": "folder", "root": str(root)})
+
+    assert [entry.relative for entry in entries] == [
+        "Knitting/frames.mp4",
+        "Knitting/frames.mp4/inside.avi",
+        "Knitting/good.mp4",
+    ]
+    assert {entry.label for entry in entries} == {"Knitting"}
+    failed = _decode_and_collect(tmp_path, entries)
+    assert list(failed) == ["frames.mp4"]  # the rest decodes
+    assert failed["frames.mp4"]["reason"] == "is a directory, not a video file"
+    assert failed["frames.mp4"]["stage"] == "clips"
+
+
+def test_a_listed_file_that_is_a_directory_is_reported_as_a_failed_video(tmp_path):
+    from conftest import write_generated_video
+
+    write_generated_video(tmp_path / "good.mp4", seed=0, frames=10, height=40, width=48)
+    (tmp_path / "folder.mp4").mkdir()
+    entries = list_videos({"source": "files", "root": str(tmp_path), "files": ["good.mp4", "folder.mp4"]})
+    assert len(entries) == 2
+    failed = _decode_and_collect(tmp_path, entries)
+    assert list(failed) == ["folder.mp4"] and failed["folder.mp4"]["reason"] == "is a directory, not a video file"
 
 
 def test_unknown_source_is_a_clear_error():

@@ -15,7 +15,7 @@ from videoxai.core.headline import headline_n, headline_tau
 from videoxai.core.methods import FLOW_METHODS
 from videoxai.core.outputs import ABSENT_REASONS as TABLE_ABSENT_REASONS
 from videoxai.core.outputs import FIGURE_NAMES
-from videoxai.core.study_config import check_study_config, decode_geometry
+from videoxai.core.study_config import check_study_config, decode_geometry, trained_weights
 from videoxai.data.listing import list_videos
 
 # Settings mistakes stop here, before the DAG is built, with a message naming the key.
@@ -111,10 +111,11 @@ BUCKET_OF = {video: bucket for bucket, members in BUCKETS.items() for video in m
 
 
 def video_file(wildcards):
-    """The video as a rule input, so a changed file reruns its jobs. A listed file that does
-    not exist is no input at all: decode then records it as a failed video."""
+    """The video as a rule input, so a changed file reruns its jobs. A listed path that is not a
+    file (missing, or a directory) is no input at all: decode then records it as a failed video
+    with the reason."""
     entry = VIDEO_BY_ID[wildcards.video]
-    if VIDEO_SETTINGS["source"] == "sample_videos" or os.path.exists(entry.path):
+    if VIDEO_SETTINGS["source"] == "sample_videos" or os.path.isfile(entry.path):
         return entry.path
     return []
 
@@ -201,6 +202,40 @@ GROUND_TRUTH_OUTPUTS = (
     if GROUND_TRUTH_ENABLED
     else {}
 )
+
+
+def shown_path(path):
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def study_summary():
+    """What this study runs, said when the DAG is built (a dry run shows it too): the config files
+    read, and the settings that decide how much work it is."""
+    sources = [shown_path(path) for path in workflow.configfiles]
+    if workflow.config_settings.config:
+        sources.append("--config")
+    clips = config["clips"]
+    per_video = (
+        f"at most {clips['max_per_video']} clip{'s' if clips['max_per_video'] > 1 else ''} per video"
+        if clips["max_per_video"]
+        else "every clip of each video (clips.max_per_video: null)"
+    )
+    switches = ", ".join(
+        f"{label} {'on' if on else 'off'}"
+        for label, on in (
+            ("ground-truth benchmark", GROUND_TRUTH_ENABLED),
+            ("static control", config["static_control"]["enabled"]),
+            ("faithfulness", FAITHFULNESS),
+            ("randomisation test", RANDOMISATION),
+        )
+    )
+    return (
+        f"videoxai: settings from {', '.join(sources)}; every key they do not set takes the schema's default\n"
+        f"videoxai: {len(VIDEOS)} videos ({VIDEO_SETTINGS['source']}), model {config['model']['name']}, "
+        f"methods {', '.join(METHODS)}, n = {config['selective']['n']}, tau = {config['metrics']['tau']}, "
+        f"clips of {clips['length']} frames, {per_video}; {switches}; results in {RESULTS}/"
+    )
 
 
 def study_targets():

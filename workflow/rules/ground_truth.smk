@@ -45,5 +45,6 @@ rule ground_truth_table:
         "../../envs/videoxai.yaml"
     params:
         seed=GROUND_TRUTH["seed"],
+        bootstrap=config["metrics"]["bootstrap"],
     script:
         "../../scripts/ground_truth_table.py"

@@ -61,5 +61,6 @@ rule randomisation_table:
         shards=[bucket_shard("randomisation", video) for video in RANDOMISATION_VIDEOS],
         methods=RANDOMISATION_METHODS,
         top_q=config["randomisation"]["top_q"],
+        bootstrap=config["metrics"]["bootstrap"],
     script:
         "../../scripts/randomisation_table.py"

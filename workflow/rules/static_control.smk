@@ -29,5 +29,6 @@ rule static_control:
         settings=config["selective"],
         control=config["static_control"],
         n=HEADLINE_N,
+        bootstrap=config["metrics"]["bootstrap"],
     script:
         "../../scripts/static_control.py"

@@ -15,7 +15,7 @@ rule train_model:
         train_list=f"{TRAIN_SPLITS}/trainlist{TRAIN_SPLIT:02d}.txt",
         test_list=f"{TRAIN_SPLITS}/testlist{TRAIN_SPLIT:02d}.txt",
     output:
-        model=TRAIN.get("model", "resources/models/c3d_ucf101.safetensors"),
+        model=trained_weights(config),
         metrics=f"{TRAIN_OUT}/metrics.json",
         log_csv=f"{TRAIN_OUT}/log.csv",
     log:

@@ -4,27 +4,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import yaml
 
 from videoxai.core.errors import VideoXAIError
 
+# Numbers in exponent notation that YAML 1.1 reads as text (1e-3 has no dot, 1.0e3 no sign).
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
 
 def parse_option(text: str) -> tuple[str, object]:
-    """``KEY=VALUE`` with VALUE read as bool, int, float or left a string."""
+    """``KEY=VALUE`` with VALUE read as one YAML value, as it would be written in the config's
+    ``explain.options``: ``iterations=10`` an int, ``theta=0.5`` a float, ``flag=true`` a bool,
+    ``layer=Mixed_5c`` a string, ``layers=[Mixed_5c, Mixed_4f]`` a list, ``layer=null`` None.
+
+    Numbers in exponent notation YAML 1.1 leaves as text (``1e-3``, ``1.0e3``) are read as floats.
+    """
     key, separator, value = text.partition("=")
     if not separator or not key:
         raise VideoXAIError(f"options must look like KEY=VALUE, got {text!r}")
-    lowered = value.lower()
-    if lowered in ("true", "false"):
-        return key, lowered == "true"
-    for cast in (int, float):
-        try:
-            return key, cast(value)
-        except ValueError:
-            pass
-    return key, value
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        problem = getattr(error, "problem", None) or type(error).__name__
+        raise VideoXAIError(f"option {key}: {value!r} is not a YAML value ({problem})") from None
+    if isinstance(parsed, str) and _EXPONENT_NUMBER.fullmatch(parsed):
+        return key, float(parsed)
+    return key, parsed
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +49,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="option for the model loader, repeatable (e.g. random_init=true width=0.25 for C3D)",
+        help="option for the model loader, repeatable; VALUE is read as YAML (e.g. random_init=true width=0.25 "
+        "for C3D, 'factory_kwargs={depth: 2}' for a factory)",
     )
     parser.add_argument(
         "--spec",

@@ -56,7 +56,8 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="option for the method, repeatable (e.g. stride=32 temporal_stride=8 for occlusion, iterations=10 for fep)",
+        help="option for the method, repeatable; VALUE is read as YAML (e.g. stride=32 temporal_stride=8 for "
+        "occlusion, iterations=10 for fep, 'layers=[Mixed_5c, Mixed_4f]' for cfp)",
     )
     parser.add_argument(
         "--n", type=float, default=4.0, help="σ multiplier of selective relevance (default: %(default)s)"

@@ -19,6 +19,11 @@ from videoxai.core.model_inputs import NAMES as TORCHVISION_NAMES
 from videoxai.core.model_inputs import PREFIX as TORCHVISION_PREFIX
 from videoxai.core.model_inputs import SHIPPED_GEOMETRY, shipped_geometry
 
+# The clips of the ground-truth benchmark (videoxai.ground_truth.generator.SceneSettings: 16 frames
+# of 32 x 32 pixels), here so that the DAG-time checks need no torch; tests/test_study_config.py
+# checks them against the generator.
+GROUND_TRUTH_CLIP: dict[str, int] = {"frames": 16, "size": 32}
+
 # Pre-crop input geometry of the shipped models, so decoding never has to build a network
 # (tests/test_workflow_listing.py checks it against the loaders' specs).
 # Keys of model.spec (fields of videoxai.models.spec.ModelSpec a user may set, plus two
@@ -60,8 +65,22 @@ def decode_geometry(model: dict) -> dict:
     return geometry
 
 
-def check_model(model: dict) -> None:
-    """The model's name, spec keys and weight file, as far as they can be checked without torch."""
+# The weight file rule train_model (workflow/rules/train.smk) writes when ``train.model`` does not
+# name one; config/ucf101.yaml explains with the C3D it trains.
+TRAINED_WEIGHTS = "resources/models/c3d_ucf101.safetensors"
+
+
+def trained_weights(config: dict) -> str:
+    """The weight file the workflow's training rule writes for this config."""
+    return str((config.get("train") or {}).get("model") or TRAINED_WEIGHTS)
+
+
+def check_model(model: dict, made_by_workflow: str | None = None) -> None:
+    """The model's name, spec keys and weight file, as far as they can be checked without torch.
+
+    ``made_by_workflow``: a weight file a rule of the workflow writes (the trained C3D), which
+    need not exist yet.
+    """
     name = model["name"]
     if name.startswith(TORCHVISION_PREFIX) and not is_shipped(name):
         raise ConfigurationError(
@@ -85,7 +104,8 @@ def check_model(model: dict) -> None:
             "model.spec",
         )
     weights = model.get("weights")
-    if weights and not os.path.isfile(weights):
+    made = weights and made_by_workflow and os.path.normpath(weights) == os.path.normpath(made_by_workflow)
+    if weights and not made and not os.path.isfile(weights):
         raise ConfigurationError(f"weight file {weights!r} not found", "model.weights")
     names_file = spec.get("class_names_file")
     if names_file and not os.path.isfile(names_file):
@@ -159,21 +179,33 @@ def check_randomisation(config: dict) -> None:
         )
 
 
-def check_study_config(config: dict) -> None:
-    """Every check of a validated (schema defaults filled) study config that needs no torch.
+# Deletion/insertion with K steps measures the model at K + 1 removed fractions 0, 1/K, ..., 1. The
+# two ends (the clip itself, the baseline alone) are the same for every map, so K = 1 gives every
+# map, the random one included, the same AUC (and every selective row a difference of 0), and
+# K = 2 compares maps at one fraction (half removed). Two points inside, K = 3, is the fewest that
+# shows how fast the probability falls, which is what the AUC is meant to measure.
+MIN_FAITHFULNESS_STEPS = 3
 
-    Raises:
-        ConfigurationError: naming the config key at fault.
-    """
-    check_model(config["model"])
-    check_methods(config["explain"]["methods"], config["explain"]["options"], model_name=config["model"]["name"])
-    check_motion(config)
-    check_bands(config)
-    check_labels(config)
-    check_randomisation(config)
-    faithfulness = config.get("faithfulness", {})
+
+def check_faithfulness(config: dict) -> None:
+    """``faithfulness.steps`` must give deletion/insertion curves that can tell maps apart; the
+    annotation file must exist and be read in full."""
+    faithfulness = config.get("faithfulness") or {}
+    if not faithfulness.get("enabled"):
+        return
+    steps = faithfulness.get("steps", 16)
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        raise ConfigurationError(f"must be an integer, got {steps!r}", "faithfulness.steps")
+    if steps < MIN_FAITHFULNESS_STEPS:
+        raise ConfigurationError(
+            f"{steps} step(s) measure deletion/insertion at {steps + 1} points, and the first and last "
+            "(nothing and everything removed) are the same for every map: with 1 step every map, the random "
+            "one included, gets the same AUC, with 2 maps are compared at a single point; use at least "
+            f"{MIN_FAITHFULNESS_STEPS}",
+            "faithfulness.steps",
+        )
     annotations = faithfulness.get("annotations")
-    if faithfulness.get("enabled") and annotations:
+    if annotations:
         if not os.path.isfile(annotations):
             raise ConfigurationError(f"annotation file {annotations!r} not found", "faithfulness.annotations")
         if os.path.splitext(annotations)[1].lower() not in (".csv", ".npz"):
@@ -185,6 +217,21 @@ def check_study_config(config: dict) -> None:
             read_annotations(annotations)
         except VideoXAIError as error:
             raise ConfigurationError(str(error), "faithfulness.annotations") from None
+
+
+def check_study_config(config: dict) -> None:
+    """Every check of a validated (schema defaults filled) study config that needs no torch.
+
+    Raises:
+        ConfigurationError: naming the config key at fault.
+    """
+    check_model(config["model"], made_by_workflow=trained_weights(config))
+    check_methods(config["explain"]["methods"], config["explain"]["options"], model_name=config["model"]["name"])
+    check_motion(config)
+    check_bands(config)
+    check_labels(config)
+    check_randomisation(config)
+    check_faithfulness(config)
     check_ground_truth(config.get("ground_truth") or {})
 
 
@@ -203,23 +250,47 @@ def check_ground_truth(section: dict) -> None:
 
 
 def check_bands(config: dict) -> None:
-    """The selective margin and the static control's bands must leave an interior in a clip of
-    ``clips.length`` frames of the model's ``size``."""
+    """The selective margin and the static control's bands must leave an interior in every clip
+    they are cut from.
+
+    The margin (``selective.margin``) meets the model's clips (``clips.length`` frames of the
+    model's ``size``) in ``margin`` mode and in the static control, which always reports the margin
+    rows too; with ``ground_truth.enabled`` in ``margin`` mode it also meets the benchmark's clips
+    (:data:`GROUND_TRUTH_CLIP`, much smaller than any model's). The static control's bands meet the
+    model's clips only: the benchmark has no static control.
+    """
     length = int((config.get("clips") or {}).get("length") or 16)
     size = int(decode_geometry(config["model"])["size"])
     selective = config.get("selective") or {}
-    margin = selective.get("margin") or {}
-    for key, limit, unit in (("frames", length, "frames"), ("pixels", size, "pixels")):
-        value = int(margin.get(key) or 0)
-        if 2 * value >= limit:
-            raise ConfigurationError(
-                f"a margin of {value} at either side leaves nothing of the clip's {limit} {unit}",
-                f"selective.margin.{key}",
-            )
+    margin_mode = selective.get("mode", "paper") == "margin"
     control = config.get("static_control") or {}
-    for key, limit, unit in (("edge_frames", length, "frames"), ("border", size, "pixels")):
+    control_on = control.get("enabled", True)
+    clips = []
+    if margin_mode or control_on:
+        clips.append(("the model's clips", length, size))
+    if margin_mode and (config.get("ground_truth") or {}).get("enabled"):
+        clips.append(("the ground-truth benchmark's clips", GROUND_TRUTH_CLIP["frames"], GROUND_TRUTH_CLIP["size"]))
+    margin = selective.get("margin") or {}
+    for what, frames, pixels in clips:
+        for key, limit, extent in (
+            ("frames", frames, f"{frames} frames"),
+            ("pixels", pixels, f"{pixels} x {pixels} pixels"),
+        ):
+            # pixels null is 16/224 of each frame, which always leaves an interior
+            value = int(margin.get(key) or 0)
+            if 2 * value >= limit:
+                raise ConfigurationError(
+                    f"a margin of {value} at either side leaves nothing of {what} ({extent})",
+                    f"selective.margin.{key}",
+                )
+    if not control_on:
+        return
+    for key, limit, extent in (
+        ("edge_frames", length, f"{length} frames"),
+        ("border", size, f"{size} x {size} pixels"),
+    ):
         value = int(control.get(key) or 1)
         if 2 * value >= limit:
             raise ConfigurationError(
-                f"{value} at either side covers all of the clip's {limit} {unit}", f"static_control.{key}"
+                f"{value} at either side covers all of the model's clips ({extent})", f"static_control.{key}"
             )

@@ -65,7 +65,13 @@ def assign_ids(items: Iterable[tuple[str, str, str | None]]) -> list[VideoEntry]
 
 
 def list_folder(root: str | os.PathLike, extensions: Sequence[str] = VIDEO_EXTENSIONS) -> list[VideoEntry]:
-    """Videos under ``root``; a video's label is its top-level folder (None directly in ``root``)."""
+    """Videos under ``root``; a video's label is its top-level folder (None directly in ``root``).
+
+    A folder whose name ends in a video extension (``clip.mp4/``) is listed too, as what its name
+    says it is: the workflow's decode step then records it in ``failed_videos.csv`` as "is a
+    directory, not a video file" instead of leaving it out without a word. Its contents are
+    still searched for videos.
+    """
     root = Path(root)
     if not root.is_dir():
         raise VideoXAIError("video folder not found", root)
@@ -73,7 +79,8 @@ def list_folder(root: str | os.PathLike, extensions: Sequence[str] = VIDEO_EXTEN
     items = []
     for folder, subfolders, files in os.walk(root):
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        for name in files:
+        named_like_videos = [name for name in subfolders if os.path.splitext(name)[1].lower() in suffixes]
+        for name in [*files, *named_like_videos]:
             if name.startswith(".") or os.path.splitext(name)[1].lower() not in suffixes:
                 continue
             path = os.path.join(folder, name)
@@ -113,7 +120,8 @@ def list_csv(csv_path: str | os.PathLike, root: str | os.PathLike | None = None)
 def list_files(
     root: str | os.PathLike, files: Sequence[str], labels: Sequence[str | None] | None = None
 ) -> list[VideoEntry]:
-    """Explicitly named files relative to ``root`` (they need not exist yet: a rule may fetch them)."""
+    """Explicitly named files relative to ``root`` (they need not exist yet: a rule may fetch them).
+    Each is listed as given; one that is missing or a directory becomes a failed video at decode."""
     labels = list(labels) if labels is not None else [None] * len(files)
     return assign_ids((os.path.join(root, name), name, label) for name, label in zip(files, labels))
 

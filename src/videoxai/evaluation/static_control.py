@@ -7,7 +7,8 @@ and its stride-2 layers; docs/static_control.md). The study explains the frozen 
 clip with the same methods (in the explain stage, so the model is loaded once), applies the same
 selective step, and reports per method and n:
 
-* ``kept_relevance``: share of the frozen copy's positive relevance that selective relevance keeps;
+* ``kept_relevance``: share of the frozen copy's positive relevance that selective relevance keeps
+  (undefined, NaN, for a clip without positive relevance: left out of the mean and counted);
 * ``kept_voxels``: share of its voxels that selective relevance keeps;
 * ``edge_frames``: share of the kept voxels in the first and last ``edge`` frames (compare with
   ``edge_frames_area`` = 2·edge / T, their share of the clip);
@@ -16,7 +17,8 @@ selective step, and reports per method and n:
 
 This module is torch-free apart from what its callers pass in; the rows are tidy
 (``video, clip, method, n, definition, metric, value``) and the table gives each mean with a
-95 % video-level bootstrap interval (:func:`videoxai.evaluation.stats.bootstrap_mean`).
+video-level bootstrap interval (:func:`videoxai.evaluation.stats.bootstrap_mean`, settings from the
+study's ``metrics.bootstrap``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from videoxai.core.errors import VideoXAIError
-from videoxai.evaluation.stats import bootstrap_mean
+from videoxai.evaluation.stats import bootstrap_mean, bootstrap_settings
 
 ROW_COLUMNS = ("video", "clip", "method", "n", "definition", "metric", "value")
 METRICS = ("kept_relevance", "kept_voxels", "edge_frames", "border")
@@ -66,7 +68,8 @@ def artifact_rows(
         edge: frames counted at either end for ``edge_frames``.
         border: width in pixels of the band counted for ``border``.
     Returns:
-        Rows with :data:`ROW_COLUMNS`; ``edge_frames``/``border`` are NaN for a clip with no kept voxel.
+        Rows with :data:`ROW_COLUMNS`; ``kept_relevance`` is NaN for a clip with no positive
+        relevance (a share of nothing), ``edge_frames``/``border`` for a clip with no kept voxel.
     """
     relevance = np.asarray(relevance, dtype=np.float64)
     if relevance.ndim != 4:
@@ -85,7 +88,7 @@ def artifact_rows(
         with np.errstate(invalid="ignore", divide="ignore"):
             values = {
                 "kept_relevance": np.where(
-                    total > 0, (positive * flat).sum(axis=1) / np.where(total > 0, total, 1), 0.0
+                    total > 0, (positive * flat).sum(axis=1) / np.where(total > 0, total, 1), np.nan
                 ),
                 "kept_voxels": kept / flat.shape[1],
                 "edge_frames": np.where(kept > 0, (flat & edges.reshape(-1)).sum(axis=1) / kept, np.nan),
@@ -115,19 +118,24 @@ def area_shares(shape: tuple[int, int, int], edge: int, border: int) -> dict[str
     return {"edge_frames_area": float(edges.mean()), "border_area": float(band.mean())}
 
 
-def static_control_table(rows: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per definition, method and n: every metric's clip-weighted mean with its 95 %
-    video-level bootstrap interval (columns ``{metric}``, ``{metric}_low``, ``{metric}_high``),
-    and the number of clips and videos."""
+def static_control_table(
+    rows: pd.DataFrame, order: Sequence[str] | None = None, bootstrap: Mapping | None = None
+) -> pd.DataFrame:
+    """One row per definition, method and n: every metric's clip-weighted mean with its
+    video-level bootstrap interval (columns ``{metric}``, ``{metric}_low``, ``{metric}_high``; the
+    ``metrics.bootstrap`` settings ``bootstrap``, defaults: 95 %, 2,000 resamples, seed 0),
+    the number of clips and videos, and ``no_positive``: the clips whose frozen copy has no positive
+    relevance, left out of ``kept_relevance`` (a share of nothing is undefined, not 0)."""
     if rows.empty:
         return pd.DataFrame()
+    settings = bootstrap_settings(bootstrap)
     methods = list(order) if order else list(dict.fromkeys(rows["method"]))
     records = []
     for (definition, method, n), group in rows.groupby(["definition", "method", "n"], sort=False):
         record = {"definition": definition, "method": method, "n": float(n)}
         for metric in METRICS:
             values = group[group["metric"] == metric]
-            interval = bootstrap_mean(values["value"].to_numpy(), values["video"].to_numpy())
+            interval = bootstrap_mean(values["value"].to_numpy(), values["video"].to_numpy(), **settings)
             record[metric], record[f"{metric}_low"], record[f"{metric}_high"] = (
                 interval.mean,
                 interval.low,
@@ -135,6 +143,8 @@ def static_control_table(rows: pd.DataFrame, order: Sequence[str] | None = None)
             )
             if metric == "kept_voxels":
                 record["clips"], record["videos"] = interval.clips, interval.videos
+            if metric == "kept_relevance":
+                record["no_positive"] = int(values["value"].isna().sum())
         records.append(record)
     table = pd.DataFrame(records)
     rank = {method: index for index, method in enumerate(methods)}

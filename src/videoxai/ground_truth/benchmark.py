@@ -40,7 +40,7 @@ from videoxai.core.errors import VideoXAIError
 from videoxai.core.files import atomic_write_bytes
 from videoxai.core.methods import method_info
 from videoxai.evaluation.metrics import ordered_methods
-from videoxai.evaluation.stats import bootstrap_mean
+from videoxai.evaluation.stats import LEVEL, RESAMPLES, bootstrap_mean
 from videoxai.explain.batched import VideoClips, explain_videos
 from videoxai.ground_truth import generator as synthetic
 from videoxai.ground_truth.model import read_clips, trained_model
@@ -216,8 +216,11 @@ def run_benchmark(
     return pd.concat(frames, ignore_index=True), info
 
 
-def summary_table(metrics: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """Means with 95 % video-level bootstrap intervals: one row per (model, method, variant, n, metric).
+def summary_table(
+    metrics: pd.DataFrame, seed: int = 0, *, level: float = LEVEL, resamples: int = RESAMPLES
+) -> pd.DataFrame:
+    """Means with video-level bootstrap intervals (``level``, ``resamples``, ``seed``): one row per
+    (model, method, variant, n, metric).
 
     Columns: ``model, method, variant, n, metric, mean, low, high, videos``; ``chance`` and
     ``correct`` rows have method ``""``.
@@ -232,7 +235,9 @@ def summary_table(metrics: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         method: index for index, method in enumerate(ordered_methods(frame["method"][frame["method"] != ""].unique()))
     }
     for key, group in frame.groupby(keys, sort=False):
-        interval = bootstrap_mean(group["value"].to_numpy(), group["video"].to_numpy(), seed=seed)
+        interval = bootstrap_mean(
+            group["value"].to_numpy(), group["video"].to_numpy(), seed=seed, level=level, resamples=resamples
+        )
         records.append(
             {
                 **dict(zip(keys, key)),

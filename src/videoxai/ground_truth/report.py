@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from videoxai.core.headline import headline_n
 from videoxai.core.methods import method_label
-from videoxai.evaluation.stats import Interval, interval_text
+from videoxai.evaluation.stats import Interval, bootstrap_settings, describe_settings, interval_text
 from videoxai.ground_truth.benchmark import summary_table
 from videoxai.ground_truth.settings import MODELS
 from videoxai.report.render import write_rendered
@@ -57,8 +57,9 @@ def display_table(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
-def caption(summary: pd.DataFrame, info: Mapping[str, dict]) -> str:
-    """The table's caption: what was measured, the chance levels and the models' accuracies."""
+def caption(summary: pd.DataFrame, info: Mapping[str, dict], bootstrap: Mapping | None = None) -> str:
+    """The table's caption: what was measured, the chance levels and the models' accuracies, and the
+    interval's bootstrap settings ``bootstrap``."""
     parts = []
     for model in MODELS:
         chance = summary[(summary["model"] == model) & (summary["metric"] == "chance")]
@@ -70,14 +71,17 @@ def caption(summary: pd.DataFrame, info: Mapping[str, dict]) -> str:
         )
     return (
         "Ground truth: explanations scored against the known evidence of synthetic videos, "
-        "mean [95 % video-level bootstrap interval]; " + "; ".join(parts) + "."
+        f"mean [{describe_settings(bootstrap)}]; " + "; ".join(parts) + "."
     )
 
 
-def write_table(summary: pd.DataFrame, info: Mapping[str, dict], out_dir: str | os.PathLike) -> list[Path]:
+def write_table(
+    summary: pd.DataFrame, info: Mapping[str, dict], out_dir: str | os.PathLike, bootstrap: Mapping | None = None
+) -> list[Path]:
     """``ground_truth.csv`` (the long summary), ``.md`` and ``.tex`` (the readable table) in ``out_dir``."""
     headers, rows = display_table(summary)
-    return write_rendered(out_dir, TABLE_NAME, caption(summary, info), headers, rows, data=summary, float_format="%.6g")
+    text = caption(summary, info, bootstrap)
+    return write_rendered(out_dir, TABLE_NAME, text, headers, rows, data=summary, float_format="%.6g")
 
 
 def write_figure(summary: pd.DataFrame, path: str | os.PathLike, n: float | None = None) -> Path:
@@ -167,13 +171,17 @@ def ground_truth_report(
     tables_dir: str | os.PathLike,
     figure_path: str | os.PathLike,
     seed: int = 0,
+    bootstrap: Mapping | None = None,
 ) -> list[Path]:
     """The workflow's ground_truth_table step: every model's tidy metrics -> the table (csv, md,
-    tex) with video-level bootstrap intervals, and its figure."""
+    tex) with video-level bootstrap intervals, and its figure. The intervals take their level and
+    resamples from the study's ``metrics.bootstrap`` (``bootstrap``) and their seed from ``seed``
+    (``ground_truth.seed``, which seeds everything of the benchmark)."""
     metrics = pd.concat([pd.read_csv(path) for path in metrics_csvs], ignore_index=True)
     info = {}
     for path in meta_jsons:
         meta = json.loads(Path(path).read_text(encoding="utf-8"))
         info[meta["dataset"]] = meta
-    summary = summary_table(metrics, seed=seed)
-    return [*write_table(summary, info, tables_dir), write_figure(summary, figure_path)]
+    settings = {**bootstrap_settings(bootstrap), "seed": seed}
+    summary = summary_table(metrics, seed=seed, level=settings["level"], resamples=settings["resamples"])
+    return [*write_table(summary, info, tables_dir, settings), write_figure(summary, figure_path)]

@@ -1,14 +1,15 @@
 """The randomisation test's table and curves: mean similarity per method, variant, n and depth.
 
 Input: the tidy rows of :func:`videoxai.evaluation.randomisation.cascading_randomisation` for all videos.
-Every mean comes with a 95 % video-level bootstrap interval (:func:`videoxai.evaluation.stats.bootstrap_mean`);
+Every mean comes with a video-level bootstrap interval (:func:`videoxai.evaluation.stats.bootstrap_mean`, with
+the study's ``metrics.bootstrap`` settings);
 empty maps (similarity undefined) are left out of the means and counted in ``empty``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from videoxai.core.errors import VideoXAIError
 from videoxai.core.methods import method_label
 from videoxai.evaluation.metrics import ordered_methods
 from videoxai.evaluation.randomisation import COLUMNS, SIMILARITIES
-from videoxai.evaluation.stats import Interval, bootstrap_mean, interval_text
+from videoxai.evaluation.stats import Interval, bootstrap_mean, bootstrap_settings, describe_settings, interval_text
 from videoxai.report.figures import figure_style, no_data_panel, save_figure, variant_label, variant_palette
 from videoxai.report.render import write_rendered
 
@@ -34,17 +35,19 @@ def _check(rows: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def summarise(rows: pd.DataFrame, *, resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
+def summarise(rows: pd.DataFrame, *, bootstrap: Mapping | None = None) -> pd.DataFrame:
     """One row per method, variant, n and depth: each similarity's mean with its interval.
 
     Args:
         rows: tidy rows with :data:`videoxai.evaluation.randomisation.COLUMNS` (``n`` NaN for baselines).
+        bootstrap: the ``metrics.bootstrap`` settings of the intervals (resamples, level, seed).
     Returns:
         Columns ``method, variant, n, depth, layer``, then per similarity ``<name>``,
         ``<name>_low``, ``<name>_high``, and ``empty`` (maps left out as empty), ``clips``,
         ``videos``; ordered by method (paper order), baseline before selective, n, depth.
     """
     rows = _check(rows).copy()
+    settings = bootstrap_settings(bootstrap)
     rows["n"] = rows["n"].astype(float)
     rows["empty"] = rows["empty"].astype(bool)
     records = []
@@ -59,9 +62,7 @@ def summarise(rows: pd.DataFrame, *, resamples: int = 2000, seed: int = 0) -> pd
             "layer": str(group["layer"].iloc[0]) if not pd.isna(group["layer"].iloc[0]) else "",
         }
         for name in SIMILARITIES:
-            interval = bootstrap_mean(
-                group[name].to_numpy(float), group["video"].to_numpy(), resamples=resamples, seed=seed
-            )
+            interval = bootstrap_mean(group[name].to_numpy(float), group["video"].to_numpy(), **settings)
             record.update({name: interval.mean, f"{name}_low": interval.low, f"{name}_high": interval.high})
         record.update(
             {"empty": int(group["empty"].sum()), "clips": int(len(group)), "videos": int(group["video"].nunique())}
@@ -81,12 +82,12 @@ def _interval(row, name: str) -> str:
     return interval_text(Interval(row[name], row[f"{name}_low"], row[f"{name}_high"], row["clips"], row["videos"]))
 
 
-def _caption(top_q: float) -> str:
+def _caption(top_q: float, bootstrap: Mapping | None = None) -> str:
     return (
         "Cascading model-parameter randomisation (Adebayo et al. 2018): similarity between each map and the "
         "map of the trained model after re-initialising the top k levels of the network (depth k; layer = "
-        "the lowest level randomised), for the class the trained model explained. Mean over clips with a "
-        f"95 % video-level bootstrap interval; top-{top_q * 100:g} % voxels for the IoU. A method that "
+        "the lowest level randomised), for the class the trained model explained. Mean over clips "
+        f"[{describe_settings(bootstrap)}]; top-{top_q * 100:g} % voxels for the IoU. A method that "
         "depends on the model falls towards 0; empty maps (no relevance) have no similarity and are counted."
     )
 
@@ -118,13 +119,14 @@ def _cells(summary: pd.DataFrame, top_q: float) -> tuple[list[str], list[list[st
     return headers, rows
 
 
-def write_table(summary: pd.DataFrame, out_dir, top_q: float) -> list[Path]:
-    """``randomisation.{csv,md,tex,html}`` in ``out_dir``; returns the paths."""
+def write_table(summary: pd.DataFrame, out_dir, top_q: float, bootstrap: Mapping | None = None) -> list[Path]:
+    """``randomisation.{csv,md,tex,html}`` in ``out_dir``, the caption naming the interval's
+    ``metrics.bootstrap`` settings ``bootstrap``; returns the paths."""
     headers, rows = _cells(summary, top_q)
     return write_rendered(
         out_dir,
         TABLE_NAME,
-        _caption(top_q),
+        _caption(top_q, bootstrap),
         headers,
         rows,
         data=summary,

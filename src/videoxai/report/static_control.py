@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from videoxai.core.methods import method_label
 from videoxai.evaluation.static_control import TABLE_NAME, frame_profile
-from videoxai.evaluation.stats import Interval, interval_text
+from videoxai.evaluation.stats import Interval, describe_settings, interval_text
 from videoxai.report.render import write_rendered
 
 
@@ -36,6 +36,7 @@ HEADERS = (
     "Kept in border band (%)",
     "Clips",
     "Videos",
+    "Clips with no positive relevance",
 )
 
 
@@ -53,17 +54,27 @@ def display_rows(table: pd.DataFrame) -> list[list[str]]:
                 _interval(row, "border"),
                 str(int(row["clips"])),
                 str(int(row["videos"])),
+                str(int(row["no_positive"])),
             ]
         )
     return rows
 
 
-def caption(areas: Mapping[str, float], edge: int, border: int, margin: Mapping[str, int] | None) -> str:
+def caption(
+    areas: Mapping[str, float],
+    edge: int,
+    border: int,
+    margin: Mapping[str, int] | None,
+    bootstrap: Mapping | None = None,
+) -> str:
+    """``bootstrap``: the ``metrics.bootstrap`` settings the table's intervals were computed with."""
     text = (
         "Static control: selective relevance on a frozen copy of every clip (its middle frame repeated), "
-        "where nothing moves and every kept voxel is an artifact. Means over clips with 95 % video-level "
-        f"bootstrap intervals. The first/last {edge} frame(s) are {100 * areas['edge_frames_area']:.1f} % of "
-        f"the clip and the {border}-pixel border band {100 * areas['border_area']:.1f} % of the frame."
+        f"where nothing moves and every kept voxel is an artifact. Means over clips [{describe_settings(bootstrap)}]. "
+        f"The first/last {edge} frame(s) are {100 * areas['edge_frames_area']:.1f} % of "
+        f"the clip and the {border}-pixel border band {100 * areas['border_area']:.1f} % of the frame. "
+        "Kept relevance is a share of the frozen copy's positive relevance: undefined for a clip without "
+        "any, which is left out of its mean and counted under 'Clips with no positive relevance'."
     )
     if margin:
         text += (

@@ -289,9 +289,11 @@ def static_control(
     settings: Mapping,
     control: Mapping,
     n: float | None = None,
+    bootstrap: Mapping | None = None,
 ) -> list[Path]:
     """The static-control table and its per-frame figure from every video's frozen-copy relevance
-    (explain shards) and masks (selective shards).
+    (explain shards) and masks (selective shards); intervals with the ``metrics.bootstrap``
+    settings ``bootstrap``.
 
     Rows come for the paper's selective relevance and for the margin mode, so every study shows
     what the remedy removes; the masks of the study's own mode are the ones its selective shards
@@ -336,8 +338,8 @@ def static_control(
                 profiles[(definition, method)].append(masks[n_shown])
     if not frames:
         raise RuntimeError("static control: no video has frozen-copy relevance (all failed upstream)")
-    table = static_control_table(pd.concat(frames, ignore_index=True), order=methods)
-    text = static_control_caption(area_shares(shape, edge, border), edge, border, margin)
+    table = static_control_table(pd.concat(frames, ignore_index=True), order=methods, bootstrap=bootstrap)
+    text = static_control_caption(area_shares(shape, edge, border), edge, border, margin, bootstrap)
     text += f" The study's selective maps use '{mode}'."
     written = write_static_control(table, tables_dir, text)
     written.append(write_frame_figure(profiles, methods, n_shown, figure_path))

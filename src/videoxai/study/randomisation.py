@@ -80,10 +80,16 @@ def randomisation_bucket(
 
 
 def randomisation_report(
-    shards: Sequence[str], tables_dir: str | Path, figures_dir: str | Path, methods: Sequence[str], top_q: float
+    shards: Sequence[str],
+    tables_dir: str | Path,
+    figures_dir: str | Path,
+    methods: Sequence[str],
+    top_q: float,
+    bootstrap: Mapping | None = None,
 ) -> list[Path]:
     """Every video's randomisation rows -> ``randomisation.{csv,md,tex,html}`` in ``tables_dir`` and
-    one curve figure per method (``randomisation_<method>.{png,pdf}``) in ``figures_dir``."""
+    one curve figure per method (``randomisation_<method>.{png,pdf}``) in ``figures_dir``; intervals
+    with the ``metrics.bootstrap`` settings ``bootstrap``."""
     frames = []
     failed = 0
     for path in shards:
@@ -94,7 +100,7 @@ def randomisation_report(
             frames.append(table)
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))
     LOG.info("%d randomisation rows from %d videos (%d failed)", len(rows), len(frames), failed)
-    summary = summarise(rows)
-    written = write_table(summary, tables_dir, float(top_q))
+    summary = summarise(rows, bootstrap=bootstrap)
+    written = write_table(summary, tables_dir, float(top_q), bootstrap)
     written += write_figures(summary, Path(figures_dir), methods, float(top_q))
     return written
