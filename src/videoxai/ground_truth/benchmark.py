@@ -39,17 +39,37 @@ from torch import nn
 from videoxai.core.errors import VideoXAIError
 from videoxai.core.files import atomic_write_bytes
 from videoxai.core.methods import method_info
+from videoxai.data.shards import shard_key
+from videoxai.evaluation.behaviour import BEHAVIOUR_METRICS, behaviour_rows
+from videoxai.evaluation.correlation import binomial_interval
 from videoxai.evaluation.metrics import ordered_methods
-from videoxai.evaluation.stats import LEVEL, RESAMPLES, bootstrap_mean
-from videoxai.explain.batched import VideoClips, explain_videos
+from videoxai.evaluation.stats import LEVEL, RESAMPLES, Interval, bootstrap_mean
+from videoxai.explain.batched import StillCopies, VideoClips, explain_videos
 from videoxai.ground_truth import generator as synthetic
 from videoxai.ground_truth.model import read_clips, trained_model
 from videoxai.ground_truth.settings import DEFAULT_OPTIONS, MODELS, BenchmarkSettings
 from videoxai.models.spec import ModelSpec
+from videoxai.motion.calibrated import CalibrationSettings, build_null, calibrated_test, null_maps, residual_maps
 from videoxai.motion.flow import farneback_clips, split_flow_settings
 from videoxai.motion.selective import selective_from_settings
 
 METRICS: tuple[str, ...] = ("precision", "recall", "weighted_precision", "empty", "motion_share", "on_object")
+# Every metric of the tidy rows, in the summary's order (unknown ones last).
+METRIC_ORDER: tuple[str, ...] = (
+    *METRICS,
+    "matched_top_precision",
+    "matched_random_precision",
+    "matched_delta",
+    "calibrated_flagged",
+    "calibrated_p",
+    "calibrated_statistic",
+    "calibrated_share",
+    "calibrated_null_maps",
+    "seconds",
+    "chance",
+    "correct",
+    *BEHAVIOUR_METRICS,
+)
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -103,6 +123,26 @@ def _rows(model: str, videos: Sequence[str], method: str, variant: str, n: float
     ]
 
 
+def matched_metrics(baseline: np.ndarray, selected: np.ndarray, evidence: np.ndarray, seed: int) -> dict:
+    """Size-matched controls of maps ``selected`` ``(N, T, H, W)`` against the evidence: the
+    precision of the baseline's k most relevant voxels and of k random voxels of its positive set,
+    k the selected map's positive voxels per clip (NaN where the selected map is empty)."""
+    flat = np.asarray(baseline, np.float64).reshape(len(baseline), -1)
+    chosen = (np.asarray(selected) > 0).reshape(len(selected), -1)
+    truth = np.asarray(evidence, bool).reshape(len(evidence), -1)
+    generator = np.random.default_rng(seed)
+    top, random = np.full(len(flat), np.nan), np.full(len(flat), np.nan)
+    for clip in range(len(flat)):
+        positive = np.flatnonzero(flat[clip] > 0)
+        k = int(min(chosen[clip].sum(), len(positive)))
+        if k == 0:
+            continue
+        order = positive[np.argsort(-flat[clip, positive], kind="stable")][:k]
+        top[clip] = truth[clip, order].mean()
+        random[clip] = truth[clip, generator.choice(positive, size=k, replace=False)].mean()
+    return {"matched_top_precision": top, "matched_random_precision": random}
+
+
 def benchmark_model(
     model: nn.Module,
     spec: ModelSpec,
@@ -113,14 +153,20 @@ def benchmark_model(
     selective_settings: Mapping,
     flow_settings: Mapping | None = None,
     progress: Callable[[str], None] | None = None,
+    shuffles: int = 4,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Explain the listed synthetic videos with ``model`` and score every map against their evidence.
 
     Each video is decoded from its file, its Farnebäck flow computed (flow methods use it),
-    explained by every method (top-1 class, as in the study), its selective maps computed with
-    :func:`videoxai.motion.selective.selective_from_settings`, and scored with :func:`map_metrics` and
-    :func:`motion_share`. Returns tidy rows ``model, video, method, variant, n, metric, value``,
-    plus per-video ``chance`` and ``correct`` rows (method ``""``).
+    explained by every method (top-1 class, as in the study) with its still copies, its selective
+    maps computed with :func:`videoxai.motion.selective.selective_from_settings` and, with
+    ``selective_settings["calibration"]["enabled"]``, its calibrated test against the null pooled
+    over this model's videos (:mod:`videoxai.motion.calibrated`). Every map is scored with
+    :func:`map_metrics`; selective and calibrated maps also with :func:`motion_share` and the
+    size-matched controls (:func:`matched_metrics`). Returns tidy rows
+    ``model, video, method, variant, n, metric, value``, plus per-video ``chance``, ``correct`` and
+    behaviour rows (``p_clip``, ``p_still``, ``freeze_drop``, ...; method ``""``).
     """
     clips, labels = read_clips(rows, spec)
     names = [row["video_id"] for row in rows]
@@ -129,32 +175,110 @@ def benchmark_model(
     moving_object = np.stack([item["object"] for item in stored]).astype(bool)
     needs_flow = any(synthetic_method_needs_flow(method) for method in methods)
     flow = farneback_clips(clips, **split_flow_settings(flow_settings)[0]) if needs_flow else None
+    calibration_section = dict(selective_settings.get("calibration") or {})
+    calibrating = bool(calibration_section.get("enabled"))
+    calibration = CalibrationSettings.from_config(calibration_section)
+    stills = StillCopies(shifts=calibration.shifts if calibrating else 0, shuffles=shuffles, seed=seed)
     videos = [
         VideoClips(name, clips[index : index + 1], None if flow is None else flow[index : index + 1])
         for index, name in enumerate(names)
     ]
     results = {}
-    for name, arrays in explain_videos(model, spec, videos, methods, options, batch_size=8):
+    for name, arrays in explain_videos(model, spec, videos, methods, options, batch_size=8, stills=stills):
         if isinstance(arrays, VideoXAIError):
             raise VideoXAIError(f"explaining {name} failed: {arrays}")
         results[name] = arrays
+
+    def stacked(key: str) -> np.ndarray:
+        return np.concatenate([results[name][key] for name in names])
+
     if progress:
-        progress(f"{dataset}: explained {len(names)} videos with {len(methods)} methods")
+        progress(f"{dataset}: explained {len(names)} videos and their still copies with {len(methods)} methods")
     out = _rows(dataset, names, "", "", math.nan, {"chance": evidence.reshape(len(names), -1).mean(1)})
-    predicted = np.array([results[name][f"{methods[0]}/predicted"][0] for name in names])
+    first = methods[0]
+    predicted = stacked(shard_key("explain", "predicted", method=first))
     out += _rows(dataset, names, "", "", math.nan, {"correct": (predicted == labels).astype(np.float64)})
+    behaviour = behaviour_rows(
+        dataset,
+        target=stacked(shard_key("explain", "target", method=first)),
+        logits=stacked(shard_key("explain", "logits", method=first)),
+        still_logits=stacked(shard_key("explain", "logits", method=first, group="static_control")),
+        shuffled_logits=stacked(shard_key("explain", "logits", group="shuffled")) if shuffles else None,
+        labels=labels,
+    )
+    for metric, part in behaviour.groupby("metric", sort=False):
+        out += _rows(dataset, names, "", "", math.nan, {metric: part["value"].to_numpy()})
     for method in methods:
-        relevance = np.concatenate([results[name][f"{method}/relevance"] for name in names])
+        relevance = stacked(shard_key("explain", "relevance", method=method))
         baseline = map_metrics(relevance, evidence, moving_object)
-        baseline["seconds"] = np.concatenate([results[name][f"{method}/seconds_per_clip"] for name in names])
+        baseline["seconds"] = stacked(shard_key("explain", "seconds_per_clip", method=method))
         out += _rows(dataset, names, method, "baseline", math.nan, baseline)
         selective = selective_from_settings(torch.from_numpy(relevance), selective_settings)
         for index, n in enumerate(selective.n):
             maps = selective.maps[index].numpy()
             values = map_metrics(maps, evidence, moving_object)
             values["motion_share"] = motion_share(relevance, maps)
+            values.update(matched_metrics(relevance, maps, evidence, seed))
+            values["matched_delta"] = values["precision"] - values["matched_top_precision"]
             out += _rows(dataset, names, method, "selective", float(n), values)
+        if calibrating:
+            out += _rows(
+                dataset,
+                names,
+                method,
+                "calibrated",
+                math.nan,
+                calibrated_values(results, names, method, relevance, evidence, moving_object, calibration, seed),
+            )
     return pd.DataFrame(out)
+
+
+def calibrated_values(
+    results: Mapping[str, dict],
+    names: Sequence[str],
+    method: str,
+    relevance: np.ndarray,
+    evidence: np.ndarray,
+    moving_object: np.ndarray,
+    calibration: CalibrationSettings,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """The calibrated test of one method on one model's benchmark videos, the null pooled over
+    those videos: per video the flag, p-value, statistic and kept share, and the calibrated map
+    scored against the evidence (with its size-matched controls)."""
+    frame = int(results[names[0]][shard_key("explain", "frame", group="stills")][0])
+    still = np.concatenate(
+        [
+            results[name][shard_key("explain", "relevance", method=method, group="static_control")][:, frame]
+            for name in names
+        ]
+    )
+    shifted_maps = np.concatenate(
+        [results[name][shard_key("explain", "shifted", method=method, group="stills")] for name in names]
+    )
+    sigma = calibration.sigma_pixels(relevance.shape[2])
+    null = build_null([null_maps(relevance, still, shifted_maps, sigma)])
+    residuals = residual_maps(relevance, still, frame, sigma)
+    result = calibrated_test(residuals, relevance[:, frame], null, calibration)
+    mask = np.zeros(relevance.shape, bool)
+    mask[:, frame] = result.mask
+    maps = relevance * mask
+    # scored at the reference frame, the only frame the calibrated map can cover
+    at_frame = (slice(None), slice(frame, frame + 1))
+    values = map_metrics(maps[at_frame], evidence[at_frame], moving_object[at_frame])
+    values.update(matched_metrics(relevance[at_frame], maps[at_frame], evidence[at_frame], seed))
+    values["matched_delta"] = values["precision"] - values["matched_top_precision"]
+    values.update(
+        {
+            "calibrated_flagged": result.flagged.astype(np.float64),
+            "calibrated_p": result.p_value,
+            "calibrated_statistic": result.statistic,
+            "calibrated_share": result.share,
+            "motion_share": result.share,
+            "calibrated_null_maps": np.full(len(names), null.size, np.float64),
+        }
+    )
+    return values
 
 
 def synthetic_method_needs_flow(method: str) -> bool:
@@ -238,6 +362,12 @@ def summary_table(
         interval = bootstrap_mean(
             group["value"].to_numpy(), group["video"].to_numpy(), seed=seed, level=level, resamples=resamples
         )
+        if key[-1] == "calibrated_flagged":
+            # one clip per benchmark video: the flag rate is a proportion of independent trials,
+            # and Wilson's interval stays honest at 0 of 32 where a bootstrap collapses to [0, 0]
+            values = group["value"].dropna().to_numpy()
+            low, high = binomial_interval(int(values.sum()), len(values), level)
+            interval = Interval(interval.mean, low, high, interval.clips, interval.videos)
         records.append(
             {
                 **dict(zip(keys, key)),
@@ -252,7 +382,7 @@ def summary_table(
     table["_model"] = table["model"].map({name: index for index, name in enumerate(MODELS)})
     table["_method"] = table["method"].map(lambda method: method_rank.get(method, -1))
     table["_metric"] = table["metric"].map(
-        lambda metric: (list(METRICS) + ["seconds", "chance", "correct"]).index(metric)
+        lambda metric: METRIC_ORDER.index(metric) if metric in METRIC_ORDER else len(METRIC_ORDER)
     )
     table = table.sort_values(["_model", "_method", "n", "_metric"], na_position="first")
     return table.drop(columns=["_model", "_method", "_metric"]).reset_index(drop=True)

@@ -14,26 +14,41 @@ from matplotlib.figure import Figure
 
 from videoxai.core.headline import headline_n
 from videoxai.core.methods import method_label
+from videoxai.evaluation.correlation import binomial_interval, bootstrap_auroc, bootstrap_spearman
+from videoxai.evaluation.metrics import ordered_methods
 from videoxai.evaluation.stats import Interval, bootstrap_settings, describe_settings, interval_text
 from videoxai.ground_truth.benchmark import summary_table
 from videoxai.ground_truth.settings import MODELS
 from videoxai.report.render import write_rendered
 
 TABLE_NAME = "ground_truth"
-TABLE_METRICS: tuple[str, ...] = ("precision", "recall", "weighted_precision", "empty", "motion_share")
+CALIBRATION_TABLE = "ground_truth_calibration"
+TABLE_METRICS: tuple[str, ...] = (
+    "precision",
+    "matched_delta",
+    "recall",
+    "weighted_precision",
+    "empty",
+    "motion_share",
+    "calibrated_flagged",
+)
 METRIC_LABELS = {
     "precision": "Precision",
+    "matched_delta": "Δ vs top-k",
     "recall": "Recall",
     "weighted_precision": "Weighted precision",
     "empty": "Empty maps",
     "motion_share": "Motion share",
+    "calibrated_flagged": "Flagged",
     "on_object": "Relevance on the moving object",
 }
 MODEL_LABELS = {"motion": "motion-trained", "context": "context-trained"}
 
 
 def n_label(variant: str, n: float) -> str:
-    return "baseline" if variant == "baseline" else f"selective n={n:g}"
+    if variant in ("baseline", "calibrated"):
+        return variant
+    return f"selective n={n:g}"
 
 
 def interval_cell(row) -> str:
@@ -57,6 +72,14 @@ def display_table(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+CAPTION_NOTE = (
+    " Δ vs top-k: a selective or calibrated map's precision minus that of the baseline's k most relevant "
+    "voxels on the same video (k the map's size), the gain beyond thinning out. Calibrated: the calibrated "
+    "test's map at the middle frame (docs/calibration.md); its motion share is the share of that frame's "
+    "positive relevance it keeps; Flagged: share of videos the test flags [Wilson interval]."
+)
+
+
 def caption(summary: pd.DataFrame, info: Mapping[str, dict], bootstrap: Mapping | None = None) -> str:
     """The table's caption: what was measured, the chance levels and the models' accuracies, and the
     interval's bootstrap settings ``bootstrap``."""
@@ -71,7 +94,7 @@ def caption(summary: pd.DataFrame, info: Mapping[str, dict], bootstrap: Mapping 
         )
     return (
         "Ground truth: explanations scored against the known evidence of synthetic videos, "
-        f"mean [{describe_settings(bootstrap)}]; " + "; ".join(parts) + "."
+        f"mean [{describe_settings(bootstrap)}]; " + "; ".join(parts) + "." + CAPTION_NOTE
     )
 
 
@@ -82,6 +105,118 @@ def write_table(
     headers, rows = display_table(summary)
     text = caption(summary, info, bootstrap)
     return write_rendered(out_dir, TABLE_NAME, text, headers, rows, data=summary, float_format="%.6g")
+
+
+def _per_video(rows: pd.DataFrame, metric: str, model: str | None = None) -> pd.DataFrame:
+    """One metric's values per video (columns model, video and the metric), of one model or both."""
+    rows = rows[rows["metric"] == metric]
+    if model is not None:
+        rows = rows[rows["model"] == model]
+    return rows[["model", "video", "value"]].rename(columns={"value": metric})
+
+
+def calibration_summary(metrics: pd.DataFrame, bootstrap: Mapping | None = None) -> pd.DataFrame:
+    """Per method, what the calibrated test tells about the two models: the share of videos it
+    flags for each (Wilson interval; one clip per video), the AUROC of its statistic between the
+    motion-trained and the context-trained model, and Spearman's ρ across both models' videos
+    between the calibrated share and the freeze drop (both with video-level percentile intervals).
+
+    Args:
+        metrics: the benchmark's tidy rows of both models (:func:`benchmark_model`).
+    """
+    settings = bootstrap_settings(bootstrap)
+    plain = {key: settings[key] for key in ("resamples", "level", "seed")}
+    frame = metrics.assign(method=metrics["method"].fillna(""), variant=metrics["variant"].fillna(""))
+    calibrated = frame[frame["variant"] == "calibrated"]
+    if calibrated.empty:
+        return pd.DataFrame()
+    freeze = frame[(frame["method"] == "") & (frame["metric"] == "freeze_drop")][["model", "video", "value"]]
+    freeze = freeze.rename(columns={"value": "freeze_drop"})
+    records = []
+    for method in ordered_methods(calibrated["method"].unique()):
+        mine = calibrated[calibrated["method"] == method]
+        record: dict = {"method": method}
+
+        for model in MODELS:
+            flags = _per_video(mine, "calibrated_flagged", model)["calibrated_flagged"].dropna()
+            record[f"flagged_{model}"] = float(flags.mean()) if len(flags) else math.nan
+            record[f"flagged_{model}_low"], record[f"flagged_{model}_high"] = binomial_interval(
+                int(flags.sum()), len(flags), settings["level"]
+            )
+            record[f"videos_{model}"] = int(len(flags))
+        motion, context = (
+            _per_video(mine, "calibrated_statistic", "motion"),
+            _per_video(mine, "calibrated_statistic", "context"),
+        )
+        record["auroc"], record["auroc_low"], record["auroc_high"] = bootstrap_auroc(
+            motion["calibrated_statistic"].to_numpy(),
+            context["calibrated_statistic"].to_numpy(),
+            motion["video"].to_numpy(),
+            context["video"].to_numpy(),
+            **plain,
+        )
+        joined = _per_video(mine, "calibrated_share").merge(freeze, on=["model", "video"])
+        # a video is named by its model too: the two models' benchmark videos are different files
+        labels = (joined["model"] + "/" + joined["video"]).to_numpy()
+        correlation = bootstrap_spearman(
+            joined["calibrated_share"].to_numpy(), joined["freeze_drop"].to_numpy(), labels, **plain
+        )
+        record["rho"], record["rho_low"], record["rho_high"] = correlation.rho, correlation.low, correlation.high
+        record["null_maps"] = int(_per_video(mine, "calibrated_null_maps")["calibrated_null_maps"].max())
+        records.append(record)
+    table = pd.DataFrame(records)
+    table.attrs["bootstrap"] = settings
+    return table
+
+
+def calibration_display(table: pd.DataFrame) -> tuple[str, list[str], list[list[str]]]:
+    """Caption, headers and rows of :func:`calibration_summary`."""
+    settings = table.attrs.get("bootstrap")
+    caption_text = (
+        "Ground truth, calibrated test: the share of benchmark videos flagged as holding more than their still "
+        "copies show, for the model that needs motion and the one that needs none [Wilson interval]; the AUROC "
+        "of the test's statistic between the two models; and Spearman's ρ across both models' videos between "
+        "the calibrated share and how much the model's probability drops on the still copy (freeze drop) "
+        f"[{describe_settings(settings)}]. Null maps: per model, pooled over its videos."
+    )
+    headers = [
+        "Method",
+        f"Flagged ({MODEL_LABELS['motion']})",
+        f"Flagged ({MODEL_LABELS['context']})",
+        "AUROC",
+        "ρ (calibrated share, freeze drop)",
+        "Null maps",
+    ]
+    rows = []
+    for _, row in table.iterrows():
+        rows.append(
+            [
+                method_label(row["method"]),
+                *(
+                    interval_text(
+                        Interval(
+                            row[f"flagged_{model}"], row[f"flagged_{model}_low"], row[f"flagged_{model}_high"], 0, 0
+                        )
+                    )
+                    + f" (n = {int(row[f'videos_{model}'])})"
+                    for model in MODELS
+                ),
+                interval_text(Interval(row["auroc"], row["auroc_low"], row["auroc_high"], 0, 0)),
+                interval_text(Interval(row["rho"], row["rho_low"], row["rho_high"], 0, 0), signed=True),
+                str(int(row["null_maps"])),
+            ]
+        )
+    return caption_text, headers, rows
+
+
+def write_calibration(table: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
+    """``ground_truth_calibration.{csv,md,tex}`` in ``out_dir`` (nothing without calibrated rows)."""
+    if table.empty:
+        for suffix in ("csv", "md", "tex"):
+            (Path(out_dir) / f"{CALIBRATION_TABLE}.{suffix}").unlink(missing_ok=True)
+        return []
+    text, headers, rows = calibration_display(table)
+    return write_rendered(out_dir, CALIBRATION_TABLE, text, headers, rows, data=table, float_format="%.6g")
 
 
 def write_figure(summary: pd.DataFrame, path: str | os.PathLike, n: float | None = None) -> Path:
@@ -184,4 +319,8 @@ def ground_truth_report(
         info[meta["dataset"]] = meta
     settings = {**bootstrap_settings(bootstrap), "seed": seed}
     summary = summary_table(metrics, seed=seed, level=settings["level"], resamples=settings["resamples"])
-    return [*write_table(summary, info, tables_dir, settings), write_figure(summary, figure_path)]
+    return [
+        *write_table(summary, info, tables_dir, settings),
+        *write_calibration(calibration_summary(metrics, settings), tables_dir),
+        write_figure(summary, figure_path),
+    ]
