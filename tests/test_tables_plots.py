@@ -163,7 +163,9 @@ def body_first_cells(text: str, prefix: str, separator: str) -> list[str]:
 
 
 def test_write_tables_files_and_method_order(tmp_path):
-    paths = write_tables(hand_metrics(), tmp_path / "tables", html_dir=tmp_path / "tables" / "html")
+    paths = write_tables(
+        hand_metrics(), tmp_path / "tables", html_dir=tmp_path / "tables" / "html", bootstrap={"method": "percentile"}
+    )
     names = {path.name for path in paths}
     present = [table for table in TABLE_NAMES if table != "faithfulness"]  # hand_metrics has no faithfulness rows
     assert names == (
@@ -279,7 +281,7 @@ def test_faithfulness_table_means_pooled_pointing_and_random_last():
 
 
 def test_faithfulness_table_and_curves_are_written(tmp_path):
-    write_tables(hand_faithfulness(), tmp_path)
+    write_tables(hand_faithfulness(), tmp_path, bootstrap={"method": "percentile"})
     markdown = (tmp_path / "faithfulness.md").read_text()
     assert body_first_cells(markdown, "| ", "|") == ["Method", "FEP", "FEP", "Random"]
     # deletion a: 0.1, 0.2, b: 0.3 -> resampled means 0.15, 0.2, 0.3; selective is +0.05 on every clip
@@ -303,7 +305,7 @@ def test_faithfulness_table_and_curves_are_written(tmp_path):
 
 def test_html_tables_and_front_page_carry_the_numbers():
     metrics = hand_metrics()
-    tables = build_tables(metrics, tau=1.0)
+    tables = build_tables(metrics, tau=1.0, bootstrap={"method": "percentile"})  # intervals derived by hand
     page = table_html("table1", tables["table1"], 1.0, 0.05)
     assert page.startswith("<!DOCTYPE html>") and page.count("<tr>") == 4  # header + 3 rows
     assert "<td>0.200 [0.100, 0.400]</td>" in page and '<td class="text">Grad-CAM</td>' in page
