@@ -1,14 +1,18 @@
 """Video-level intervals (t, BCa and percentile bootstrap) on data whose answer is known by hand."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from videoxai.core.errors import VideoXAIError
 from videoxai.evaluation.stats import (
+    METHOD,
     METHODS,
+    MIN_VIDEOS,
     Interval,
     bca_levels,
     bootstrap_mean,
@@ -270,3 +274,10 @@ def test_verdict_says_what_a_difference_lets_the_report_claim():
     assert verdict(up, videos=10, min_videos=10) == "supported"
     with pytest.raises(VideoXAIError, match=r"report\.min_videos"):
         verdict(up, videos=20, min_videos=0)
+
+
+def test_the_schema_declares_the_methods_and_defaults_the_library_uses():
+    schema = yaml.safe_load((Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text())
+    method = schema["properties"]["metrics"]["properties"]["bootstrap"]["properties"]["method"]
+    assert (method["enum"], method["default"]) == (list(METHODS), METHOD)
+    assert schema["properties"]["report"]["properties"]["min_videos"]["default"] == MIN_VIDEOS

@@ -11,6 +11,7 @@ import pytest
 from videoxai.core.errors import VideoXAIError
 from videoxai.evaluation.metrics import TIDY_COLUMNS
 from videoxai.report.figures import write_figures
+from videoxai.report.front_page import headline
 from videoxai.report.tables import build_tables, render_table
 
 # Hand-derived bootstrap intervals: with two or three videos the resampled means can be listed.
@@ -175,3 +176,30 @@ def test_bad_bootstrap_settings_name_the_key():
         build_tables(metrics, bootstrap={"resample": 100})
     with pytest.raises(VideoXAIError, match=r"metrics\.bootstrap\.resamples"):
         write_figures(metrics, "unused", bootstrap={"resamples": 0})
+
+
+def test_the_front_page_gives_no_verdict_below_report_min_videos():
+    # DTD's selective maps raise the precision by 0.1 on every clip, give or take 0.01 per video:
+    # a change any interval resolves, but with 4 videos the page must not claim it.
+    def change(videos: int, step: float) -> dict:
+        return {
+            (f"v{video}", clip): (0.2 + 0.02 * video, 0.2 + 0.02 * video + step + 0.01 * (-1) ** video)
+            for video in range(videos)
+            for clip in range(2)
+        }
+
+    four = build_tables(precision_rows(change(4, 0.1)), tau=1.0)
+    sentence = headline(four, tau=1.0, min_videos=10)
+    assert "(of 4 videos)" in sentence
+    assert (
+        "with only 4 videos (fewer than report.min_videos = 10) the study has too few videos to tell whether "
+        "the change is real for DTD." in sentence
+    )
+    assert "support" not in sentence
+    # At the threshold the same interval is read: it excludes 0, so the data support the change.
+    assert "the data support the change for DTD." in headline(four, tau=1.0, min_videos=4)
+    twelve = build_tables(precision_rows(change(12, 0.1)), tau=1.0)
+    assert "the data support the change for DTD." in headline(twelve, tau=1.0)  # default: 10 videos
+    # No change but ±0.01 per video: the interval contains 0.
+    flat = build_tables(precision_rows(change(12, 0.0)), tau=1.0)
+    assert "the data do not support it for DTD (interval contains 0)." in headline(flat, tau=1.0)

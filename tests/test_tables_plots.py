@@ -311,7 +311,7 @@ def test_html_tables_and_front_page_carry_the_numbers():
     assert "<td>0.200 [0.100, 0.400]</td>" in page and '<td class="text">Grad-CAM</td>' in page
     assert "<caption>Table 1: Motion precision" in page
     # Table 1 at tau 1: DTD baseline 0.3 (a/0 0.2, a/1 0.4), Grad-CAM 0.2; selective DTD (n = 1) 0.5 on a/0
-    sentences = headline(tables, tau=1.0)
+    sentences = headline(tables, tau=1.0, min_videos=1)  # any number of videos may give a verdict here
     assert sentences.count(". ") == 2 and sentences.endswith(".")
     # DTD's clips all come from video a: a mean without an interval; Grad-CAM's from a and b.
     assert "was DTD 30.0% and Grad-CAM 20.0% [10.0, 40.0] (chance: 30.0% [20.0, 50.0])" in sentences
@@ -333,7 +333,7 @@ def test_html_tables_and_front_page_carry_the_numbers():
         clips=3,
         clip_length=8,
     )
-    text = front_page(tables, absent, run, tau=1.0, q=0.05)
+    text = front_page(tables, absent, run, tau=1.0, q=0.05, min_videos=1)
     assert "* **Videos**: 2 of 3 listed (folder) studied; 1 failed" in text
     assert "* **Methods**: Grad-CAM, DTD" in text and "n = 0.5, 1" in text
     assert sentences in text and text.count('<table class="videoxai"') == 5
