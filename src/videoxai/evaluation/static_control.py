@@ -16,7 +16,7 @@ selective step, and reports per method and n:
 
 This module is torch-free apart from what its callers pass in; the rows are tidy
 (``video, clip, method, n, definition, metric, value``) and the table gives each mean with a
-95 % video-level bootstrap interval (:func:`videoxai.evaluation.stats.bootstrap_mean`).
+95 % video-level interval (:func:`videoxai.evaluation.stats.bootstrap_mean`).
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def area_shares(shape: tuple[int, int, int], edge: int, border: int) -> dict[str
 
 def static_control_table(rows: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per definition, method and n: every metric's clip-weighted mean with its 95 %
-    video-level bootstrap interval (columns ``{metric}``, ``{metric}_low``, ``{metric}_high``),
+    video-level interval (columns ``{metric}``, ``{metric}_low``, ``{metric}_high``),
     and the number of clips and videos."""
     if rows.empty:
         return pd.DataFrame()

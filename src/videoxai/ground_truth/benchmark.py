@@ -217,7 +217,7 @@ def run_benchmark(
 
 
 def summary_table(metrics: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """Means with 95 % video-level bootstrap intervals: one row per (model, method, variant, n, metric).
+    """Means with 95 % video-level intervals: one row per (model, method, variant, n, metric).
 
     Columns: ``model, method, variant, n, metric, mean, low, high, videos``; ``chance`` and
     ``correct`` rows have method ``""``.

@@ -70,7 +70,7 @@ def caption(summary: pd.DataFrame, info: Mapping[str, dict]) -> str:
         )
     return (
         "Ground truth: explanations scored against the known evidence of synthetic videos, "
-        "mean [95 % video-level bootstrap interval]; " + "; ".join(parts) + "."
+        "mean [95 % video-level t interval]; " + "; ".join(parts) + "."
     )
 
 
@@ -169,7 +169,7 @@ def ground_truth_report(
     seed: int = 0,
 ) -> list[Path]:
     """The workflow's ground_truth_table step: every model's tidy metrics -> the table (csv, md,
-    tex) with video-level bootstrap intervals, and its figure."""
+    tex) with video-level intervals, and its figure."""
     metrics = pd.concat([pd.read_csv(path) for path in metrics_csvs], ignore_index=True)
     info = {}
     for path in meta_jsons:

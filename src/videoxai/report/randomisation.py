@@ -1,7 +1,7 @@
 """The randomisation test's table and curves: mean similarity per method, variant, n and depth.
 
 Input: the tidy rows of :func:`videoxai.evaluation.randomisation.cascading_randomisation` for all videos.
-Every mean comes with a 95 % video-level bootstrap interval (:func:`videoxai.evaluation.stats.bootstrap_mean`);
+Every mean comes with a 95 % video-level interval (:func:`videoxai.evaluation.stats.bootstrap_mean`);
 empty maps (similarity undefined) are left out of the means and counted in ``empty``.
 """
 
@@ -86,7 +86,7 @@ def _caption(top_q: float) -> str:
         "Cascading model-parameter randomisation (Adebayo et al. 2018): similarity between each map and the "
         "map of the trained model after re-initialising the top k levels of the network (depth k; layer = "
         "the lowest level randomised), for the class the trained model explained. Mean over clips with a "
-        f"95 % video-level bootstrap interval; top-{top_q * 100:g} % voxels for the IoU. A method that "
+        f"95 % video-level t interval; top-{top_q * 100:g} % voxels for the IoU. A method that "
         "depends on the model falls towards 0; empty maps (no relevance) have no similarity and are counted."
     )
 

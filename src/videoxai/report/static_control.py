@@ -62,7 +62,7 @@ def caption(areas: Mapping[str, float], edge: int, border: int, margin: Mapping[
     text = (
         "Static control: selective relevance on a frozen copy of every clip (its middle frame repeated), "
         "where nothing moves and every kept voxel is an artifact. Means over clips with 95 % video-level "
-        f"bootstrap intervals. The first/last {edge} frame(s) are {100 * areas['edge_frames_area']:.1f} % of "
+        f"t intervals. The first/last {edge} frame(s) are {100 * areas['edge_frames_area']:.1f} % of "
         f"the clip and the {border}-pixel border band {100 * areas['border_area']:.1f} % of the frame."
     )
     if margin:
