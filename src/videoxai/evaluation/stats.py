@@ -18,8 +18,9 @@ methods (``metrics.bootstrap.method``):
 
 Why ``t``: a bootstrap interval lies within the range of the video means, so with G videos
 whose means are symmetric about the truth it misses with probability at least 2 · 2^−G
-(12.5 % at 4 videos), and its spread is that of a normal with the variance divided by G, not
-G − 1; both make it too short with few videos. ``benchmarks/interval_coverage.py`` measures
+(12.5 % at 4 videos); and its spread is that of the video means' variance with divisor G
+instead of G − 1, read with normal instead of t(G − 1) quantiles. Both make it too short with
+few videos. ``benchmarks/interval_coverage.py`` measures
 the three (docs/metrics.md quotes its table).
 
 Everything is deterministic: the bootstrap methods are seeded, so the same data and seed give
