@@ -14,6 +14,7 @@ with logged(snakemake):
         run=params.run,
         headline_tau=params.headline_tau,
         bootstrap=params.bootstrap,
+        min_videos=params.min_videos,
         ground_truth_table=snakemake.input.get("table"),
         ground_truth_meta=snakemake.input.get("meta", []),
     )

@@ -293,7 +293,9 @@ def test_summary_means_intervals_and_empty_counts(tmp_path):
     ]
     baseline, selective = summary.iloc[1], summary.iloc[3]
     assert baseline.spearman == pytest.approx(0.4) and baseline.spearman_low <= 0.4 <= baseline.spearman_high
-    assert 0.2 <= baseline.spearman_low and baseline.spearman_high <= 0.6
+    # The t interval over 3 videos (0.2, 0.4, 0.6): 0.4 ± t(0.975, 2) · 0.2 / √3, t(0.975, 2) = 0.95 √(2 / 0.0975).
+    half = 0.95 * math.sqrt(2 / 0.0975) * 0.2 / math.sqrt(3)
+    assert (baseline.spearman_low, baseline.spearman_high) == (pytest.approx(0.4 - half), pytest.approx(0.4 + half))
     assert selective.spearman == pytest.approx(0.3) and selective["empty"] == 1 and selective.videos == 3
     assert summary.iloc[0].spearman == 1.0 and summary.iloc[0].spearman_low == 1.0
     written = write_table(summary, tmp_path, 0.05)

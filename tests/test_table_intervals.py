@@ -11,7 +11,11 @@ import pytest
 from videoxai.core.errors import VideoXAIError
 from videoxai.evaluation.metrics import TIDY_COLUMNS
 from videoxai.report.figures import write_figures
+from videoxai.report.front_page import headline
 from videoxai.report.tables import build_tables, render_table
+
+# Hand-derived bootstrap intervals: with two or three videos the resampled means can be listed.
+PERCENTILE = {"method": "percentile"}
 
 
 def precision_rows(values: dict[tuple[str, int], tuple[float, float]], tau: float = 1.0) -> pd.DataFrame:
@@ -51,9 +55,9 @@ def test_the_same_seed_gives_the_same_tables_and_another_seed_other_intervals():
     rng = np.random.default_rng(2)
     values = {(f"v{video}", clip): tuple(rng.uniform(size=2)) for video in range(12) for clip in range(3)}
     metrics = precision_rows(values)
-    first = build_tables(metrics, bootstrap={"seed": 5, "resamples": 500})
-    again = build_tables(metrics, bootstrap={"seed": 5, "resamples": 500})
-    other = build_tables(metrics, bootstrap={"seed": 6, "resamples": 500})
+    first = build_tables(metrics, bootstrap={"seed": 5, "resamples": 500, "method": "percentile"})
+    again = build_tables(metrics, bootstrap={"seed": 5, "resamples": 500, "method": "percentile"})
+    other = build_tables(metrics, bootstrap={"seed": 6, "resamples": 500, "method": "percentile"})
     for name in ("table1", "accuracy"):
         pd.testing.assert_frame_equal(first[name], again[name])
     assert first["table1"]["precision_low"].tolist() != other["table1"]["precision_low"].tolist()
@@ -63,6 +67,10 @@ def test_the_same_seed_gives_the_same_tables_and_another_seed_other_intervals():
     markdown, latex = render_table("table1", first["table1"], 1.0, 0.05)
     assert "95% interval: percentile bootstrap resampling videos (500 resamples, seed 5)" in markdown
     assert "95\\% interval" in latex
+    # The default, the t interval, draws nothing: another seed gives the same table, and the caption says so.
+    t_tables = build_tables(metrics, bootstrap={"seed": 6})["table1"]
+    pd.testing.assert_frame_equal(t_tables, build_tables(metrics)["table1"])
+    assert "95% interval: t over videos (df = videos − 1)" in render_table("table1", t_tables, 1.0, 0.05)[0]
     narrow = build_tables(metrics, bootstrap={"level": 0.5})["table1"]
     wide = build_tables(metrics, bootstrap={"level": 0.99})["table1"]
     assert (narrow["precision_high"] - narrow["precision_low"] < wide["precision_high"] - wide["precision_low"]).all()
@@ -73,9 +81,16 @@ def test_two_videos_of_many_identical_clips_span_the_two_video_means():
     # Clip-level resampling would see 80 draws and a narrow interval around 0.4; resampling the
     # two videos can only give 0.2 (a, a), 0.4 (a, b) or 0.6 (b, b).
     values = {("a", clip): (0.2, 0.2) for clip in range(40)} | {("b", clip): (0.6, 0.6) for clip in range(40)}
-    baseline = row_of(build_tables(precision_rows(values))["table1"], "baseline")
+    baseline = row_of(build_tables(precision_rows(values), bootstrap=PERCENTILE)["table1"], "baseline")
     assert baseline["precision_mean"] == pytest.approx(0.4)
     assert (baseline["precision_low"], baseline["precision_high"]) == (pytest.approx(0.2), pytest.approx(0.6))
+    # t: two video means 0.2 and 0.6, standard error 0.2, t(0.975, 1) = tan(0.475 π).
+    baseline = row_of(build_tables(precision_rows(values))["table1"], "baseline")
+    half = math.tan(0.475 * math.pi) * 0.2
+    assert (baseline["precision_low"], baseline["precision_high"]) == (
+        pytest.approx(0.4 - half),
+        pytest.approx(0.4 + half),
+    )
 
 
 def test_the_paired_difference_is_selective_minus_baseline_on_the_same_clips():
@@ -94,7 +109,7 @@ def test_the_paired_difference_is_selective_minus_baseline_on_the_same_clips():
 
     # Opposite changes in two videos: the mean change is 0 and its interval spans both videos' change.
     values = {("up", clip): (0.3, 0.5) for clip in range(3)} | {("down", clip): (0.7, 0.5) for clip in range(3)}
-    selective = row_of(build_tables(precision_rows(values))["table1"], "selective")
+    selective = row_of(build_tables(precision_rows(values), bootstrap=PERCENTILE)["table1"], "selective")
     assert selective["precision_delta_mean"] == pytest.approx(0.0)
     assert (selective["precision_delta_low"], selective["precision_delta_high"]) == (
         pytest.approx(-0.2),
@@ -132,9 +147,10 @@ def test_accuracy_and_pooled_pointing_game_intervals_resample_videos():
             for clip in range(5)
         ]
     ).assign(method="", variant="", n=math.nan, tau=math.nan, q=math.nan, other_method="")
-    table = build_tables(accuracy)["accuracy"].iloc[0]
-    assert (table["accuracy"], table["accuracy_low"], table["accuracy_high"]) == (0.5, 0.0, 1.0)
-    assert "| 50.0 [0.0, 100.0] | 10 | 2 |" in render_table("accuracy", build_tables(accuracy)["accuracy"])[0]
+    table = build_tables(accuracy, bootstrap=PERCENTILE)["accuracy"]
+    row = table.iloc[0]
+    assert (row["accuracy"], row["accuracy_low"], row["accuracy_high"]) == (0.5, 0.0, 1.0)
+    assert "| 50.0 [0.0, 100.0] | 10 | 2 |" in render_table("accuracy", table)[0]
 
     # Pointing game pooled over frames: a 3 of 4, b 1 of 4 and a clip of b without annotated
     # frames (no weight) -> 4 / 8; resampled videos give 3/4, 4/8 or 1/4.
@@ -147,7 +163,7 @@ def test_accuracy_and_pooled_pointing_game_intervals_resample_videos():
             keys | dict(metric="smoothness_temporal", value=0.1),
         ]
     faithfulness = pd.DataFrame(rows).assign(tau=math.nan, q=math.nan, other_method="")
-    fep = build_tables(faithfulness)["faithfulness"].iloc[0]
+    fep = build_tables(faithfulness, bootstrap=PERCENTILE)["faithfulness"].iloc[0]
     assert fep["pointing_accuracy"] == pytest.approx(0.5) and fep["pointing_frames"] == 8
     assert (fep["pointing_accuracy_low"], fep["pointing_accuracy_high"]) == (pytest.approx(0.25), pytest.approx(0.75))
 
@@ -160,3 +176,30 @@ def test_bad_bootstrap_settings_name_the_key():
         build_tables(metrics, bootstrap={"resample": 100})
     with pytest.raises(VideoXAIError, match=r"metrics\.bootstrap\.resamples"):
         write_figures(metrics, "unused", bootstrap={"resamples": 0})
+
+
+def test_the_front_page_gives_no_verdict_below_report_min_videos():
+    # DTD's selective maps raise the precision by 0.1 on every clip, give or take 0.01 per video:
+    # a change any interval resolves, but with 4 videos the page must not claim it.
+    def change(videos: int, step: float) -> dict:
+        return {
+            (f"v{video}", clip): (0.2 + 0.02 * video, 0.2 + 0.02 * video + step + 0.01 * (-1) ** video)
+            for video in range(videos)
+            for clip in range(2)
+        }
+
+    four = build_tables(precision_rows(change(4, 0.1)), tau=1.0)
+    sentence = headline(four, tau=1.0, min_videos=10)
+    assert "(of 4 videos)" in sentence
+    assert (
+        "with only 4 videos (fewer than report.min_videos = 10) the study has too few videos to tell whether "
+        "the change is real for DTD." in sentence
+    )
+    assert "support" not in sentence
+    # At the threshold the same interval is read: it excludes 0, so the data support the change.
+    assert "the data support the change for DTD." in headline(four, tau=1.0, min_videos=4)
+    twelve = build_tables(precision_rows(change(12, 0.1)), tau=1.0)
+    assert "the data support the change for DTD." in headline(twelve, tau=1.0)  # default: 10 videos
+    # No change but ±0.01 per video: the interval contains 0.
+    flat = build_tables(precision_rows(change(12, 0.0)), tau=1.0)
+    assert "the data do not support it for DTD (interval contains 0)." in headline(flat, tau=1.0)

@@ -145,6 +145,7 @@ rule report_summary:
         },
         headline_tau=HEADLINE_TAU,
         bootstrap=config["metrics"]["bootstrap"],
+        min_videos=config["report"]["min_videos"],
     script:
         "../../scripts/report_summary.py"
 

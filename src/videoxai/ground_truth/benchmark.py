@@ -43,7 +43,7 @@ from videoxai.data.shards import shard_key
 from videoxai.evaluation.behaviour import BEHAVIOUR_METRICS, behaviour_rows
 from videoxai.evaluation.correlation import binomial_interval
 from videoxai.evaluation.metrics import ordered_methods
-from videoxai.evaluation.stats import LEVEL, RESAMPLES, Interval, bootstrap_mean
+from videoxai.evaluation.stats import LEVEL, METHOD, RESAMPLES, Interval, bootstrap_mean
 from videoxai.explain.batched import StillCopies, VideoClips, explain_videos
 from videoxai.ground_truth import generator as synthetic
 from videoxai.ground_truth.model import read_clips, trained_model
@@ -341,10 +341,10 @@ def run_benchmark(
 
 
 def summary_table(
-    metrics: pd.DataFrame, seed: int = 0, *, level: float = LEVEL, resamples: int = RESAMPLES
+    metrics: pd.DataFrame, seed: int = 0, *, level: float = LEVEL, resamples: int = RESAMPLES, method: str = METHOD
 ) -> pd.DataFrame:
-    """Means with video-level bootstrap intervals (``level``, ``resamples``, ``seed``): one row per
-    (model, method, variant, n, metric).
+    """Means with video-level intervals (``method``, ``level``, ``resamples``, ``seed``, as
+    ``metrics.bootstrap`` takes them): one row per (model, method, variant, n, metric).
 
     Columns: ``model, method, variant, n, metric, mean, low, high, videos``; ``chance`` and
     ``correct`` rows have method ``""``.
@@ -360,7 +360,12 @@ def summary_table(
     }
     for key, group in frame.groupby(keys, sort=False):
         interval = bootstrap_mean(
-            group["value"].to_numpy(), group["video"].to_numpy(), seed=seed, level=level, resamples=resamples
+            group["value"].to_numpy(),
+            group["video"].to_numpy(),
+            seed=seed,
+            level=level,
+            resamples=resamples,
+            method=method,
         )
         if key[-1] == "calibrated_flagged":
             # one clip per benchmark video: the flag rate is a proportion of independent trials,

@@ -318,7 +318,9 @@ def ground_truth_report(
         meta = json.loads(Path(path).read_text(encoding="utf-8"))
         info[meta["dataset"]] = meta
     settings = {**bootstrap_settings(bootstrap), "seed": seed}
-    summary = summary_table(metrics, seed=seed, level=settings["level"], resamples=settings["resamples"])
+    summary = summary_table(
+        metrics, seed=seed, level=settings["level"], resamples=settings["resamples"], method=settings["method"]
+    )
     return [
         *write_table(summary, info, tables_dir, settings),
         *write_calibration(calibration_summary(metrics, settings), tables_dir),

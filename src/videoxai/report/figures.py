@@ -5,7 +5,7 @@ needed) and saved as ``.png`` and ``.pdf`` through a temporary file, so a reader
 a file. Conventions shared by all figures: methods in the paper's order with the paper's names;
 colour = method in line plots (seaborn "colorblind" palette); in distribution plots grey =
 baseline and a blue-green sequential palette = selective at increasing n; dashed black = chance.
-Every mean drawn carries its confidence interval, the same video-level bootstrap as the tables
+Every mean drawn carries its confidence interval, the same video-level interval as the tables
 (:func:`videoxai.evaluation.stats.group_intervals`): black diamonds with error bars over the box plots,
 error bars on bars and points, shaded bands along lines.
 """

@@ -19,7 +19,7 @@ from videoxai.core.headline import headline_n
 from videoxai.core.methods import method_label
 from videoxai.core.outputs import TABLE_NAMES, TABLE_TITLES
 from videoxai.evaluation.metrics import ordered_methods
-from videoxai.evaluation.stats import Interval, describe_settings, excludes_zero, interval_text
+from videoxai.evaluation.stats import MIN_VIDEOS, Interval, describe_settings, interval_text, verdict
 from videoxai.report.render import TABLE_STYLE, html_table
 from videoxai.report.tables import table_html
 
@@ -87,13 +87,26 @@ def _listing(parts: Sequence[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = None) -> str:
+def too_few_videos(videos: int, min_videos: int, claim: str) -> str:
+    """The clause that replaces a verdict below ``report.min_videos``: ``"with only 4 videos (fewer
+    than report.min_videos = 10) the study has too few videos to tell whether <claim>"``."""
+    return (
+        f"with only {videos} video{'s' if videos != 1 else ''} (fewer than report.min_videos = {min_videos}) "
+        f"the study has too few videos to tell whether {claim}"
+    )
+
+
+def headline(
+    tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = None, min_videos: int = MIN_VIDEOS
+) -> str:
     """The study's main numbers, each with its interval, from Table 1 (and Table 3 when present).
 
     Per method: the motion precision of its baseline maps, then (with selective rows) the paired
-    change selective − baseline and whether its interval excludes 0, and the share of positive
-    voxels the selective maps kept. ``n`` picks the selective variant (default: Table 1's headline
-    n, :func:`videoxai.core.headline.headline_n`).
+    change selective − baseline and what its interval lets the page say
+    (:func:`videoxai.evaluation.stats.verdict`: supported, not supported, no interval, or too few
+    videos when the row has fewer than ``min_videos``, ``report.min_videos``), and the share of
+    positive voxels the selective maps kept. ``n`` picks the selective variant (default: Table 1's
+    headline n, :func:`videoxai.core.headline.headline_n`).
     """
     table1 = tables.get("table1")
     if table1 is None or table1.empty or table1["precision_mean"].notna().sum() == 0:
@@ -118,15 +131,21 @@ def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = N
         f"At τ = {tau:g} px/frame, the share of positive-relevance voxels that lay on motion was "
         f"{_listing(shares)}{chance_text}, over the {clips} clip{'s' if clips != 1 else ''} "
         f"(of {videos} video{'s' if videos != 1 else ''}) with positive relevance; brackets give {level}s "
-        f"that resample videos."
+        f"that treat videos, not clips, as the independent draws."
     )
     paired = [m for m in methods if m in selective.index and pd.notna(selective.loc[m, "precision_delta_mean"])]
     if not paired:
         return first
     changes = {m: _row_interval(selective.loc[m], "precision_delta") for m in paired}
-    supported = [method_label(m) for m in paired if excludes_zero(changes[m])]
-    unsupported = [method_label(m) for m in paired if not math.isnan(changes[m].low) and not excludes_zero(changes[m])]
-    unknown = [method_label(m) for m in paired if math.isnan(changes[m].low)]
+    counts = {m: int(selective.loc[m, "videos"]) for m in paired}
+    said = {m: verdict(changes[m], counts[m], min_videos) for m in paired}
+    supported = [method_label(m) for m in paired if said[m] == "supported"]
+    unsupported = [method_label(m) for m in paired if said[m] == "not supported"]
+    unknown = [method_label(m) for m in paired if said[m] == "no interval"]
+    too_few = {}  # number of videos -> methods, in the methods' order
+    for m in paired:
+        if said[m] == "too few videos":
+            too_few.setdefault(counts[m], []).append(method_label(m))
     verdicts = []
     if supported:
         verdicts.append(f"the data support the change for {_listing(supported)}")
@@ -136,6 +155,8 @@ def headline(tables: Mapping[str, pd.DataFrame], tau: float, n: float | None = N
         )
     if unknown:
         verdicts.append(f"one video cannot tell for {_listing(unknown)} (no interval)")
+    for count, labels in too_few.items():
+        verdicts.append(too_few_videos(count, min_videos, f"the change is real for {_listing(labels)}"))
     second = (
         f"Selective relevance with n = {n:g} changed it by "
         f"{_listing([f'{method_label(m)} {_points(changes[m])}' for m in paired])} (paired, same clips): "
@@ -236,9 +257,11 @@ def front_page(
     tau: float,
     q: float = math.nan,
     ground_truth: Sequence[str] = (),
+    min_videos: int = MIN_VIDEOS,
 ) -> str:
     """reStructuredText of the report's front page (sections, no document title); ``ground_truth``
-    (from :func:`ground_truth_lines`) comes first when the benchmark ran."""
+    (from :func:`ground_truth_lines`) comes first when the benchmark ran; ``min_videos``
+    (``report.min_videos``) is passed to :func:`headline`."""
     failed = f"; {run.failed} failed (see *Failed videos*)" if run.failed else ""
     lines = [
         # Snakemake's report centres its front page vertically and narrows it to prose width: a page
@@ -262,7 +285,7 @@ def front_page(
         "Result",
         "------",
         "",
-        headline(tables, tau, headline_n(run.n) if len(run.n) else None),
+        headline(tables, tau, headline_n(run.n) if len(run.n) else None, min_videos=min_videos),
         "",
         "Tables",
         "------",
@@ -279,4 +302,4 @@ def front_page(
     return "\n".join(lines)
 
 
-__all__ = ["StudyRun", "front_page", "ground_truth_lines", "ground_truth_sentences", "headline"]
+__all__ = ["StudyRun", "front_page", "ground_truth_lines", "ground_truth_sentences", "headline", "too_few_videos"]

@@ -72,7 +72,9 @@ def calibration_table(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
         videos = flags["video"].nunique()
         flagged_share = float(flags["calibrated_flagged"].mean()) if len(flags) else math.nan
         low, high = binomial_interval(round(flagged_share * videos), videos, settings["level"])
-        kept = bootstrap_mean(share["calibrated_share"].to_numpy(), share["video"].to_numpy(), **_plain(settings))
+        kept = bootstrap_mean(
+            share["calibrated_share"].to_numpy(), share["video"].to_numpy(), **_mean_settings(settings)
+        )
         null_maps = int(null["calibrated_null_maps"].max()) if len(null) else 0
         records.append(
             {
@@ -96,8 +98,13 @@ def calibration_table(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
 
 
 def _plain(settings: dict) -> dict:
-    """The keyword arguments :func:`bootstrap_mean` takes from the study's bootstrap settings."""
+    """The resampling settings of the rank correlations (always a percentile bootstrap over videos)."""
     return {key: settings[key] for key in ("resamples", "level", "seed") if key in settings}
+
+
+def _mean_settings(settings: dict) -> dict:
+    """The keyword arguments :func:`bootstrap_mean` takes from the study's interval settings."""
+    return {key: settings[key] for key in ("resamples", "level", "seed", "method") if key in settings}
 
 
 def motion_reliance_table(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
@@ -115,7 +122,9 @@ def motion_reliance_table(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
         record = {"class_name": name}
         for metric in RELIANCE_METRICS:
             values = mine[mine["metric"] == metric]
-            interval = bootstrap_mean(values["value"].to_numpy(), values["video"].to_numpy(), **_plain(settings))
+            interval = bootstrap_mean(
+                values["value"].to_numpy(), values["video"].to_numpy(), **_mean_settings(settings)
+            )
             record[f"{metric}_mean"], record[f"{metric}_low"], record[f"{metric}_high"] = (
                 interval.mean,
                 interval.low,

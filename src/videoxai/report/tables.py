@@ -2,8 +2,8 @@
 
 ``build_tables`` turns the long-format rows of :func:`videoxai.evaluation.metrics.compute_clip_metrics`
 (all videos concatenated) into one numeric DataFrame per table: the mean over clips (each clip
-weighing the same) with its confidence interval, a percentile bootstrap that resamples videos
-(:mod:`videoxai.evaluation.stats`; clips of one video are not independent), the sample standard deviation
+weighing the same) with its confidence interval over videos (``metrics.bootstrap.method``: t by default,
+:mod:`videoxai.evaluation.stats`; clips of one video are not independent), the sample standard deviation
 (ddof = 1), and the number of clips and videos that had a defined value. Where a table has
 baseline and selective rows, each selective row also carries the paired difference to the
 baseline of the same method on the same clips, with its interval. ``write_tables`` writes each
@@ -363,8 +363,8 @@ def build_tables(
         metrics: tidy rows (columns ``TIDY_COLUMNS``), e.g. all per-video frames concatenated.
         tau: motion threshold (pixels per frame) reported in Table 1; default ``headline_tau``.
         q: top-q fraction reported in Tables 1 and 2; default ``headline_q``.
-        bootstrap: the study's ``metrics.bootstrap`` (``resamples``, ``level``, ``seed``) for
-            every interval; default 2000 resamples, 95 %, seed 0.
+        bootstrap: the study's ``metrics.bootstrap`` (``method``, ``resamples``, ``level``, ``seed``)
+            for every interval; default t, 95 % (bootstrap methods: 2000 resamples, seed 0).
     Returns:
         ``{"table1": motion precision, "table2": agreement, "table3": selectivity,
         "table4": overhead, "accuracy": clip accuracy, "faithfulness": deletion/insertion AUC,

@@ -20,6 +20,7 @@ from videoxai.core.headline import headline_n
 from videoxai.data.shards import method_keys, read_attributes, read_shard, read_table_shard, shard_key
 from videoxai.evaluation.metrics import empty_metrics
 from videoxai.evaluation.static_control import area_shares, artifact_rows, static_control_table
+from videoxai.evaluation.stats import MIN_VIDEOS
 from videoxai.explain.cfp import plot_pyramid, pyramid_from_arrays
 from videoxai.ground_truth.report import ground_truth_display
 from videoxai.motion.selective import DEFAULT_MARGIN, default_border, selective_from_settings
@@ -243,6 +244,7 @@ def report_summary(
     run: Mapping,
     headline_tau: float,
     bootstrap: Mapping,
+    min_videos: int = MIN_VIDEOS,
     ground_truth_table: str | None = None,
     ground_truth_meta: Sequence[str] = (),
 ) -> None:
@@ -250,7 +252,8 @@ def report_summary(
     and the ground-truth benchmark first when it ran.
 
     ``run`` holds the study's description: videos (listed), source, model, methods, n, tau,
-    clip_length.
+    clip_length. ``min_videos`` (``report.min_videos``): below it the front page does not say
+    whether the data support a change.
     """
     metrics = normalise_metrics(pd.read_csv(metrics_csv))
     absent = json.loads(Path(status_json).read_text())["absent"]
@@ -274,7 +277,7 @@ def report_summary(
     if ground_truth_table:
         summary, caption, headers, rows = ground_truth_display(ground_truth_table, ground_truth_meta)
         ground_truth = ground_truth_lines(summary, caption, headers, rows)
-    text = front_page(tables, absent, study, tau=headline_tau, q=q, ground_truth=ground_truth)
+    text = front_page(tables, absent, study, tau=headline_tau, q=q, ground_truth=ground_truth, min_videos=min_videos)
     atomic_write(output, lambda path: path.write_text(text, encoding="utf-8"))
     LOG.info("front page -> %s", output)
 
