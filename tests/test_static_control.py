@@ -32,7 +32,7 @@ def random_relevance(shape=(2, 8, 12, 12), seed=0):
     return torch.from_numpy(np.random.default_rng(seed).normal(size=shape).astype(np.float32))
 
 
-def test_default_settings_are_the_papers_selective_relevance_exactly():
+def test_default_settings_are_selective_relevance_with_its_defaults_exactly():
     relevance = random_relevance()
     for settings in ({}, {"n": [2.0, 4.0]}, {"n": [2.0, 4.0], "mode": "paper", "margin": {"frames": 3}}):
         ours = selective_from_settings(relevance, settings)

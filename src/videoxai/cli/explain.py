@@ -20,7 +20,7 @@ from videoxai.core.methods import method_label
 from videoxai.data.video import decode_clips
 from videoxai.explain import ALL_METHODS, FLOW_METHODS, get_explainer
 from videoxai.motion.flow import farneback
-from videoxai.motion.selective import PADDINGS, selective_relevance
+from videoxai.motion.selective import PADDINGS, SIGMAS, selective_relevance
 from videoxai.report.overlay import FORMATS, ExplainedClips, contact_sheet, render_explanation, write_png, write_video
 
 
@@ -64,6 +64,15 @@ def add_parser(subparsers, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--padding", default="replicate", choices=PADDINGS, help="border padding of the temporal gradient"
+    )
+    parser.add_argument(
+        "--sigma",
+        default="abs",
+        choices=SIGMAS,
+        help=(
+            "σ convention: abs = |G_t| > n·std(|G_t|), signed = |G_t| > n·std(G_t), "
+            "one_sided = G_t > n·std(G_t), rising relevance only (default: %(default)s)"
+        ),
     )
     parser.add_argument("--out", required=True, metavar="FILE", help="output .mp4 (H.264) or .gif")
     parser.add_argument(
@@ -117,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         targets.append(int(result.target[0]))
         probabilities.append(float(result.logits.softmax(dim=1)[0, result.target[0]]))
     relevance = torch.cat(relevance)
-    selective = selective_relevance(relevance, n=args.n, padding=args.padding)
+    selective = selective_relevance(relevance, n=args.n, padding=args.padding, sigma=args.sigma)
     kept_per_clip = selective.masks[0].flatten(1).float().mean(dim=1).tolist()
     kept = float(np.mean(kept_per_clip))
 

@@ -9,10 +9,25 @@ Voxels whose temporal gradient is large compared with the clip's spread are kept
 
     mask = |G_t| > n · σ,   σ = std(|G_t|) over the clip's (T, H, W),   selective map = R ⊙ mask
 
+That is the default σ convention, ``sigma="abs"``. The paper's text leaves open which spread σ
+is and whether the test is two-sided, and the authors' public code has used three readings, all
+offered here (the study's ``selective.sigma``; :data:`SIGMAS`):
+
+* ``abs`` (default): ``|G_t| > n · std(|G_t|)``, the authors' later code.
+* ``signed``: ``|G_t| > n · std(G_t)``, σ of the signed gradient, the test still two-sided.
+  ``std(G_t) ≥ std(|G_t|)`` always (their variances differ by ``E[|G_t|]² - E[G_t]² ≥ 0``), so
+  this mask is a subset of ``abs``'s; the two are equal when G_t has one sign in the clip.
+* ``one_sided``: ``G_t > n · std(G_t)``, the signed test: only relevance that rises over time
+  (with this module's sign, below). A subset of ``signed``'s mask. The authors' early code
+  (2020) thresholds the signed gradient so, but with a kernel whose sign is opposite to this
+  one (``F.conv3d``, a cross-correlation, with ``+1`` on the earlier frame), so it kept relevance
+  that falls over time; here the sign follows ``h'_t`` above: rising relevance passes.
+
 Conventions (all derivable by hand, see tests/test_selective.py):
 
 * The kernel is applied as a cross-correlation, so ``G_t[t] ∝ R[t+1] - R[t-1]``: positive where
-  relevance grows with time. Only ``|G_t|`` enters the mask, so the sign is informative only.
+  relevance grows with time. Only ``|G_t|`` enters the ``abs`` and ``signed`` masks; the
+  ``one_sided`` mask keeps the positive side alone.
 * The kernel is not normalised (its weights sum to 16 in absolute value per side); σ scales
   with it, so the mask does not depend on that choice.
 * σ is the population standard deviation (divide by the number of voxels), as numpy's ``std``.
@@ -24,7 +39,7 @@ Conventions (all derivable by hand, see tests/test_selective.py):
 
 Two definitions are offered by :func:`selective_from_settings` (the study's ``selective.mode``):
 
-* ``paper`` (the default): the mask above, exactly as the paper defines it.
+* ``paper`` (the default): the mask above, with the σ convention the settings name.
 * ``margin``: the paper's mask with a temporal and a spatial margin removed,
   ``mask ∧ interior``, where ``interior`` is False in the first and last ``frames`` frames and
   in the ``pixels``-wide band along the frame border. G_t and σ are the paper's (computed on the
@@ -45,6 +60,9 @@ from videoxai.core.errors import VideoXAIError
 
 PADDINGS = ("replicate", "zeros")
 MODES = ("paper", "margin")
+# σ conventions: abs = |G_t| > n·std(|G_t|) (default), signed = |G_t| > n·std(G_t),
+# one_sided = G_t > n·std(G_t) (rising relevance only).
+SIGMAS = ("abs", "signed", "one_sided")
 # Margin of the ``margin`` mode when the settings give none: the two frames at either end and a
 # border band of 16/224 of the frame (16 pixels for I3D, 8 for C3D's 112), where I3D's padding
 # artifacts sit on frozen clips (docs/static_control.md). pixels None = that share of the frame.
@@ -63,9 +81,10 @@ class SelectiveResult:
 
     Attributes:
         gradient: float32 ``(N, T, H, W)``, the temporal Sobel gradient G_t.
-        sigma: float32 ``(N,)``, population std of ``|G_t|`` over each clip's (T, H, W).
+        sigma: float32 ``(N,)``, the σ used: population std over each clip's (T, H, W) of
+            ``|G_t|`` (convention ``abs``) or of ``G_t`` (``signed``, ``one_sided``).
         n: the σ multipliers, in the order given.
-        masks: bool ``(len(n), N, T, H, W)``, ``|G_t| > n · σ``.
+        masks: bool ``(len(n), N, T, H, W)``, ``|G_t| > n · σ`` (``G_t > n · σ`` for ``one_sided``).
         maps: float32 ``(len(n), N, T, H, W)``, relevance ⊙ mask.
     """
 
@@ -116,6 +135,7 @@ def selective_relevance(
     relevance: torch.Tensor,
     n: float | Iterable[float] = 4.0,
     padding: str = "replicate",
+    sigma: str = "abs",
 ) -> SelectiveResult:
     """Selective relevance of a batch of explanations, for one or several σ multipliers.
 
@@ -123,19 +143,25 @@ def selective_relevance(
         relevance: float ``(N, T, H, W)``, any device; computed in float32 on that device.
         n: σ multiplier or a list of them (paper: 4). G_t and σ are computed once for all.
         padding: ``"replicate"`` (default) or ``"zeros"`` (parity with the original code).
+        sigma: the σ convention (module docstring): ``"abs"`` (default, ``|G_t| > n·std(|G_t|)``),
+            ``"signed"`` (``|G_t| > n·std(G_t)``) or ``"one_sided"`` (``G_t > n·std(G_t)``).
     Returns:
         :class:`SelectiveResult` with ``masks``/``maps`` of shape ``(len(n), N, T, H, W)``.
     """
+    if sigma not in SIGMAS:
+        raise VideoXAIError(f"selective.sigma: unknown σ convention {sigma!r}, use one of {list(SIGMAS)}")
     multipliers = _as_multipliers(n)
     relevance = relevance.detach().to(torch.float32)
     gradient = temporal_gradient(relevance, padding)
     magnitude = gradient.abs()
-    sigma = magnitude.flatten(1).std(dim=1, correction=0)  # (N,)
+    spread = magnitude if sigma == "abs" else gradient
+    tested = gradient if sigma == "one_sided" else magnitude
+    sigmas = spread.flatten(1).std(dim=1, correction=0)  # (N,)
     factors = torch.tensor(multipliers, dtype=torch.float32, device=relevance.device)
-    thresholds = factors[:, None] * sigma[None, :]  # (len(n), N)
-    masks = magnitude.unsqueeze(0) > thresholds[:, :, None, None, None]
+    thresholds = factors[:, None] * sigmas[None, :]  # (len(n), N)
+    masks = tested.unsqueeze(0) > thresholds[:, :, None, None, None]
     maps = relevance.unsqueeze(0) * masks
-    return SelectiveResult(gradient=gradient, sigma=sigma, n=multipliers, masks=masks, maps=maps)
+    return SelectiveResult(gradient=gradient, sigma=sigmas, n=multipliers, masks=masks, maps=maps)
 
 
 def interior_mask(shape: tuple[int, int, int], frames: int, pixels: int) -> torch.Tensor:
@@ -168,17 +194,22 @@ def selective_from_settings(relevance: torch.Tensor, settings: dict) -> Selectiv
 
     Args:
         relevance: float ``(N, T, H, W)``.
-        settings: the ``selective`` section: ``n``, ``padding``, ``mode`` (``paper``, the
-            default, is :func:`selective_relevance` unchanged; ``margin`` removes the
-            ``margin`` = ``{frames, pixels}`` band from every mask and map); missing keys take
-            the defaults.
+        settings: the ``selective`` section: ``n``, ``padding``, ``sigma`` (the σ convention,
+            :data:`SIGMAS`, default ``abs``), ``mode`` (``paper``, the default, is
+            :func:`selective_relevance` unchanged; ``margin`` removes the ``margin`` =
+            ``{frames, pixels}`` band from every mask and map); missing keys take the defaults.
     Returns:
         :class:`SelectiveResult`; in ``margin`` mode ``gradient`` and ``sigma`` are the paper's.
     """
     mode = settings.get("mode", "paper")
     if mode not in MODES:
         raise VideoXAIError(f"selective.mode: unknown mode {mode!r}, use one of {list(MODES)}")
-    result = selective_relevance(relevance, n=settings.get("n", [4.0]), padding=settings.get("padding", "replicate"))
+    result = selective_relevance(
+        relevance,
+        n=settings.get("n", [4.0]),
+        padding=settings.get("padding", "replicate"),
+        sigma=settings.get("sigma", "abs"),
+    )
     if mode == "paper":
         return result
     margin = {**DEFAULT_MARGIN, **(settings.get("margin") or {})}
@@ -195,6 +226,7 @@ __all__ = [
     "BORDER_SHARE",
     "MODES",
     "PADDINGS",
+    "SIGMAS",
     "SelectiveResult",
     "default_border",
     "interior_mask",
