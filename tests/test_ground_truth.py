@@ -288,11 +288,18 @@ def test_the_table_takes_the_study_bootstrap_level_and_resamples(tmp_path):
         metas.append(tmp_path / f"{model}.json")
         metas[-1].write_text(json.dumps({"dataset": model, "accuracy": 1.0}))
     gt_report.ground_truth_report(
-        csvs, metas, tmp_path / "tables", tmp_path / "gt.png", seed=2, bootstrap={"level": 0.5, "resamples": 30}
+        csvs,
+        metas,
+        tmp_path / "tables",
+        tmp_path / "gt.png",
+        seed=2,
+        bootstrap={"level": 0.5, "resamples": 30, "method": "percentile"},
     )
     summary = pd.read_csv(tmp_path / "tables" / "ground_truth.csv")
     share = summary[(summary["model"] == "motion") & (summary["metric"] == "motion_share")].iloc[0]
-    expected = bootstrap_mean(shares, [f"v{video}" for video in range(4)], level=0.5, resamples=30, seed=2)
+    expected = bootstrap_mean(
+        shares, [f"v{video}" for video in range(4)], level=0.5, resamples=30, seed=2, method="percentile"
+    )
     assert (share["low"], share["high"]) == pytest.approx((expected.low, expected.high))
     caption = (tmp_path / "tables" / "ground_truth.md").read_text().splitlines()[0]
     assert "mean [50% interval: percentile bootstrap resampling videos (30 resamples, seed 2)]" in caption

@@ -203,9 +203,11 @@ def test_the_table_and_its_caption_take_the_study_bootstrap_settings():
 
     # kept relevance 1/3 (frame 0), 2/3 (frames 0 and 2 of the three positive ones) and 0 (nothing)
     rows = pd.concat([_hand_rows("a", [0]), _hand_rows("b", [0, 2]), _hand_rows("c", [])])
-    settings = {"level": 0.5, "resamples": 50, "seed": 3}
+    settings = {"level": 0.5, "resamples": 50, "seed": 3, "method": "percentile"}
     (row,) = static_control_table(rows, bootstrap=settings).to_dict("records")
-    expected = bootstrap_mean([1 / 3, 2 / 3, 0.0], ["a", "b", "c"], level=0.5, resamples=50, seed=3)
+    expected = bootstrap_mean(
+        [1 / 3, 2 / 3, 0.0], ["a", "b", "c"], level=0.5, resamples=50, seed=3, method="percentile"
+    )
     assert (row["kept_relevance_low"], row["kept_relevance_high"]) == pytest.approx((expected.low, expected.high))
     (default,) = static_control_table(rows).to_dict("records")
     assert default["kept_relevance_high"] - default["kept_relevance_low"] > expected.high - expected.low
