@@ -50,6 +50,8 @@ FIGURE_NAMES: tuple[str, ...] = (
     "selectivity",
     "overhead",
     "deletion_insertion",
+    "motion_reliance",
+    "explanation_behaviour",
 )
 
 

@@ -32,6 +32,12 @@ from videoxai.core.outputs import FIGURE_NAMES
 from videoxai.evaluation.metrics import METHOD_ORDER, ordered_methods
 from videoxai.evaluation.stats import bootstrap_settings, group_intervals
 from videoxai.report.colour import DIVERGING_CMAP, SCALE_PERCENTILE, relevance_scale
+from videoxai.report.motion_tables import (
+    MEASURES,
+    explanation_behaviour_table,
+    explanation_measures,
+    motion_reliance_table,
+)
 from videoxai.report.tables import headline_q, headline_tau, normalise_metrics
 
 FORMATS: tuple[str, ...] = ("png", "pdf")
@@ -390,6 +396,8 @@ def _overhead(figure: Figure, frame: pd.DataFrame, settings: dict) -> None:
         Variant=[
             "Method alone"
             if variant == "baseline"
+            else "With the calibrated test"
+            if variant == "calibrated"
             else ("With selective" if pd.isna(n) else f"With selective, n = {n:g}")
             for variant, n in zip(rows["variant"], rows["n"])
         ],
@@ -464,6 +472,60 @@ def _deletion_insertion(figure: Figure, frame: pd.DataFrame, settings: dict) -> 
     figure.legend(handles, labels, loc="outside right center", frameon=False, fontsize="small")
 
 
+def _motion_reliance(figure: Figure, frame: pd.DataFrame, settings: dict) -> None:
+    """Per class (and all classes) how much the explained class's probability drops on still and on
+    shuffled copies, with the tables' intervals."""
+    table = motion_reliance_table(frame, settings)
+    if table.empty:
+        return no_data_panel(figure, "No behaviour rows (behaviour.enabled: false)")
+    axes = figure.subplots()
+    labels = [str(name) or "(no label)" for name in table["class_name"]]
+    positions = np.arange(len(table))
+    for offset, (metric, label, colour) in zip(
+        (-0.15, 0.15), (("freeze_drop", "still copy", "#1f77b4"), ("shuffle_drop", "shuffled copies", "#ff7f0e"))
+    ):
+        means = table[f"{metric}_mean"].to_numpy()
+        low = np.nan_to_num(means - table[f"{metric}_low"].to_numpy())
+        high = np.nan_to_num(table[f"{metric}_high"].to_numpy() - means)
+        axes.errorbar(means, positions + offset, xerr=[low, high], fmt="o", color=colour, capsize=3, label=label)
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.set_yticks(positions)
+    axes.set_yticklabels(labels)
+    axes.invert_yaxis()
+    axes.set_xlabel(f"Drop of the explained class's probability (clip − copy; mean, {settings['level'] * 100:g}% CI)")
+    figure.legend(loc="outside upper center", ncols=2, frameon=False)
+
+
+def _explanation_behaviour(figure: Figure, frame: pd.DataFrame, settings: dict) -> None:
+    """Per method, each clip's calibrated share (or, without the calibrated test, the paper's motion
+    share at the headline n) against the model's freeze drop, with the table's ρ in the title."""
+    table = explanation_behaviour_table(frame, settings)
+    if table.empty:
+        return no_data_panel(figure, "No explanation-vs-behaviour rows (needs behaviour.enabled)")
+    measure = "calibrated_share" if (table["measure"] == "calibrated_share").any() else "motion_share"
+    methods = [
+        m
+        for m in ordered_methods(table["method"].unique())
+        if ((table["method"] == m) & (table["measure"] == measure)).any()
+    ]
+    axes = np.atleast_1d(figure.subplots(1, len(methods), sharey=True, squeeze=False)[0])
+    n = table.loc[table["measure"] == "motion_share", "n"].dropna()
+    n = float(n.iloc[0]) if len(n) else headline_n(frame.loc[frame["variant"] == "selective", "n"])
+    for panel, method in zip(axes, methods):
+        points = explanation_measures(frame, method, n)
+        row = table[(table["method"] == method) & (table["measure"] == measure) & (table["behaviour"] == "freeze_drop")]
+        if measure in points and "freeze_drop" in points:
+            panel.scatter(points["freeze_drop"], points[measure], s=14, alpha=0.7)
+        if len(row):
+            rho = row.iloc[0]
+            panel.set_title(
+                f"{method_label(method)}\nρ = {rho['rho']:+.2f} [{rho['rho_low']:+.2f}, {rho['rho_high']:+.2f}]",
+                fontsize=10,
+            )
+        panel.set_xlabel("Freeze drop (p clip − p still)")
+    axes[0].set_ylabel(MEASURES[measure])
+
+
 def write_figures(
     metrics: pd.DataFrame,
     out_dir,
@@ -498,6 +560,8 @@ def write_figures(
         "selectivity": (lambda f: _selectivity(f, frame, settings), (10, 4.8)),
         "overhead": (lambda f: _overhead(f, frame, settings), (7, 4.2)),
         "deletion_insertion": (lambda f: _deletion_insertion(f, frame, settings), (14, 4.8)),
+        "motion_reliance": (lambda f: _motion_reliance(f, frame, settings), (9, 4.2)),
+        "explanation_behaviour": (lambda f: _explanation_behaviour(f, frame, settings), (14, 4.2)),
     }
     written = []
     out_dir = Path(out_dir)

@@ -22,7 +22,7 @@ from videoxai.evaluation.metrics import empty_metrics
 from videoxai.evaluation.static_control import area_shares, artifact_rows, static_control_table
 from videoxai.evaluation.stats import MIN_VIDEOS
 from videoxai.explain.cfp import plot_pyramid, pyramid_from_arrays
-from videoxai.ground_truth.report import ground_truth_display
+from videoxai.ground_truth.report import CALIBRATION_TABLE, ground_truth_display
 from videoxai.motion.selective import DEFAULT_MARGIN, default_border, selective_from_settings
 from videoxai.report import examples
 from videoxai.report.correctness import TABLE1_BY_CORRECT, write_table1_by_correct
@@ -276,7 +276,9 @@ def report_summary(
     ground_truth = []
     if ground_truth_table:
         summary, caption, headers, rows = ground_truth_display(ground_truth_table, ground_truth_meta)
-        ground_truth = ground_truth_lines(summary, caption, headers, rows)
+        calibration_csv = Path(ground_truth_table).with_name(f"{CALIBRATION_TABLE}.csv")
+        calibration = pd.read_csv(calibration_csv) if calibration_csv.exists() else None
+        ground_truth = ground_truth_lines(summary, caption, headers, rows, calibration)
     text = front_page(tables, absent, study, tau=headline_tau, q=q, ground_truth=ground_truth, min_videos=min_videos)
     atomic_write(output, lambda path: path.write_text(text, encoding="utf-8"))
     LOG.info("front page -> %s", output)
