@@ -176,8 +176,9 @@ def calibration_display(table: pd.DataFrame) -> tuple[str, list[str], list[list[
         "Ground truth, calibrated test: the share of benchmark videos flagged as holding more than their still "
         "copies show, for the model that needs motion and the one that needs none [Wilson interval]; the AUROC "
         "of the test's statistic between the two models; and Spearman's ρ across both models' videos between "
-        "the calibrated share and how much the model's probability drops on the still copy (freeze drop) "
-        f"[{describe_settings(settings)}]. Null maps: per model, pooled over its videos."
+        "the calibrated share and how much the model's probability drops on the still copy (freeze drop); the "
+        f"AUROC's and ρ's {settings['level'] * 100:g} % intervals are percentile bootstraps resampling videos "
+        f"({settings['resamples']} resamples, seed {settings['seed']}). Null maps: per model, pooled over its videos."
     )
     headers = [
         "Method",

@@ -48,6 +48,7 @@ _PRECISION_PANELS = (
     ("weighted_precision", "Relevance-weighted"),
     ("topq_precision", "Top {q} of voxels by relevance"),
 )
+_CALIBRATED_ORANGE = "#dd8452"
 _BASELINE_GREY = "#8c8c8c"
 # Seaborn's default width of a category's group of boxes or bars, split evenly between hue levels.
 _DODGE_WIDTH = 0.8
@@ -83,7 +84,11 @@ def method_palette(methods: Sequence[str]) -> dict[str, tuple]:
 
 
 def variant_label(variant: str, n: float) -> str:
-    return "Baseline" if variant == "baseline" else f"Selective, n = {n:g}"
+    if variant == "baseline":
+        return "Baseline"
+    if variant == "calibrated":
+        return "Calibrated"
+    return f"Selective, n = {n:g}"
 
 
 def variant_palette(ns: Sequence[float]) -> dict[str, tuple]:
@@ -92,6 +97,7 @@ def variant_palette(ns: Sequence[float]) -> dict[str, tuple]:
     shades = sns.color_palette("crest", max(len(ns), 1)) if ns else []
     palette = {"Baseline": _BASELINE_GREY}
     palette.update({variant_label("selective", n): shade for n, shade in zip(ns, shades)})
+    palette["Calibrated"] = _CALIBRATED_ORANGE
     return palette
 
 
@@ -343,7 +349,8 @@ def _selectivity(figure: Figure, frame: pd.DataFrame, settings: dict) -> None:
     if rows.empty:
         return no_data_panel(figure, "No selective maps")
     rows = rows.assign(
-        Method=rows["method"].map(method_label), Variant=[variant_label("selective", n) for n in rows["n"]]
+        Method=rows["method"].map(method_label),
+        Variant=[variant_label(variant, n) for variant, n in zip(rows["variant"], rows["n"])],
     )
     palette = variant_palette(rows["n"])
     palette.pop("Baseline")

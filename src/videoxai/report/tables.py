@@ -451,6 +451,7 @@ class Layout:
     tau: str
     q: float
     statistics_text: str = ""
+    resampling: str = ""
 
     def paired_for(self, what: str) -> str:
         return self.paired.format(what=what)
@@ -630,8 +631,9 @@ def _explanation_behaviour_layout(table: pd.DataFrame, layout: Layout) -> tuple[
     caption = (
         "Explanation vs behaviour: Spearman's ρ across clips between a motion measure of each method's "
         "explanation and how much the model's probability drops on a still (freeze) or shuffled copy, with a "
-        "percentile interval that resamples videos. An explanation that tracks the model's use of motion has "
-        "ρ > 0 with an interval above 0."
+        f"percentile bootstrap interval that resamples videos ({layout.resampling}). An explanation that tracks the "
+        "model's use of motion has ρ > 0 with an interval above 0; with few videos the interval is wide and its "
+        "coverage below its level (docs/metrics.md)."
     )
     columns = [
         ("Method", lambda r: method_label(r["method"])),
@@ -655,6 +657,11 @@ LAYOUTS: dict[str, Callable[[pd.DataFrame, Layout], tuple[str, list[Column]]]] =
 }
 
 
+def _resampling_text(settings: Mapping | None) -> str:
+    settings = bootstrap_settings(settings)
+    return f"{settings['level'] * 100:g} %, {settings['resamples']} resamples, seed {settings['seed']}"
+
+
 def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str, list[str], list[Callable]]:
     """Caption, column headers and one formatter per column for the md/tex/html rendering."""
     bootstrap = describe_settings(table.attrs.get("bootstrap"))
@@ -670,6 +677,7 @@ def _display(name: str, table: pd.DataFrame, tau: float, q: float) -> tuple[str,
         tau="–" if pd.isna(tau) else f"{tau:g}",
         q=q,
         statistics_text=bootstrap,
+        resampling=_resampling_text(table.attrs.get("bootstrap")),
     )
     if name == "accuracy":
         caption = f"Model accuracy on the clips with a known label (top-1) [{bootstrap}]."

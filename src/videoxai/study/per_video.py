@@ -20,7 +20,7 @@ from videoxai.core.errors import ConfigurationError, VideoXAIError
 from videoxai.core.label_map import class_index, read_label_map
 from videoxai.data.shards import method_keys, read_shard, shard_key
 from videoxai.data.video import decode_clips
-from videoxai.evaluation.behaviour import behaviour_rows
+from videoxai.evaluation.behaviour import CLASS_COLUMN, behaviour_rows
 from videoxai.evaluation.correctness import mark_correct
 from videoxai.evaluation.metrics import TIDY_COLUMNS, compute_clip_metrics
 from videoxai.motion.flow import compensate_camera, farneback_clips, split_flow_settings
@@ -247,7 +247,12 @@ def metrics_video(
         table = mark_correct(table, labels, predicted, explain_array("target"))
         table = pd.concat([table, calibrated_rows(video_id, selected, methods)], ignore_index=True)
         behaviour = behaviour_of(video_id, explained, methods[0], labels, class_names)
-        return (pd.concat([table, behaviour], ignore_index=True) if len(behaviour) else table), {}
+        if len(behaviour):
+            table = pd.concat([table, behaviour], ignore_index=True)
+            # only behaviour rows have a class; the shard stores the column as text
+            table[CLASS_COLUMN] = table[CLASS_COLUMN].fillna("").astype(str)
+        # empty parts have untyped columns: keep the numbers numbers
+        return table.astype({"n": np.float64, "tau": np.float64, "q": np.float64, "value": np.float64}), {}
 
     run_video_step(
         output, "metrics", video_id, compute, upstream=[flow_shard, explain_shard, selective_shard], config=config
