@@ -363,17 +363,7 @@ class MotionScorer:
         adds beyond the size. NaN where the selected map is empty."""
         base, chosen = self.interior_flat(baseline), self.interior_flat(selected)
         counts = (chosen > 0).sum(axis=1)
-        top = np.zeros(base.shape, bool)
-        random = np.zeros(base.shape, bool)
-        generator = np.random.default_rng(seed)
-        for clip in range(self.clips):
-            positive = np.flatnonzero(base[clip] > 0)
-            k = int(min(counts[clip], len(positive)))
-            if k == 0:
-                continue
-            order = positive[np.argsort(-base[clip, positive], kind="stable")]
-            top[clip, order[:k]] = True
-            random[clip, generator.choice(positive, size=k, replace=False)] = True
+        top, random = size_matched_masks(base, counts, seed)
         masks = np.stack([top, random], axis=1).astype(np.float32)
         against = np.einsum("nkv,nmv->nkm", self.moving, masks)  # (N, K, 2)
         sizes = masks.sum(axis=2, dtype=np.float64)  # (N, 2)
@@ -383,6 +373,33 @@ class MotionScorer:
         for index, tau in enumerate(self.taus):
             self.rows.add("matched_top_precision", ratios[:, index, 0], tau=tau, **keys)
             self.rows.add("matched_random_precision", ratios[:, index, 1], tau=tau, **keys)
+
+
+def size_matched_masks(baseline: np.ndarray, counts: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """bool ``(N, V)`` twice: per clip the ``counts[clip]`` voxels of ``baseline`` ``(N, V)`` with
+    the largest positive relevance (ties in voxel order), and as many random voxels of its positive
+    set (seeded); fewer when the baseline has fewer positive voxels."""
+    top = np.zeros(baseline.shape, bool)
+    random = np.zeros(baseline.shape, bool)
+    generator = np.random.default_rng(seed)
+    for clip in range(len(baseline)):
+        positive = np.flatnonzero(baseline[clip] > 0)
+        k = int(min(counts[clip], len(positive)))
+        if k == 0:
+            continue
+        order = positive[np.argsort(-baseline[clip, positive], kind="stable")]
+        top[clip, order[:k]] = True
+        random[clip, generator.choice(positive, size=k, replace=False)] = True
+    return top, random
+
+
+def top_k_map(baseline: np.ndarray, selected: np.ndarray) -> np.ndarray:
+    """The baseline ``(N, T, H, W)`` kept only on its k most relevant voxels per clip, k the number
+    of positive voxels of ``selected`` (same shape): a selective map's size-matched control."""
+    flat = np.asarray(baseline, np.float32).reshape(len(baseline), -1)
+    counts = (np.asarray(selected) > 0).reshape(len(selected), -1).sum(axis=1)
+    top, _ = size_matched_masks(flat, counts, seed=0)
+    return np.where(top, flat, 0).reshape(np.shape(baseline)).astype(np.float32)
 
 
 def matched_seed(video: str, method: str, variant: str, n: float) -> int:

@@ -42,7 +42,7 @@ from videoxai.core.methods import method_info
 from videoxai.data.shards import shard_key
 from videoxai.evaluation.behaviour import BEHAVIOUR_METRICS, behaviour_rows
 from videoxai.evaluation.correlation import binomial_interval
-from videoxai.evaluation.metrics import ordered_methods
+from videoxai.evaluation.metrics import ordered_methods, size_matched_masks
 from videoxai.evaluation.stats import LEVEL, METHOD, RESAMPLES, Interval, bootstrap_mean
 from videoxai.explain.batched import StillCopies, VideoClips, explain_videos
 from videoxai.ground_truth import generator as synthetic
@@ -128,19 +128,17 @@ def matched_metrics(baseline: np.ndarray, selected: np.ndarray, evidence: np.nda
     precision of the baseline's k most relevant voxels and of k random voxels of its positive set,
     k the selected map's positive voxels per clip (NaN where the selected map is empty)."""
     flat = np.asarray(baseline, np.float64).reshape(len(baseline), -1)
-    chosen = (np.asarray(selected) > 0).reshape(len(selected), -1)
+    counts = (np.asarray(selected) > 0).reshape(len(selected), -1).sum(axis=1)
     truth = np.asarray(evidence, bool).reshape(len(evidence), -1)
-    generator = np.random.default_rng(seed)
-    top, random = np.full(len(flat), np.nan), np.full(len(flat), np.nan)
-    for clip in range(len(flat)):
-        positive = np.flatnonzero(flat[clip] > 0)
-        k = int(min(chosen[clip].sum(), len(positive)))
-        if k == 0:
-            continue
-        order = positive[np.argsort(-flat[clip, positive], kind="stable")][:k]
-        top[clip] = truth[clip, order].mean()
-        random[clip] = truth[clip, generator.choice(positive, size=k, replace=False)].mean()
-    return {"matched_top_precision": top, "matched_random_precision": random}
+    top, random = size_matched_masks(flat, counts, seed)
+    sizes = top.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "matched_top_precision": np.where(sizes > 0, (top & truth).sum(axis=1) / np.maximum(sizes, 1), np.nan),
+            "matched_random_precision": np.where(
+                sizes > 0, (random & truth).sum(axis=1) / np.maximum(sizes, 1), np.nan
+            ),
+        }
 
 
 def benchmark_model(

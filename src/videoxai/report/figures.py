@@ -437,6 +437,7 @@ def _deletion_insertion(figure: Figure, frame: pd.DataFrame, settings: dict) -> 
     """Mean deletion / insertion curve per method: solid baseline, dotted selective (dash-dot for
     a second n, ...), dashed black the random reference; each with a band of its intervals."""
     rows = frame[frame["metric"].isin(["deletion_curve", "insertion_curve"])].dropna(subset=["value", "q"])
+    rows = rows[rows["variant"] != "matched"]  # the size-matched controls are in the table, not the curves
     if rows.empty:
         return no_data_panel(figure, "No deletion / insertion curves (faithfulness off)")
     means = group_intervals(rows, ["metric", "method", "variant", "n", "q"], settings=settings)

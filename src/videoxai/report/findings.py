@@ -35,6 +35,11 @@ def share_text(mean: float, low: float, high: float) -> str:
     return text if text == "–" else text.replace(" ", " % ", 1) if "[" in text else f"{text} %"
 
 
+def points_text(mean: float, low: float, high: float) -> str:
+    """``"+35.3 [-6.0, +76.5] points"``: a difference of probabilities in percentage points."""
+    return interval_text(Interval(mean, low, high, 0, 0), scale=100.0, digits=1, signed=True) + " points"
+
+
 def listing(parts: Sequence[str]) -> str:
     parts = list(parts)
     if not parts:
@@ -75,12 +80,11 @@ def reliance_sentences(table: pd.DataFrame, min_videos: int = MIN_VIDEOS) -> lis
         return []
     overall = table[table["class_name"] == ALL_CLASSES].iloc[0]
     videos = int(overall["videos"])
-    freeze = share_text(overall["freeze_drop_mean"], overall["freeze_drop_low"], overall["freeze_drop_high"])
-    shuffle = share_text(overall["shuffle_drop_mean"], overall["shuffle_drop_low"], overall["shuffle_drop_high"])
+    freeze = points_text(overall["freeze_drop_mean"], overall["freeze_drop_low"], overall["freeze_drop_high"])
+    shuffle = points_text(overall["shuffle_drop_mean"], overall["shuffle_drop_low"], overall["shuffle_drop_high"])
     sentence = (
-        f"Without motion the model's probability for the explained class changed by {freeze} points on still "
-        f"copies and by {shuffle} points on shuffled copies (clip minus copy, {int(overall['clips'])} clips of "
-        f"{videos} videos)"
+        f"Without motion the model's probability for the explained class dropped by {freeze} on still copies "
+        f"and by {shuffle} on shuffled copies (clip minus copy, {int(overall['clips'])} clips of {videos} videos)"
     )
     drop = verdict(
         Interval(overall["freeze_drop_mean"], overall["freeze_drop_low"], overall["freeze_drop_high"], 0, videos),

@@ -314,6 +314,25 @@ def _accuracy(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
     )
 
 
+def _paired_matched(
+    table: pd.DataFrame, wide: pd.DataFrame, matched: pd.DataFrame, keys: list[str], metrics, settings: dict
+) -> pd.DataFrame:
+    """``table`` with ``<metric>_matched_delta_mean/_low/_high`` on selective rows: the paired
+    difference to the size-matched control (variant ``matched``, same method and n) on the same clips."""
+    columns = [column for metric in metrics for column in _interval_columns(f"{metric}_matched_delta")]
+    if table.empty or matched.empty:
+        return table.reindex(columns=[*table.columns, *columns])
+    same = ["video", "clip", *[key for key in keys if key != "variant"]]
+    selective = wide[wide["variant"] == "selective"]
+    pairs = selective.merge(matched[[*same, *metrics]], on=same, how="inner", suffixes=("", "_matched"))
+    if pairs.empty:
+        return table.reindex(columns=[*table.columns, *columns])
+    for metric in metrics:
+        pairs[f"{metric}_matched_delta"] = pairs[metric] - pairs[f"{metric}_matched"]
+    deltas = _intervals(pairs, keys, [f"{metric}_matched_delta" for metric in metrics], settings).reset_index()
+    return table.merge(deltas, on=keys, how="left")[[*table.columns, *columns]]
+
+
 def _faithfulness(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
     """Per method, variant and n: mean over clips (with interval and std) of the AUCs and
     smoothness, the paired difference of the AUCs to the baseline on selective rows, and the
@@ -321,8 +340,11 @@ def _faithfulness(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
     its interval resampling videos with each clip weighted by its annotated frames."""
     keys = ["method", "variant", "n"]
     wide = _wide(_select(frame, [*FAITHFULNESS_METRICS, "pointing_hits", "pointing_misses"]), keys)
+    matched = wide[wide["variant"] == "matched"] if "variant" in wide else wide.iloc[0:0]
+    wide = wide[wide["variant"] != "matched"] if "variant" in wide else wide
     table = _summarise(wide.copy(), keys, list(FAITHFULNESS_METRICS), primary="smoothness_temporal", settings=settings)
     table = _paired(table, wide, keys, DELTA_METRICS["faithfulness"], settings)
+    table = _paired_matched(table, wide, matched, keys, DELTA_METRICS["faithfulness"], settings)
     deltas = [column for column in table.columns if "_delta_" in column]
     measured = [column for column in table.columns if column not in deltas and column not in ("clips", "videos")]
     pointing = ["pointing_accuracy", "pointing_accuracy_low", "pointing_accuracy_high", "pointing_frames"]
@@ -564,7 +586,9 @@ def _faithfulness_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list
         "game: hits / (hits + misses) over annotated frames (– without annotations; its interval weighs each "
         "clip by its annotated frames); smoothness: mean absolute difference of the max-normalised map "
         "between neighbouring frames (temporal) and pixels (spatial), lower is smoother. Random: a uniformly "
-        f"random map, the reference. {layout.statistics} " + layout.paired_for("method")
+        "random map, the reference. Δ vs top-k: selective minus the size-matched control (the baseline kept on "
+        f"its k most relevant voxels, k the selective map's size) on the same clips. {layout.statistics} "
+        + layout.paired_for("method")
     )
     columns = [
         *_method_columns(),
@@ -572,6 +596,8 @@ def _faithfulness_layout(table: pd.DataFrame, layout: Layout) -> tuple[str, list
         ("Δ deletion", lambda r: _delta(r, "deletion_auc")),
         ("Insertion AUC", lambda r: _interval(r, "insertion_auc")),
         ("Δ insertion", lambda r: _delta(r, "insertion_auc")),
+        ("Δ deletion vs top-k", lambda r: _matched(r, "deletion_auc_matched_delta", signed=True)),
+        ("Δ insertion vs top-k", lambda r: _matched(r, "insertion_auc_matched_delta", signed=True)),
         ("Pointing game", lambda r: _interval(r, "pointing_accuracy") if r["pointing_frames"] else "–"),
         ("Smoothness (temporal)", lambda r: _interval(r, "smoothness_temporal", digits=4)),
         ("Smoothness (spatial)", lambda r: _interval(r, "smoothness_spatial", digits=4)),

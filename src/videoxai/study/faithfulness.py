@@ -31,7 +31,7 @@ from videoxai.evaluation.faithfulness import (
     reference_relevance,
     spatiotemporal_smoothness,
 )
-from videoxai.evaluation.metrics import TIDY_COLUMNS
+from videoxai.evaluation.metrics import TIDY_COLUMNS, top_k_map
 from videoxai.explain.batched import Progress, check_clip_geometry
 from videoxai.models import load_configured
 from videoxai.models.spec import ModelSpec
@@ -214,16 +214,11 @@ def faithfulness_bucket(
             if "baseline" in variants:
                 maps.append((method, "baseline", np.nan, relevance, target))
             if "selective" in variants:
-                maps += [
-                    (
-                        method,
-                        "selective",
-                        value,
-                        selected.arrays[shard_key("selective", "map", method=method, n=value)],
-                        target,
-                    )
-                    for value in n_values
-                ]
+                for value in n_values:
+                    chosen = selected.arrays[shard_key("selective", "map", method=method, n=value)]
+                    maps.append((method, "selective", value, chosen, target))
+                    # the size-matched control: the baseline's k most relevant voxels, k the map's size
+                    maps.append((method, "matched", value, top_k_map(relevance, chosen), target))
         annotation = annotation_for(annotations, video.video_id, clips_shard.attributes.get("video_path", ""))
         return faithfulness_table(
             model,
