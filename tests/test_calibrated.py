@@ -74,6 +74,21 @@ def moving_square_clips(count: int, seed: int) -> np.ndarray:
     return clips
 
 
+def stacked_still_maps(results: dict, names: list[str], method: str, frame: int):
+    """The clips' relevance, still maps at ``frame`` and shifted still maps, stacked over videos."""
+    relevance = np.concatenate([results[name][f"{method}/relevance"] for name in names])
+    still = np.concatenate(
+        [
+            results[name][shard_key("explain", "relevance", method=method, group="static_control")][:, frame]
+            for name in names
+        ]
+    )
+    moved = np.concatenate(
+        [results[name][shard_key("explain", "shifted", method=method, group="stills")] for name in names]
+    )
+    return relevance, still, moved
+
+
 def test_a_network_without_temporal_receptive_field_is_never_flagged():
     settings = CalibrationSettings(alpha=0.05, shifts=3, smooth=0.05)
     flagged = {method: [] for method in METHODS}
@@ -85,19 +100,7 @@ def test_a_network_without_temporal_receptive_field_is_never_flagged():
         results = dict(explain_videos(model, SPEC, videos, METHODS, batch_size=8, stills=StillCopies(shifts=3)))
         frame = reference_frame(8)
         for method in METHODS:
-            relevance = np.concatenate([results[f"v{i}"][f"{method}/relevance"] for i in range(len(clips))])
-            still = np.concatenate(
-                [
-                    results[f"v{i}"][shard_key("explain", "relevance", method=method, group="static_control")][:, frame]
-                    for i in range(len(clips))
-                ]
-            )
-            moved = np.concatenate(
-                [
-                    results[f"v{i}"][shard_key("explain", "shifted", method=method, group="stills")]
-                    for i in range(len(clips))
-                ]
-            )
+            relevance, still, moved = stacked_still_maps(results, list(results), method, frame)
             sigma = settings.sigma_pixels(16)
             null = build_null([null_maps(relevance, still, moved, sigma)])
             residuals = residual_maps(relevance, still, frame, sigma)
@@ -153,19 +156,7 @@ def test_still_clips_tested_as_clips_are_never_flagged():
     settings = CalibrationSettings()
     frame = reference_frame(8)
     for method in ("gradcam", "guided_backprop"):
-        relevance = np.concatenate([results[f"v{i}"][f"{method}/relevance"] for i in range(len(clips))])
-        still = np.concatenate(
-            [
-                results[f"v{i}"][shard_key("explain", "relevance", method=method, group="static_control")][:, frame]
-                for i in range(len(clips))
-            ]
-        )
-        moved = np.concatenate(
-            [
-                results[f"v{i}"][shard_key("explain", "shifted", method=method, group="stills")]
-                for i in range(len(clips))
-            ]
-        )
+        relevance, still, moved = stacked_still_maps(results, list(results), method, frame)
         residuals = residual_maps(relevance, still, frame, settings.sigma_pixels(16))
         # a still clip's still copy is the clip itself: the same input, the same map
         np.testing.assert_allclose(residuals, 0, atol=1e-5)

@@ -22,23 +22,13 @@ import numpy as np
 import pandas as pd
 
 from videoxai.core.headline import headline_n
-from videoxai.evaluation.behaviour import CLASS_COLUMN
+from videoxai.evaluation.behaviour import BEHAVIOUR_METRICS, CLASS_COLUMN
 from videoxai.evaluation.correlation import binomial_interval, bootstrap_spearman
 from videoxai.evaluation.metrics import ordered_methods
 from videoxai.evaluation.stats import bootstrap_mean
 
 ALL_CLASSES = "All classes"
-RELIANCE_METRICS: tuple[str, ...] = (
-    "p_clip",
-    "p_still",
-    "p_shuffled",
-    "freeze_drop",
-    "shuffle_drop",
-    "correct_clip",
-    "correct_still",
-    "correct_shuffled",
-    "contrasted_correct",
-)
+RELIANCE_METRICS: tuple[str, ...] = BEHAVIOUR_METRICS
 # Explanation measures and the behaviour they are checked against, in the table's order.
 MEASURES: dict[str, str] = {
     "motion_share": "Motion share (paper, headline n)",
