@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _results import write_rows_csv  # noqa: E402
 
-from videoxai.data.shards import n_group, read_shard  # noqa: E402
+from videoxai.data.shards import read_shard, shard_key  # noqa: E402
 from videoxai.evaluation.metrics import compute_clip_metrics, ordered_methods  # noqa: E402
 from videoxai.evaluation.stats import bootstrap_mean, interval_text, paired_difference  # noqa: E402
 from videoxai.motion.flow import camera_displacement  # noqa: E402
@@ -43,10 +43,11 @@ def video_metrics(results: Path, video: str, explain_path: Path, margin: int, ta
     explained = read_shard(explain_path)
     selected = read_shard(results / "selective" / f"{video}.h5")
     methods = [name.split("/")[0] for name in explained.arrays if name.endswith("/relevance")]
-    # groups are named n=4, n=2.5 (videoxai.data.shards.n_group)
     n_values = sorted({float(name.split("/")[1][2:]) for name in selected.arrays if name.endswith("/map")})
     relevance = {method: explained.arrays[f"{method}/relevance"] for method in methods}
-    selective = {(m, n): selected.arrays[f"{m}/{n_group(n)}/map"] for m in methods for n in n_values}
+    selective = {
+        (m, n): selected.arrays[shard_key("selective", "map", method=m, n=n)] for m in methods for n in n_values
+    }
     frames = []
     for motion, key in (("raw", "flow"), ("compensated", "object_flow")):
         flow = flow_shard.arrays[key].astype(np.float32)

@@ -76,7 +76,8 @@ def startup(args) -> None:
         "import torch, zennit, videoxai.study.explain (a job's imports)": "import torch, zennit, videoxai.study.explain",
     }
     models = {
-        "load i3d_kinetics400": "from videoxai.models import load; load('i3d_kinetics400', device='{device}', fetch=False)",
+        "load i3d_kinetics400": "from videoxai.data.shards import shard_key
+from videoxai.models import load; load('i3d_kinetics400', device='{device}', fetch=False)",
         "load c3d (80 M parameters, random)": "from videoxai.models import load; load('c3d', random_init=True, device='{device}')",
     }
     rows = []
@@ -180,7 +181,7 @@ def libraries(args) -> None:
             reference.append(time.perf_counter() - began)
     rows = []
     for method in METHODS:
-        ours = torch.as_tensor(arrays[f"{method}/relevance"])
+        ours = torch.as_tensor(arrays[shard_key("explain", "relevance", method=method)])
         theirs = maps[method].detach().cpu()
         error = float((ours - theirs).abs().max() / theirs.abs().max().clamp_min(1e-30))
         rows.append([f"map {method}", f"max abs(ours - theirs) / max abs(theirs) = {error:.1e}"])

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from videoxai.data.shards import shard_key
 from videoxai.evaluation.metrics import PRECISION_METRICS
 from videoxai.evaluation.stats import Interval, bootstrap_mean, interval_text, paired_difference
 
@@ -129,7 +130,7 @@ def recompute(results: Path, n_values, taus, top_q, frames: int, pixels: int | N
 
     from videoxai.data.shards import read_shard
     from videoxai.evaluation.metrics import compute_clip_metrics
-    from videoxai.evaluation.static_control import PREFIX, artifact_rows
+    from videoxai.evaluation.static_control import artifact_rows
     from videoxai.motion.selective import default_border, selective_from_settings
 
     definitions = {
@@ -145,7 +146,7 @@ def recompute(results: Path, n_values, taus, top_q, frames: int, pixels: int | N
         video = explained.attributes["video_id"]
         names = [name for name in explained.arrays if name.endswith("/relevance") and name.count("/") == 1]
         methods = [name.split("/")[0] for name in names]
-        relevance = {method: explained.arrays[f"{method}/relevance"] for method in methods}
+        relevance = {method: explained.arrays[shard_key("explain", "relevance", method=method)] for method in methods}
         flow = read_shard(results / "flow" / f"{video}.h5").arrays["flow"].astype(np.float32)
         for name, settings in definitions.items():
             selective = {}
@@ -153,7 +154,7 @@ def recompute(results: Path, n_values, taus, top_q, frames: int, pixels: int | N
                 result = selective_from_settings(torch.from_numpy(relevance[method]), settings)
                 for index, n in enumerate(n_values):
                     selective[(method, n)] = result.maps[index].numpy()
-                frozen = explained.arrays.get(f"{PREFIX}/{method}/relevance")
+                frozen = explained.arrays.get(shard_key("explain", "relevance", method=method, group="static_control"))
                 if frozen is not None:
                     masks = selective_from_settings(torch.from_numpy(frozen), settings).masks.numpy()
                     border = default_border(min(frozen.shape[2:]))
@@ -180,8 +181,8 @@ def recompute(results: Path, n_values, taus, top_q, frames: int, pixels: int | N
 
 def main() -> None:
     from videoxai.evaluation.static_control import static_control_table
+    from videoxai.report.render import markdown_table as _markdown
     from videoxai.report.static_control import HEADERS, display_rows
-    from videoxai.report.tables import _markdown
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from _results import write_rows_csv
 
 from videoxai.data.copies import frozen_copy
+from videoxai.data.shards import shard_key
 from videoxai.data.video import decode_clips
 from videoxai.evaluation.static_control import area_shares, artifact_rows
 from videoxai.explain.batched import explain_clips
@@ -70,7 +71,7 @@ def main() -> None:
             i3d.TFSamePad3d.forward = padding_forward(original, time_mode, space_mode)
             arrays = explain_clips(model, spec, frozen, list(METHODS), batch_size=2)
             for method in METHODS:
-                relevance = arrays[f"{method}/relevance"]
+                relevance = arrays[shard_key("explain", "relevance", method=method)]
                 mask = selective_from_settings(torch.from_numpy(relevance), {"n": [4.0]}).masks[0].numpy()
                 value = (
                     artifact_rows("v", method, relevance, {4.0: mask}, definition="paper", edge=2, border=16)
