@@ -76,8 +76,7 @@ def startup(args) -> None:
         "import torch, zennit, videoxai.study.explain (a job's imports)": "import torch, zennit, videoxai.study.explain",
     }
     models = {
-        "load i3d_kinetics400": "from videoxai.data.shards import shard_key
-from videoxai.models import load; load('i3d_kinetics400', device='{device}', fetch=False)",
+        "load i3d_kinetics400": "from videoxai.models import load; load('i3d_kinetics400', device='{device}', fetch=False)",
         "load c3d (80 M parameters, random)": "from videoxai.models import load; load('c3d', random_init=True, device='{device}')",
     }
     rows = []
@@ -147,6 +146,7 @@ def libraries(args) -> None:
     import numpy as np
     import torch
 
+    from videoxai.data.shards import shard_key
     from videoxai.explain import METHODS
     from videoxai.explain.batched import explain_clips
     from videoxai.models import load

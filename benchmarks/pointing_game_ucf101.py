@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _results import write_rows_csv  # noqa: E402
 
-from videoxai.data.shards import read_shard  # noqa: E402
+from videoxai.data.shards import read_shard, shard_key  # noqa: E402
 from videoxai.evaluation.faithfulness import clip_boxes, pointing_game, read_annotations, reference_relevance  # noqa: E402
 from videoxai.evaluation.metrics import ordered_methods  # noqa: E402
 from videoxai.evaluation.stats import bootstrap_mean, interval_text  # noqa: E402
@@ -77,7 +77,7 @@ def main() -> None:
         methods = [name.split("/")[0] for name in explained.arrays if name.endswith("/relevance")]
         maps = {}
         for method in methods:
-            maps[(method, "baseline", math.nan)] = explained.arrays[f"{method}/relevance"]
+            maps[(method, "baseline", math.nan)] = explained.arrays[shard_key("explain", "relevance", method=method)]
             for name in selected.arrays:
                 if name.startswith(f"{method}/n=") and name.endswith("/map"):
                     maps[(method, "selective", float(name.split("/")[1][2:]))] = selected.arrays[name]
