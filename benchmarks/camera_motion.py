@@ -44,7 +44,7 @@ def video_metrics(results: Path, video: str, explain_path: Path, margin: int, ta
     selected = read_shard(results / "selective" / f"{video}.h5")
     methods = [name.split("/")[0] for name in explained.arrays if name.endswith("/relevance")]
     n_values = sorted({float(name.split("/")[1][2:]) for name in selected.arrays if name.endswith("/map")})
-    relevance = {method: explained.arrays[f"{method}/relevance"] for method in methods}
+    relevance = {method: explained.arrays[shard_key("explain", "relevance", method=method)] for method in methods}
     selective = {
         (m, n): selected.arrays[shard_key("selective", "map", method=m, n=n)] for m in methods for n in n_values
     }
