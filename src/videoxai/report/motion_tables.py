@@ -9,7 +9,9 @@ behaviour without motion, and whether the explanations track that behaviour.
   SCUFO-style contrasted accuracy — which classes the model gets right without motion.
 * ``explanation_behaviour``: per method, Spearman's ρ across clips between each motion measure of
   the explanation (the paper's motion share at the headline n, the calibrated share, the
-  calibrated evidence −log10 p) and the freeze and shuffle drops, with video-level intervals.
+  calibrated evidence −log10 p, which saturates at the null's smallest p when most clips are
+  flagged, and the test's statistic, which does not) and the freeze and shuffle drops, with
+  video-level intervals.
 
 Every function takes the study's normalised tidy metrics (:func:`videoxai.report.tables.normalise_metrics`).
 """
@@ -34,6 +36,7 @@ MEASURES: dict[str, str] = {
     "motion_share": "Motion share (paper, headline n)",
     "calibrated_share": "Calibrated share",
     "calibrated_evidence": "Calibrated evidence (−log10 p)",
+    "calibrated_statistic": "Calibrated statistic (max |residual|)",
 }
 BEHAVIOURS: dict[str, str] = {"freeze_drop": "freeze drop", "shuffle_drop": "shuffle drop"}
 
@@ -137,6 +140,7 @@ def explanation_measures(frame: pd.DataFrame, method: str, n: float) -> pd.DataF
         ).rename(columns={"selectivity_relevance": "motion_share"}),
         _per_clip(frame[(frame["method"] == method) & (frame["variant"] == "calibrated")], "calibrated_share"),
         _per_clip(frame[(frame["method"] == method) & (frame["variant"] == "calibrated")], "calibrated_p"),
+        _per_clip(frame[(frame["method"] == method) & (frame["variant"] == "calibrated")], "calibrated_statistic"),
         _per_clip(frame[frame["method"] == ""], "freeze_drop"),
         _per_clip(frame[frame["method"] == ""], "shuffle_drop"),
     ]
