@@ -68,8 +68,9 @@ def explain_together(
     """:class:`Explanation` per method of :func:`joining` from one forward pass on ``inputs``
     float32 ``(N, C, T, H, W)`` for ``target`` (None: each clip's top-1, from that pass).
 
-    ``Explanation.seconds`` of each method is the shared forward pass plus that method's own
-    backward pass(es), what it costs on top of a forward; their sum exceeds the wall time.
+    ``Explanation.seconds`` is what each method costs on its own, so that per-method times stay
+    comparable: the shared forward pass plus the method's backward pass (Guided Grad-CAM: those of
+    Grad-CAM and Guided BP, each with the forward). Their sum exceeds the wall time.
     Returns ``{}`` when the forward pass meets a module the rules cannot take over (the caller
     then runs each method on its own).
     """
@@ -160,7 +161,9 @@ def explain_together(
             start = time.perf_counter()
             relevance = maps["guided"].sum(dim=1) * maps["cam"][explainer.gradcam.layer_name]
             synchronize(device)
-            seconds = backward_seconds["cam"] + backward_seconds["guided"] + time.perf_counter() - start
+            # its two sources' passes, each with the forward, as study.stages counts a shared Guided Grad-CAM
+            seconds = forward_seconds + backward_seconds["cam"] + backward_seconds["guided"]
+            seconds += time.perf_counter() - start
         results[name] = Explanation(
             relevance.detach().to(torch.float32), logits, resolved, explainer.name, forward_seconds + seconds
         )
