@@ -199,3 +199,15 @@ def test_a_call_the_fast_pass_cannot_take_falls_back_to_zennit():
     assert oracle.relevance.abs().max() > 0
     assert torch.equal(fast.relevance, oracle.relevance)
     assert hook_count(model) == 0 and instance_forwards(model) == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fast_pass_matches_zennit_and_the_cpu():
+    model = make_model()
+    inputs = make_inputs()
+    cpu = DTD(model, spec=SPEC).attribute(inputs, target=1)
+    model.cuda()
+    fast, oracle = fast_and_oracle(model, inputs.cuda(), target=1, spec=SPEC)
+    assert fast.relevance.device.type == "cuda"
+    assert worst_relative_error(fast.relevance, oracle.relevance) < TOLERANCE
+    assert worst_relative_error(fast.relevance.cpu(), cpu.relevance) < 1e-4

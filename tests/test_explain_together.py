@@ -97,3 +97,9 @@ def test_a_call_the_rules_cannot_take_leaves_every_method_to_the_caller():
     assert joining(explainers) == ["gradcam", "dtd"]
     assert explain_together(explainers, make_inputs()) == {}
     assert hook_count(model) == 0 and instance_forwards(model) == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_all_four():
+    model = make_model().cuda()
+    assert set(compare(model, SPEC, make_inputs().cuda())) == set(METHODS)
