@@ -1,6 +1,10 @@
-"""Deep Taylor Decomposition (Montavon et al. 2017) as LRP with zennit rules, as in the paper.
+"""Deep Taylor Decomposition (Montavon et al. 2017) as LRP with zennit's rules, as in the paper.
 
-Rules (a zennit ``SpecialFirstLayerMapComposite``):
+Two implementations of the same rules (``implementation``): ``"fast"`` (default), the LRP pass of
+:mod:`videoxai.explain.lrp` at about the cost of a gradient, and ``"zennit"``, zennit's hooks, the
+reference the tests compare the fast pass with (``DTD(...)`` takes it; the study config does not).
+
+Rules (as a zennit ``SpecialFirstLayerMapComposite`` assigns them):
 
 * first convolution: z^B (``ZBox``) with bounds = the model's preprocessed input range;
 * every other convolution and linear layer: z+ (``ZPlus``);
@@ -73,7 +77,8 @@ def _channel_bounds(value, channels: int, what: str) -> torch.Tensor:
 
 class DTD(Explainer):
     """DTD relevance; bounds from ``spec.value_range`` or explicit ``low=``/``high=`` (float or per
-    channel); ``bias`` is ``"ignore"`` (default) or ``"include"`` (module docstring)."""
+    channel); ``bias`` is ``"ignore"`` (default) or ``"include"``; ``implementation`` is ``"fast"``
+    (default) or ``"zennit"`` (module docstring)."""
 
     name = "dtd"
 
