@@ -83,7 +83,7 @@ cp benchmarks/results/"$DEVICE"-job-startup.* benchmarks/results/"$DEVICE"-expla
 if [ "$QUICK" = 1 ]; then
   step dtd-fast $PYTHON benchmarks/dtd_fast.py --device "$DEVICE" --quick --out-dir "$OUT"
 else
-  step dtd-fast $PYTHON benchmarks/dtd_fast.py --device "$DEVICE" --repeats 5 --repeats-large 3 --profile --out-dir "$OUT"
+  step dtd-fast $PYTHON benchmarks/dtd_fast.py --device "$DEVICE" --repeats 5 --repeats-large 3 --profile --oracle --out-dir "$OUT"
 fi
 
 # 5. The explain stage of the 25 shared UCF-101 clips end to end (decode -> explain -> tables).

@@ -22,7 +22,7 @@ Writes ``benchmarks/results/<device>-dtd-fast.{md,csv}``, with the largest diffe
 our maps from the library's, and (``--profile``) where the time of one fast DTD call on one I3D
 clip goes.
 
-    python benchmarks/dtd_fast.py                          # I3D 16x224 and C3D 16x112, batch 1 and 8
+    python benchmarks/dtd_fast.py --profile --oracle       # I3D 16x224 and C3D 16x112, batch 1 and 8
     python benchmarks/dtd_fast.py --quick                  # quarter-width C3D, batch 1, one repeat
     python benchmarks/dtd_fast.py --device cuda --repeats 5
 """
@@ -275,6 +275,46 @@ def profile_dtd(device: str) -> list[str]:
     return lines
 
 
+def oracle_differences(device: str) -> list[str]:
+    """max |fast − zennit| / max |zennit| per clip on torchvision's video networks (random weights,
+    BatchNorm statistics from one train-mode pass), under both bias conventions."""
+    lines = [
+        "",
+        "## Fast DTD against zennit's (the oracle) on torchvision's video networks",
+        "",
+        "Random weights, BatchNorm with random affine parameters and the statistics of one train-mode pass "
+        "(so merging is exercised), 2 clips of 8x32x32 (S3D: 1 clip of 14x224x224), top-1 targets; "
+        "largest over clips of max |fast − zennit| / max |zennit|.",
+        "",
+        "| network | bias ignore | bias include |",
+        "|---|---:|---:|",
+    ]
+    for arch in ("r3d_18", "mc3_18", "r2plus1d_18", "s3d"):
+        torch.manual_seed(0)
+        model, spec = load(f"torchvision:{arch}", device=device, num_classes=5)
+        shape = (1, 3, 14, 224, 224) if arch == "s3d" else (2, 3, 8, 32, 32)
+        generator = torch.Generator().manual_seed(1)
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, torch.nn.BatchNorm3d):
+                    module.momentum = None
+                    module.reset_running_stats()
+                    module.weight.uniform_(0.5, 1.5, generator=generator)
+                    module.bias.uniform_(-0.1, 0.1, generator=generator)
+            model.train()
+            model(torch.rand((2, *shape[1:]), generator=generator).to(device) * 2 - 1)
+        model.eval()
+        inputs = (torch.rand(shape, generator=generator) * 2 - 1).to(device)
+        cells = []
+        for bias in ("ignore", "include"):
+            fast = DTD(model, spec=spec, bias=bias).attribute(inputs).relevance.flatten(1)
+            oracle = DTD(model, spec=spec, bias=bias, implementation="zennit").attribute(inputs).relevance.flatten(1)
+            error = ((fast - oracle).abs().max(1).values / oracle.abs().max(1).values).max().item()
+            cells.append(f"{error:.1e}")
+        lines.append(f"| {arch} | {cells[0]} | {cells[1]} |")
+    return lines
+
+
 def markdown(rows: list[dict], notes: list[str], extra: list[str], device: str, load_before, load_after) -> str:
     lines = [
         f"# DTD at the cost of a gradient ({device})",
@@ -329,12 +369,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats at batch 1")
     parser.add_argument("--repeats-large", type=int, default=2, help="timed repeats at larger batches")
     parser.add_argument("--profile", action="store_true", help="add where one fast DTD call on I3D spends its time")
+    parser.add_argument("--oracle", action="store_true", help="add fast vs zennit DTD on torchvision's networks")
     parser.add_argument("--quick", action="store_true", help="quarter-width C3D, batch 1, one repeat, no profile")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     args = parser.parse_args()
     warnings.filterwarnings("ignore", module="captum")  # "input did not require gradients", "setting hooks"
     if args.quick:
-        args.models, args.batches, args.repeats, args.profile = ["c3d_w0.25"], [1], 1, False
+        args.models, args.batches, args.repeats, args.profile, args.oracle = ["c3d_w0.25"], [1], 1, False, False
     os.environ.setdefault("VIDEOXAI_CACHE", str(REPO / "resources"))
     load_before = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     rows: list[dict] = []
@@ -343,6 +384,7 @@ def main() -> None:
         for batch in args.batches:
             run_model(name, batch, args.repeats if batch == 1 else args.repeats_large, args.device, rows, notes)
     extra = profile_dtd(args.device) if args.profile else []
+    extra += oracle_differences(args.device) if args.oracle else []
     load_after = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{args.device.split(':')[0]}-dtd-fast{'-quick' if args.quick else ''}"
