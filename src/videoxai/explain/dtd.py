@@ -100,7 +100,6 @@ class DTD(Explainer):
         self.bias = bias
         self.implementation = implementation
         self.cache = ParameterCache()
-        self._bounds: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         if (low is None) != (high is None):
             raise VideoXAIError("DTD: give both low= and high=, or neither (then spec.value_range is used)")
         if low is None:
@@ -176,15 +175,14 @@ class DTD(Explainer):
         return self._attribute_fast(inputs, target)
 
     def cached_bounds(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`bounds_at_first_layer`, computed once per clip shape and device."""
-        key = (tuple(inputs.shape[1:]), inputs.device)
-        if key not in self._bounds:
-            self._bounds[key] = self.bounds_at_first_layer(inputs)
-        return self._bounds[key]
+        """:meth:`bounds_at_first_layer`, computed once per clip shape and device (and again when
+        a parameter of the model changes, as the rest of :attr:`cache`)."""
+        self.cache.validate(self.model)  # before canonizing: the merged parameters are new tensors per call
+        key = ("bounds at the first layer", tuple(inputs.shape[1:]), inputs.device)
+        return self.cache.get("", key, lambda: self.bounds_at_first_layer(inputs))
 
     def _attribute_fast(self, inputs, target):
         low, high = self.cached_bounds(inputs)
-        self.cache.validate(self.model)  # before canonizing: the merged parameters are new tensors per call
         inputs = inputs.detach().requires_grad_(True)
         state = PassState()
         with torch.autocast(device_type=inputs.device.type, enabled=False), canonized(self.model):

@@ -231,7 +231,7 @@ class ParameterCache:
         if key != self.key:
             self.key, self.tensors = key, {}
 
-    def get(self, name: str, what: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+    def get(self, name: str, what, compute: Callable[[], object]):
         entry = (name, what)
         if entry not in self.tensors:
             with torch.no_grad():

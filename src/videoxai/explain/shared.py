@@ -93,7 +93,6 @@ def explain_together(
     state = PassState(gradients=True)
     if dtd is not None:
         low, high = dtd.cached_bounds(inputs)
-        dtd.cache.validate(model)
         rules = dtd_rules(model, dtd.cache, low, high, dtd.stabilizer, dtd.bias == "include", state)
     else:
         rules = guided_relu_rules(model, state)
