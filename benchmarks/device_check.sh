@@ -61,7 +61,8 @@ step() {  # step NAME COMMAND...: run, time, record the exit status
 }
 
 # 2. The tests that need CUDA (they skip elsewhere).
-step cuda-tests $PYTHON -m pytest -q -k "cuda or CUDA" tests/test_explain.py tests/test_selective.py
+step cuda-tests $PYTHON -m pytest -q -k "cuda or CUDA" tests/test_explain.py tests/test_selective.py \
+  tests/test_dtd_fast.py tests/test_explain_together.py
 
 # 3. Throughput: clips/s per method at several batch sizes (I3D 16x224 and 64x224, C3D 16x112),
 #    selective overhead, bf16 / TF32 error against fp32.
@@ -76,6 +77,14 @@ step explain-stage $PYTHON benchmarks/explain_stage.py startup libraries --devic
   --repeats "$([ "$QUICK" = 1 ] && echo 1 || echo 5)" --clips "$([ "$QUICK" = 1 ] && echo 1 || echo 8)" \
   --size "$([ "$QUICK" = 1 ] && echo 112 || echo 224)"
 cp benchmarks/results/"$DEVICE"-job-startup.* benchmarks/results/"$DEVICE"-explain-vs-libraries.* "$OUT"/ 2>/dev/null
+
+# 4b. DTD's fast pass against zennit's hooks, and the four methods (alone and sharing one forward
+#     pass) against captum + zennit called directly: I3D 16x224 and C3D 16x112, batch 1 and 8.
+if [ "$QUICK" = 1 ]; then
+  step dtd-fast $PYTHON benchmarks/dtd_fast.py --device "$DEVICE" --quick --out-dir "$OUT"
+else
+  step dtd-fast $PYTHON benchmarks/dtd_fast.py --device "$DEVICE" --repeats 5 --repeats-large 3 --profile --oracle --out-dir "$OUT"
+fi
 
 # 5. The explain stage of the 25 shared UCF-101 clips end to end (decode -> explain -> tables).
 if [ -n "${VIDEOXAI_SHARED_DATA:-}" ]; then

@@ -16,6 +16,7 @@ from torch import nn
 from videoxai.core.errors import VideoXAIError
 from videoxai.explain import ALL_METHODS, METHODS, get_explainer
 from videoxai.explain.canonizers import canonized, unmergeable_batchnorms
+from videoxai.explain.dtd import DTD
 from videoxai.models import input_geometry, load
 
 captum_attr = pytest.importorskip("captum.attr")
@@ -100,6 +101,25 @@ def test_dtd_conserves_the_target_logit(arch):
     error = ((result.relevance.flatten(1).sum(1) - logit).abs() / logit.abs()).max().item()
     assert error < 1e-3, error
     assert result.relevance.shape == (shape[0],) + tuple(shape[2:])
+    assert_unchanged(model, before)
+
+
+@pytest.mark.parametrize("arch", RESNETS + (S3D,))
+def test_fast_dtd_matches_zennit(arch):
+    """The fast pass (the default) against zennit's composite, the oracle: BatchNorm merged,
+    residual sums, in-place ReLUs, (2+1)D and separable convolutions; per clip
+    max |fast − zennit| / max |zennit| < 1e-5, with bias ignored and included."""
+    model, spec, shape = network(arch)
+    inputs = clips(shape)
+    before = snapshot(model)
+    for bias in ("ignore", "include"):
+        fast = get_explainer("dtd", model, spec=spec, bias=bias).attribute(inputs)
+        oracle = DTD(model, spec=spec, bias=bias, implementation="zennit").attribute(inputs)
+        assert torch.equal(fast.target, oracle.target)
+        scale = oracle.relevance.flatten(1).abs().max(1).values
+        assert torch.all(scale > 0)
+        error = ((fast.relevance - oracle.relevance).flatten(1).abs().max(1).values / scale).max().item()
+        assert error < 1e-5, (bias, error)
     assert_unchanged(model, before)
 
 

@@ -19,7 +19,7 @@ from videoxai.data.video import decode_clips
 from videoxai.models.spec import ModelSpec
 
 
-@torch.no_grad()
+@torch.inference_mode()  # logits only: no autograd bookkeeping at all
 def predict_probabilities(model: nn.Module, spec: ModelSpec, clips: np.ndarray) -> torch.Tensor:
     """Softmax over the logits: uint8 ``(N, T, H, W, 3)`` or ``(T, H, W, 3)`` -> float32 ``(N, classes)``."""
     device = next(model.parameters()).device

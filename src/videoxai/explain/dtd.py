@@ -1,6 +1,10 @@
-"""Deep Taylor Decomposition (Montavon et al. 2017) as LRP with zennit rules, as in the paper.
+"""Deep Taylor Decomposition (Montavon et al. 2017) as LRP with zennit's rules, as in the paper.
 
-Rules (a zennit ``SpecialFirstLayerMapComposite``):
+Two implementations of the same rules (``implementation``): ``"fast"`` (default), the LRP pass of
+:mod:`videoxai.explain.lrp` at about the cost of a gradient, and ``"zennit"``, zennit's hooks, the
+reference the tests compare the fast pass with (``DTD(...)`` takes it; the study config does not).
+
+Rules (as a zennit ``SpecialFirstLayerMapComposite`` assigns them):
 
 * first convolution: z^B (``ZBox``) with bounds = the model's preprocessed input range;
 * every other convolution and linear layer: z+ (``ZPlus``);
@@ -39,6 +43,7 @@ The first layer's z^B rule is the same under both: there the bias cancels in the
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -50,9 +55,11 @@ from zennit.types import Activation, AvgPool, Convolution
 
 from videoxai.core.errors import VideoXAIError
 from videoxai.explain.base import Explainer, one_hot, resolve_target
-from videoxai.explain.canonizers import unmergeable_batchnorms, video_canonizers
+from videoxai.explain.canonizers import canonized, unmergeable_batchnorms, video_canonizers
+from videoxai.explain.lrp import ParameterCache, PassState, dtd_rules, rules_attached
 
 BIAS_CONVENTIONS: tuple[str, ...] = ("ignore", "include")
+IMPLEMENTATIONS: tuple[str, ...] = ("fast", "zennit")
 
 
 class _Stop(Exception):
@@ -70,7 +77,8 @@ def _channel_bounds(value, channels: int, what: str) -> torch.Tensor:
 
 class DTD(Explainer):
     """DTD relevance; bounds from ``spec.value_range`` or explicit ``low=``/``high=`` (float or per
-    channel); ``bias`` is ``"ignore"`` (default) or ``"include"`` (module docstring)."""
+    channel); ``bias`` is ``"ignore"`` (default) or ``"include"``; ``implementation`` is ``"fast"``
+    (default) or ``"zennit"`` (module docstring)."""
 
     name = "dtd"
 
@@ -82,11 +90,16 @@ class DTD(Explainer):
         high: float | Sequence[float] | torch.Tensor | None = None,
         stabilizer: float = 1e-6,
         bias: str = "ignore",
+        implementation: str = "fast",
     ):
         super().__init__(model, spec)
         if bias not in BIAS_CONVENTIONS:
             raise VideoXAIError(f"DTD bias: use one of {list(BIAS_CONVENTIONS)}, got {bias!r}")
+        if implementation not in IMPLEMENTATIONS:
+            raise VideoXAIError(f"DTD implementation: use one of {list(IMPLEMENTATIONS)}, got {implementation!r}")
         self.bias = bias
+        self.implementation = implementation
+        self.cache = ParameterCache()
         if (low is None) != (high is None):
             raise VideoXAIError("DTD: give both low= and high=, or neither (then spec.value_range is used)")
         if low is None:
@@ -157,6 +170,39 @@ class DTD(Explainer):
         return SpecialFirstLayerMapComposite(layer_map=layer_map, first_map=first_map, canonizers=video_canonizers())
 
     def _attribute(self, inputs, target):
+        if self.implementation == "zennit":
+            return self._attribute_zennit(inputs, target)
+        return self._attribute_fast(inputs, target)
+
+    def cached_bounds(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`bounds_at_first_layer`, computed once per clip shape and device (and again when
+        a parameter of the model changes, as the rest of :attr:`cache`)."""
+        self.cache.validate(self.model)  # before canonizing: the merged parameters are new tensors per call
+        key = ("bounds at the first layer", tuple(inputs.shape[1:]), inputs.device)
+        return self.cache.get("", key, lambda: self.bounds_at_first_layer(inputs))
+
+    def _attribute_fast(self, inputs, target):
+        low, high = self.cached_bounds(inputs)
+        inputs = inputs.detach().requires_grad_(True)
+        state = PassState()
+        with torch.autocast(device_type=inputs.device.type, enabled=False), canonized(self.model):
+            rules = dtd_rules(self.model, self.cache, low, high, self.stabilizer, self.bias == "include", state)
+            with rules_attached(rules):
+                logits = self.model(inputs)
+                if not state.unsupported:
+                    resolved = resolve_target(target, logits)
+                    start = one_hot(resolved, logits) * logits.detach()
+                    (relevance,) = torch.autograd.grad(logits, inputs, grad_outputs=start)
+        if state.unsupported:
+            warnings.warn(
+                f"DTD: {sorted(set(state.unsupported))[:3]} take several inputs or change their input in place, "
+                "which the fast pass cannot give a rule to; this call uses zennit's hooks instead",
+                stacklevel=3,
+            )
+            return self._attribute_zennit(inputs, target)
+        return relevance, logits, resolved
+
+    def _attribute_zennit(self, inputs, target):
         low, high = self.bounds_at_first_layer(inputs)
         inputs = inputs.detach().requires_grad_(True)
         # DTD stays fp32: the rules divide by small sums, which bf16 would make unreliable

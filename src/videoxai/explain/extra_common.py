@@ -87,9 +87,9 @@ def class_weight_matrix(classifier: nn.Module, channels: int, method: str, class
 
 def softmax_scores(model: nn.Module, inputs: torch.Tensor, target: torch.Tensor, batch_size: int) -> torch.Tensor:
     """Softmax probability of ``target`` for each of ``inputs`` ``(B, C, T, H, W)``, float32 ``(B,)``,
-    in forward passes of at most ``batch_size`` clips, without gradients."""
+    in forward passes of at most ``batch_size`` clips, without autograd (inference mode)."""
     scores = []
-    with torch.no_grad():
+    with torch.inference_mode():
         for start in range(0, inputs.shape[0], batch_size):
             logits = model(inputs[start : start + batch_size]).to(torch.float32)
             scores.append(logits.softmax(dim=1).gather(1, target[start : start + batch_size, None])[:, 0])
