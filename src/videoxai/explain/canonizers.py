@@ -87,7 +87,7 @@ class ExactMergeBatchNorm(SequentialMergeBatchNorm):
         self.batch_norm.eps = self.saved_eps
 
 
-def _video_resnet_block_types() -> tuple[type, ...]:
+def video_resnet_block_types() -> tuple[type, ...]:
     try:
         from torchvision.models.video.resnet import BasicBlock, Bottleneck
     except ImportError:  # torchvision is optional for models that are not torchvision's
@@ -121,7 +121,7 @@ class VideoResNetBlockCanonizer(AttributeCanonizer):
 
     @staticmethod
     def _attribute_map(name: str, module: nn.Module):
-        block_types = _video_resnet_block_types()
+        block_types = video_resnet_block_types()
         if block_types and isinstance(module, block_types):
             return {"forward": _residual_forward.__get__(module), "canonizer_sum": Sum()}
         return None

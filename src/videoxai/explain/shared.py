@@ -27,7 +27,7 @@ from torch import nn
 from zennit.types import BatchNorm
 
 from videoxai.explain.base import Explainer, Explanation, check_inputs, one_hot, resolve_target, synchronize
-from videoxai.explain.canonizers import _video_resnet_block_types
+from videoxai.explain.canonizers import video_resnet_block_types
 from videoxai.explain.dtd import DTD
 from videoxai.explain.gradcam import GradCAM, grad_cam_map
 from videoxai.explain.guided_backprop import GuidedBackprop
@@ -36,7 +36,7 @@ from videoxai.explain.lrp import PassState, dtd_rules, guided_relu_rules, rules_
 
 
 def _needs_canonizing(model: nn.Module) -> bool:
-    blocks = _video_resnet_block_types()
+    blocks = video_resnet_block_types()
     return any(isinstance(module, BatchNorm) or (blocks and isinstance(module, blocks)) for module in model.modules())
 
 

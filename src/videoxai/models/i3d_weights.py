@@ -346,3 +346,17 @@ __all__ = [
     "flax_to_torch_state",
     "read_flax_checkpoint",
 ]
+
+
+def fetch_to(path: str | os.PathLike, log: IO[str] | None = None) -> Path:
+    """:func:`fetch_i3d_kinetics400` into the resources folder that puts the weights at ``path``
+    (``<resources>/models/i3d_kinetics400.safetensors``, as the workflow declares them).
+
+    Raises:
+        VideoXAIError: ``path`` is not where the weights of that resources folder go.
+    """
+    path = Path(path)
+    written = fetch_i3d_kinetics400(resources=path.parent.parent, log=log)
+    if Path(written).resolve() != path.resolve():
+        raise VideoXAIError(f"the weights were written to {written}, not to the declared {path}")
+    return written
