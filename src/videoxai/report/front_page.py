@@ -57,8 +57,11 @@ PAGE_STYLE = (
 
 
 def _scrolling(table: str) -> str:
-    """An HTML table in a box that scrolls sideways when the table is wider than the page."""
-    return f'<div class="videoxai-scroll">{table}</div>'
+    """An HTML table in a box that scrolls sideways when the table is wider than the page, as the
+    indented lines of a ``raw:: html`` block: one line per table row, because docutils refuses a
+    line longer than 10,000 characters and a wide table on one line is longer."""
+    html = f'<div class="videoxai-scroll">{table}</div>'
+    return "\n   ".join(html.replace("<tr>", "\n<tr>").split("\n"))
 
 
 def _percent(value: float) -> str:

@@ -36,7 +36,7 @@ MEASURES: dict[str, str] = {
     "motion_share": "Motion share (paper, headline n)",
     "calibrated_share": "Calibrated share",
     "calibrated_evidence": "Calibrated evidence (−log10 p)",
-    "calibrated_statistic": "Calibrated statistic (max |residual|)",
+    "calibrated_statistic": "Calibrated statistic (largest residual)",
 }
 BEHAVIOURS: dict[str, str] = {"freeze_drop": "freeze drop", "shuffle_drop": "shuffle drop"}
 
