@@ -56,6 +56,15 @@ def test_grouped_datasets_and_schema_violations(tmp_path):
         "dtd/seconds_per_clip": np.zeros(2),
     }
     validate_shard(read_shard(write_shard(tmp_path / "e.h5", "explain", arrays, video_id="v", config={})))
+    # a group's datasets are checked against the group's schema, not taken for a method's:
+    # the shuffled copies' logits are (clips, copies, classes), a method's (clips, classes)
+    arrays["shuffled/logits"] = np.zeros((2, 3, 5), np.float32)
+    arrays["shuffled/orders"] = np.zeros((2, 3, 4), np.int64)
+    validate_shard(read_shard(write_shard(tmp_path / "s.h5", "explain", arrays, video_id="v", config={})))
+    arrays["shuffled/logits"] = np.zeros((2, 5), np.float32)
+    with pytest.raises(VideoXAIError, match="'shuffled/logits' is float32 with 2 dims; schema says float32 with 3"):
+        validate_shard(read_shard(write_shard(tmp_path / "s2.h5", "explain", arrays, video_id="v", config={})))
+    del arrays["shuffled/logits"], arrays["shuffled/orders"]
     arrays["dtd/relevance"] = relevance.astype(np.float64)
     with pytest.raises(VideoXAIError, match="schema says float32"):
         validate_shard(read_shard(write_shard(tmp_path / "bad.h5", "explain", arrays, video_id="v", config={})))

@@ -296,7 +296,9 @@ def _matches(pattern: str, name: str) -> bool:
     if len(pattern_parts) != len(name_parts):
         return False
     for expected, actual in zip(pattern_parts, name_parts):
-        if expected in ("{method}",):
+        if expected == "{method}":
+            if actual in GROUPS:  # "shuffled/logits" is the shuffled copies' logits, not a method's
+                return False
             continue
         if expected.endswith("_{level}") and actual.startswith(expected[: -len("{level}")]):
             continue
