@@ -76,6 +76,9 @@ def planned_jobs(output: str) -> dict[str, int]:
     return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M) if rule != "total"}
 
 
+CALIBRATION = {"enabled": True, "shifts": 1}
+
+
 def write_config(workdir: Path, **changes) -> None:
     config = {
         "results": "results",
@@ -85,7 +88,9 @@ def write_config(workdir: Path, **changes) -> None:
         "device": "cpu",
         "clips": {"length": 8, "max_per_video": 2},
         "explain": {"batch_size": 2, "threads": 1},
-        "selective": {"n": [4.0]},
+        # the calibrated test and the model's behaviour on still and shuffled copies run as well
+        "selective": {"n": [4.0], "calibration": CALIBRATION},
+        "behaviour": {"enabled": True, "shuffles": 2},
         "metrics": {"tau": [0.5, 1.0]},
         "report": {"examples": 1},
         "ground_truth": {"enabled": False},  # its own test: tests/test_ground_truth.py
@@ -146,7 +151,7 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
     # The study-level tables cover the two good videos only.
     all_rows = pd.read_csv(results / "tables" / "metrics.csv")
     assert sorted(all_rows["video"].unique()) == sorted(path.stem for path in good)
-    for name in ("table1", "table2", "table3", "table4"):
+    for name in ("table1", "table2", "table3", "table4", "calibration", "motion_reliance", "explanation_behaviour"):
         assert (results / "tables" / f"{name}.md").read_text().strip()
         assert "<table" in (results / "tables" / "html" / f"{name}.html").read_text()
     # The tiny model has no class names, so no clip is labelled; faithfulness is off: neither
@@ -161,6 +166,20 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
     assert "videoxai: table accuracy not written: no clip has a label" in run.stderr
     front = (results / "report" / "summary.rst").read_text()
     assert "*Clip accuracy: not written.* No clip has a label among the model's classes." in front
+    # The calibrated test and the behaviour ran: the still copies shifted by one pixel and the
+    # shuffled copies' logits sit in the explain shard, the test's results in the selective one;
+    # 4 clips x 1 shift make a null of 4 maps, too small to flag anything at alpha 0.05, and the
+    # table and the front page say so rather than report "no motion".
+    assert explained.arrays["stills/dtd/shifted"].shape == (2, 1, 32, 32)
+    assert explained.arrays["shuffled/logits"].shape[:2] == (2, 2)
+    selective = read_shard(results / "selective" / quoted.name)
+    assert selective.arrays["calibrated/dtd/null_maps"].tolist() == [4, 4]
+    assert not selective.arrays["calibrated/dtd/flagged"].any()
+    calibration = pd.read_csv(results / "tables" / "calibration.csv")
+    assert set(calibration["null_maps"]) == {4} and set(calibration["flagged_clips"]) == {0}
+    assert "With 4 null maps its smallest p-value is 0.200, above α: no clip can be flagged here" in front
+    reliance = pd.read_csv(results / "tables" / "motion_reliance.csv")
+    assert reliance["clips"].iloc[0] == 4 and reliance["videos"].iloc[0] == 2
     assert "* **Videos**: 2 of 3 listed (folder) studied; 1 failed" in front
     for name in ("precision_by_method", "overhead", "example_1"):
         assert (results / "figures" / f"{name}.png").stat().st_size > 1000
@@ -181,13 +200,13 @@ def test_real_run_writes_valid_shards_and_lists_failures(study):
 
 def test_changing_n_reruns_only_selective_onwards(study):
     workdir, _ = study
-    write_config(workdir, selective={"n": [2.0, 4.0]})
+    write_config(workdir, selective={"n": [2.0, 4.0], "calibration": CALIBRATION})
     try:
         jobs = planned_jobs(snakemake(workdir, "--dry-run").stdout)
     finally:
         write_config(workdir)
     assert jobs.get("selective") == 3 and jobs.get("metrics") == 3
-    assert not {"decode", "flow", "explain"} & set(jobs)
+    assert not {"decode", "flow", "explain", "calibration_null"} & set(jobs)
 
 
 def test_changing_the_methods_reruns_the_check_and_every_stage_after_it_in_one_call(study):
@@ -401,9 +420,11 @@ def test_report_front_page_tables_and_video_in_a_browser(study, tmp_path):
         browser.open(page.as_uri())
         text = browser.wait_for("document.body.innerText.includes('What was run') && document.body.innerText")
         assert text, "the report's front page did not render"
+        assert "System Message" not in text, "docutils could not render the front page"
         for expected in (
             "What was run",
             "Result",
+            "Does the model use motion?",
             "Table 1: Motion precision",
             "Table 3: Selectivity",
             "Clip accuracy: not written.",

@@ -273,6 +273,15 @@ def explain_inputs(wildcards):
     return inputs
 
 
+def selective_inputs(wildcards):
+    """The explain shards of the video's bucket; the study's pooled null when the calibrated test
+    is on."""
+    inputs = {"explain": bucket_folder("explain", BUCKET_OF[wildcards.video])}
+    if CALIBRATION:
+        inputs["null"] = CALIBRATION_NULL
+    return inputs
+
+
 def faithfulness_inputs(wildcards):
     """Clips of the bucket's videos (deletion/insertion runs the model on them), their relevance,
     selective maps, the weights and the annotation file when one is given."""

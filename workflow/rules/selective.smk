@@ -2,13 +2,6 @@
 # calibrated test on, the calibrated maps and p-values against the study's pooled null.
 
 
-def selective_inputs(wildcards):
-    inputs = {"explain": bucket_folder("explain", BUCKET_OF[wildcards.video])}
-    if CALIBRATION:
-        inputs["null"] = CALIBRATION_NULL
-    return inputs
-
-
 rule selective:
     input:
         unpack(selective_inputs),
