@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from videoxai.core.errors import VideoXAIError
+from videoxai.evaluation.behaviour import behaviour_bounds
+from videoxai.evaluation.metrics import metric_bounds
 from videoxai.evaluation.stats import (
     METHOD,
     METHODS,
@@ -99,6 +101,24 @@ def test_t_interval_on_hand_computed_numbers():
         pytest.approx(2.0 - half),
         pytest.approx(2.0 + half),
     )
+
+
+def test_a_share_near_one_keeps_its_interval_inside_zero_to_one():
+    # Precisions 0.9, 1.0 and 1.0 of three videos: mean 0.967, sample sd 0.0577, so the t
+    # interval's half-width t(0.975, 2) · 0.0577 / √3 = 0.143 reaches 1.11 without bounds.
+    values, videos = [0.9, 1.0, 1.0], ["a", "b", "c"]
+    free = bootstrap_mean(values, videos)
+    assert free.high == pytest.approx(0.9667 + 0.1434, abs=1e-3) and free.high > 1.0
+    cut = bootstrap_mean(values, videos, bounds=(0.0, 1.0))
+    assert (cut.mean, cut.low, cut.high) == (pytest.approx(free.mean), pytest.approx(free.low), 1.0)
+    assert paired_difference([0.0, 0.0, 0.1], [1.0, 1.0, 1.0], videos, bounds=(-1.0, 1.0)).low == -1.0
+    table = group_intervals(pd.DataFrame({"g": 0, "value": values, "video": videos}), ["g"], bounds=(0.0, 1.0)).iloc[0]
+    assert table["high"] == 1.0
+    # which metrics are shares (cut at [0, 1]) and which are differences of two (cut at [-1, 1])
+    assert metric_bounds("precision") == metric_bounds("calibrated_share") == (0.0, 1.0)
+    assert metric_bounds("precision_delta") == metric_bounds("precision_matched_delta") == (-1.0, 1.0)
+    assert metric_bounds("seconds") is None and metric_bounds("overhead_delta") is None
+    assert behaviour_bounds("freeze_drop") == (-1.0, 1.0) and behaviour_bounds("p_still") == (0.0, 1.0)
 
 
 def test_bca_with_no_bias_and_no_acceleration_is_the_percentile_interval():

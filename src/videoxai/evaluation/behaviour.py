@@ -44,6 +44,12 @@ BEHAVIOUR_METRICS: tuple[str, ...] = (
 CLASS_COLUMN = "class_name"
 
 
+def behaviour_bounds(metric: str) -> tuple[float, float]:
+    """What a behaviour metric's clip mean can take: a drop is a difference of two
+    probabilities, in [-1, 1]; a probability or accuracy lies in [0, 1]."""
+    return (-1.0, 1.0) if metric.endswith("_drop") else (0.0, 1.0)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, in float64."""
     logits = np.asarray(logits, np.float64)
@@ -140,4 +146,4 @@ def behaviour_rows(
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*TIDY_COLUMNS, CLASS_COLUMN])
 
 
-__all__ = ["BEHAVIOUR_METRICS", "CLASS_COLUMN", "behaviour_rows", "class_probability", "softmax"]
+__all__ = ["BEHAVIOUR_METRICS", "CLASS_COLUMN", "behaviour_bounds", "behaviour_rows", "class_probability", "softmax"]

@@ -62,6 +62,39 @@ TIDY_COLUMNS: tuple[str, ...] = (
 
 PRECISION_METRICS: tuple[str, ...] = ("precision", "weighted_precision", "topq_precision")
 
+# Metrics that are shares, in [0, 1]: their intervals are cut there, and the paired differences
+# of two of them at [-1, 1] (videoxai.evaluation.stats.bootstrap_mean, bounds).
+SHARE_METRICS: frozenset[str] = frozenset(
+    {
+        *PRECISION_METRICS,
+        *MATCHED_METRICS,
+        "chance",
+        "recall",
+        "iou",
+        "topq_iou",
+        "relevant_fraction",
+        "selectivity_relevance",
+        "selectivity_voxels",
+        "calibrated_flagged",
+        "calibrated_share",
+        "calibrated_p",
+        "pointing_rate",
+    }
+)
+DIFFERENCE_SUFFIXES: tuple[str, ...] = ("_delta", "_matched_delta")
+
+
+def metric_bounds(metric: str) -> tuple[float, float] | None:
+    """What the clip mean of ``metric`` can take: ``(0, 1)`` for a share, ``(-1, 1)`` for the
+    paired difference of two (``<share>_delta``, ``<share>_matched_delta``), else None."""
+    if metric in SHARE_METRICS:
+        return (0.0, 1.0)
+    for suffix in DIFFERENCE_SUFFIXES:
+        if metric.endswith(suffix) and metric[: -len(suffix)] in SHARE_METRICS:
+            return (-1.0, 1.0)
+    return None
+
+
 # Which flow the motion metrics use: Farnebäck's as it is, or the object motion left after the
 # camera's (global) motion is removed (videoxai.motion.flow.compensate_camera).
 MOTIONS: tuple[str, ...] = ("raw", "compensated")

@@ -33,7 +33,7 @@ from videoxai.core.errors import VideoXAIError
 from videoxai.evaluation.stats import bootstrap_mean, bootstrap_settings
 
 ROW_COLUMNS = ("video", "clip", "method", "n", "definition", "metric", "value")
-METRICS = ("kept_relevance", "kept_voxels", "edge_frames", "border")
+METRICS = ("kept_relevance", "kept_voxels", "edge_frames", "border")  # all shares, in [0, 1]
 TABLE_NAME = "static_control"
 
 
@@ -135,7 +135,9 @@ def static_control_table(
         record = {"definition": definition, "method": method, "n": float(n)}
         for metric in METRICS:
             values = group[group["metric"] == metric]
-            interval = bootstrap_mean(values["value"].to_numpy(), values["video"].to_numpy(), **settings)
+            interval = bootstrap_mean(
+                values["value"].to_numpy(), values["video"].to_numpy(), bounds=(0.0, 1.0), **settings
+            )
             record[metric], record[f"{metric}_low"], record[f"{metric}_high"] = (
                 interval.mean,
                 interval.low,

@@ -40,9 +40,9 @@ from videoxai.core.errors import VideoXAIError
 from videoxai.core.files import atomic_write_bytes
 from videoxai.core.methods import method_info
 from videoxai.data.shards import shard_key
-from videoxai.evaluation.behaviour import BEHAVIOUR_METRICS, behaviour_rows
+from videoxai.evaluation.behaviour import BEHAVIOUR_METRICS, behaviour_bounds, behaviour_rows
 from videoxai.evaluation.correlation import binomial_interval
-from videoxai.evaluation.metrics import ordered_methods, size_matched_masks
+from videoxai.evaluation.metrics import metric_bounds, ordered_methods, size_matched_masks
 from videoxai.evaluation.stats import LEVEL, METHOD, RESAMPLES, Interval, bootstrap_mean
 from videoxai.explain.batched import StillCopies, VideoClips, explain_videos
 from videoxai.ground_truth import generator as synthetic
@@ -338,6 +338,22 @@ def run_benchmark(
     return pd.concat(frames, ignore_index=True), info
 
 
+# The benchmark's own metrics that are shares (its precision, recall and calibrated ones are the
+# study's), and the paired difference to the size-matched top-k control.
+SHARES = ("motion_share", "on_object", "empty", "correct")
+
+
+def _bounds(metric: str) -> tuple[float, float] | None:
+    """What a benchmark metric's mean can take (the interval is cut there)."""
+    if metric in BEHAVIOUR_METRICS:
+        return behaviour_bounds(metric)
+    if metric in SHARES:
+        return (0.0, 1.0)
+    if metric == "matched_delta":
+        return (-1.0, 1.0)
+    return metric_bounds(metric)
+
+
 def summary_table(
     metrics: pd.DataFrame, seed: int = 0, *, level: float = LEVEL, resamples: int = RESAMPLES, method: str = METHOD
 ) -> pd.DataFrame:
@@ -364,6 +380,7 @@ def summary_table(
             level=level,
             resamples=resamples,
             method=method,
+            bounds=_bounds(key[-1]),
         )
         if key[-1] == "calibrated_flagged":
             # one clip per benchmark video: the flag rate is a proportion of independent trials,

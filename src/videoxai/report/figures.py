@@ -29,7 +29,7 @@ from videoxai.core.files import atomic_write
 from videoxai.core.headline import headline_n
 from videoxai.core.methods import method_label
 from videoxai.core.outputs import FIGURE_NAMES
-from videoxai.evaluation.metrics import METHOD_ORDER, ordered_methods
+from videoxai.evaluation.metrics import METHOD_ORDER, metric_bounds, ordered_methods
 from videoxai.evaluation.stats import bootstrap_settings, group_intervals
 from videoxai.report.colour import DIVERGING_CMAP, SCALE_PERCENTILE, relevance_scale
 from videoxai.report.motion_tables import (
@@ -128,12 +128,19 @@ def _precision_rows(frame: pd.DataFrame, tau: float | None, q: float) -> pd.Data
     )
 
 
+def _bounds_of(data: pd.DataFrame) -> tuple[float, float] | None:
+    """The bounds of the one metric ``data`` holds (videoxai.evaluation.metrics.metric_bounds);
+    None for several metrics or none named."""
+    metrics = data["metric"].unique() if "metric" in data.columns else []
+    return metric_bounds(str(metrics[0])) if len(metrics) == 1 else None
+
+
 def _chance_interval(frame: pd.DataFrame, tau: float, settings: dict) -> tuple[float, float, float]:
     """Mean chance at ``tau`` and its interval (NaN when there is none)."""
     chance = frame[(frame["metric"] == "chance") & np.isclose(frame["tau"], tau)].dropna(subset=["value"])
     if chance.empty:
         return math.nan, math.nan, math.nan
-    summary = group_intervals(chance.assign(all=0), ["all"], settings=settings).iloc[0]
+    summary = group_intervals(chance.assign(all=0), ["all"], settings=settings, bounds=(0.0, 1.0)).iloc[0]
     return float(summary["mean"]), float(summary["low"]), float(summary["high"])
 
 
@@ -158,7 +165,7 @@ def _dodged_means(
     label: str | None = None,
 ) -> None:
     """Each (x, hue) group's mean and interval at the position seaborn gives its box or bar."""
-    summary = group_intervals(data, [x, hue], settings=settings).dropna(subset=["mean"])
+    summary = group_intervals(data, [x, hue], settings=settings, bounds=_bounds_of(data)).dropna(subset=["mean"])
     if summary.empty:
         return
     slot = _DODGE_WIDTH / len(hue_order)
@@ -247,7 +254,8 @@ def _interval_lines(
     """One line per (method, variant) through its means along ``x``, with a shaded band of the
     intervals (``bands``) or error bars (points nudged by ``shift`` per method so that they do
     not cover each other). ``variants``: variant label -> line style."""
-    summary = group_intervals(data, ["method", "Variant", x], settings=settings).dropna(subset=["mean"])
+    summary = group_intervals(data, ["method", "Variant", x], settings=settings, bounds=_bounds_of(data))
+    summary = summary.dropna(subset=["mean"])
     for index, method in enumerate(methods):
         colour = palette[method_label(method)]
         for variant, linestyle in variants.items():
@@ -294,7 +302,7 @@ def _precision_vs_tau(figure: Figure, frame: pd.DataFrame, q: float, n: float, s
         if not data.empty:
             _interval_lines(panel, data, "tau", methods, palette, styles, settings)
         if not chance.empty:
-            means = group_intervals(chance, ["tau"], settings=settings).sort_values("tau")
+            means = group_intervals(chance, ["tau"], settings=settings, bounds=(0.0, 1.0)).sort_values("tau")
             panel.plot(
                 means["tau"], means["mean"], color="black", linestyle=":", linewidth=1.5, marker="o", markersize=3
             )
@@ -328,7 +336,7 @@ def _precision_vs_n(figure: Figure, frame: pd.DataFrame, tau: float, q: float, s
             data = data.assign(Variant=label)  # one line through every n
             _interval_lines(panel, data, "n", methods, palette, {label: "-"}, settings, bands=False, shift=shift)
         baseline = rows[(rows["metric"] == metric) & (rows["variant"] == "baseline")]
-        for _, line in group_intervals(baseline, ["method"], settings=settings).iterrows():
+        for _, line in group_intervals(baseline, ["method"], settings=settings, bounds=_bounds_of(baseline)).iterrows():
             colour = palette[method_label(line["method"])]
             panel.axhline(line["mean"], color=colour, linestyle="--", linewidth=1.0)
             if not math.isnan(line["low"]):

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from videoxai.core.headline import headline_n
-from videoxai.evaluation.behaviour import BEHAVIOUR_METRICS, CLASS_COLUMN
+from videoxai.evaluation.behaviour import BEHAVIOUR_METRICS, CLASS_COLUMN, behaviour_bounds
 from videoxai.evaluation.correlation import binomial_interval, bootstrap_spearman
-from videoxai.evaluation.metrics import ordered_methods
+from videoxai.evaluation.metrics import metric_bounds, ordered_methods
 from videoxai.evaluation.stats import bootstrap_mean
 
 ALL_CLASSES = "All classes"
@@ -66,7 +66,10 @@ def calibration_table(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
         flagged_share = float(flags["calibrated_flagged"].mean()) if len(flags) else math.nan
         low, high = binomial_interval(round(flagged_share * videos), videos, settings["level"])
         kept = bootstrap_mean(
-            share["calibrated_share"].to_numpy(), share["video"].to_numpy(), **_mean_settings(settings)
+            share["calibrated_share"].to_numpy(),
+            share["video"].to_numpy(),
+            bounds=metric_bounds("calibrated_share"),
+            **_mean_settings(settings),
         )
         null_maps = int(null["calibrated_null_maps"].max()) if len(null) else 0
         records.append(
@@ -116,7 +119,10 @@ def motion_reliance_table(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
         for metric in RELIANCE_METRICS:
             values = mine[mine["metric"] == metric]
             interval = bootstrap_mean(
-                values["value"].to_numpy(), values["video"].to_numpy(), **_mean_settings(settings)
+                values["value"].to_numpy(),
+                values["video"].to_numpy(),
+                bounds=behaviour_bounds(metric),
+                **_mean_settings(settings),
             )
             record[f"{metric}_mean"], record[f"{metric}_low"], record[f"{metric}_high"] = (
                 interval.mean,

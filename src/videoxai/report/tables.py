@@ -35,6 +35,7 @@ from videoxai.evaluation.metrics import (
     PRECISION_METRICS,
     TIDY_COLUMNS,
     VARIANTS,
+    metric_bounds,
     ordered_methods,
 )
 from videoxai.evaluation.stats import Interval, bootstrap_mean, bootstrap_settings, describe_settings, interval_text
@@ -139,7 +140,7 @@ def _intervals(wide: pd.DataFrame, keys: list[str], metrics, settings: dict) -> 
         videos = group["video"].to_numpy()
         row = list(key)
         for metric in metrics:
-            interval = bootstrap_mean(group[metric].to_numpy(), videos, **settings)
+            interval = bootstrap_mean(group[metric].to_numpy(), videos, bounds=metric_bounds(metric), **settings)
             row += [interval.mean, interval.low, interval.high]
         rows.append(row)
     columns = [column for metric in metrics for column in _interval_columns(metric)]
@@ -302,7 +303,7 @@ def _accuracy(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
     correct = frame[(frame["metric"] == "correct") & frame["value"].notna()]
     if correct.empty:
         return pd.DataFrame(columns=["accuracy", "accuracy_low", "accuracy_high", "clips", "videos"])
-    interval = bootstrap_mean(correct["value"].to_numpy(), correct["video"].to_numpy(), **settings)
+    interval = bootstrap_mean(correct["value"].to_numpy(), correct["video"].to_numpy(), bounds=(0.0, 1.0), **settings)
     return pd.DataFrame(
         {
             "accuracy": [interval.mean],
@@ -363,6 +364,7 @@ def _faithfulness(frame: pd.DataFrame, settings: dict) -> pd.DataFrame:
             group["pointing_rate"].to_numpy(),
             group["video"].to_numpy(),
             weights=group["pointing_frames"].fillna(0).to_numpy(),
+            bounds=metric_bounds("pointing_rate"),
             **settings,
         )
         frames = int(group["pointing_frames"].fillna(0).sum())
