@@ -10,7 +10,10 @@ Sections (each writes its own table under benchmarks/results/, prefixed by the d
   DTD composite through ``zennit.attribution.Gradient``) called directly on the same model, with
   the largest relative difference of each map.
 * ``dryrun``: ``snakemake -n`` over a tree of empty files named as the UCF-101 split-1 test
-  list (3,783 videos): jobs per rule and the time to build the DAG, per ``explain.videos_per_job``.
+  list (3,783 videos): jobs per rule and the time to build the DAG, per ``explain.videos_per_job``;
+  with ``--compare-with`` checkouts, each one's workflow on the same tree at the first
+  ``--videos-per-job``, written to ``ucf101-dryrun-compare`` (how a change to the workflow's
+  layout moves the DAG's size and build time).
 * ``stage``: the explain stage of the 25 shared UCF-101 clips (config/ucf101_sample.yaml, with
   ``--stage-clips`` clips per video at ``--size``) run for real, once with this checkout and once
   with each ``--compare-with`` checkout (e.g. a worktree of the commit before bucket jobs): the
@@ -18,6 +21,7 @@ Sections (each writes its own table under benchmarks/results/, prefixed by the d
 
     python benchmarks/explain_stage.py startup libraries dryrun
     python benchmarks/explain_stage.py stage --compare-with /tmp/before --size 112 --stage-clips 1
+    python benchmarks/explain_stage.py dryrun --videos-per-job 16 --compare-with /tmp/before --repeats 3
     python benchmarks/explain_stage.py libraries --device cuda --size 224 --frames 16
 """
 
@@ -245,6 +249,14 @@ def run_snakemake(checkout: Path, folder: Path, *arguments: str) -> subprocess.C
     )
 
 
+def checkout_label(checkout: Path) -> str:
+    """``<folder> @ <short commit>`` of a checkout."""
+    commit = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return f"{checkout.name} @ {commit or 'unknown'}"
+
+
 def dryrun(args) -> None:
     import yaml
 
@@ -252,7 +264,11 @@ def dryrun(args) -> None:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         split_dir, count = fake_ucf101_tree(folder)
-        runs = [(REPO, per_job) for per_job in args.videos_per_job] + [(Path(c), None) for c in args.compare_with]
+        compared = [Path(checkout) for checkout in args.compare_with]
+        if compared:  # the same tree, settings and job size through each checkout's workflow, interleaved
+            runs = [(checkout, args.videos_per_job[0]) for _ in range(args.repeats) for checkout in [REPO, *compared]]
+        else:
+            runs = [(REPO, per_job) for per_job in args.videos_per_job]
         for checkout, per_job in runs:
             config = {
                 "videos": {
@@ -263,8 +279,7 @@ def dryrun(args) -> None:
                 "model": {"name": "c3d", "weights": None, "options": {"random_init": True}},
                 "faithfulness": {"enabled": True},
             }
-            if per_job is not None:
-                config["explain"] = {"videos_per_job": per_job}
+            config["explain"] = {"videos_per_job": per_job}
             (folder / "config.yaml").write_text(yaml.safe_dump(config))
             began = time.perf_counter()
             completed = run_snakemake(checkout, folder, "-n", "--cores", "1")
@@ -273,7 +288,7 @@ def dryrun(args) -> None:
                 raise SystemExit(completed.stdout[-2000:] + completed.stderr[-2000:])
             table = completed.stdout.split("Job stats:", 1)[-1]
             jobs = {rule: int(number) for rule, number in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
-            label = str(per_job) if per_job is not None else f"{checkout.name} (compared: one job per video)"
+            label = f"{per_job} ({checkout_label(checkout)})" if compared else str(per_job)
             rows.append(
                 [
                     label,
@@ -285,7 +300,7 @@ def dryrun(args) -> None:
                 ]
             )
     write_table(
-        "ucf101-dryrun",
+        "ucf101-dryrun-compare" if compared else "ucf101-dryrun",
         "cpu",
         ["explain.videos_per_job", "explain jobs", "faithfulness jobs", "decode jobs", "all jobs", "dry run (s)"],
         rows,
