@@ -185,6 +185,40 @@ def _dodged_means(
     )
 
 
+def interval_label(settings: Mapping) -> str:
+    """How the figures' intervals were made, in a legend's few words."""
+    return "t over videos" if settings["method"] == "t" else f"{settings['method']}, videos resampled"
+
+
+def _boxes_with_means(
+    panel, data: pd.DataFrame, methods: list[str], hue_order: list[str], palette: dict, settings: dict, legend: bool
+) -> None:
+    """Per-clip boxes of ``value`` per method and variant, with each box's mean and interval on it."""
+    sns.boxplot(
+        data=data,
+        x="Method",
+        y="value",
+        hue="Variant",
+        order=methods,
+        hue_order=hue_order,
+        palette=palette,
+        showfliers=False,
+        linewidth=1.0,
+        ax=panel,
+        legend=legend,
+    )
+    _dodged_means(
+        panel,
+        data,
+        "Method",
+        "Variant",
+        methods,
+        hue_order,
+        settings,
+        label=f"Mean, {settings['level'] * 100:g}% CI ({interval_label(settings)})",
+    )
+
+
 def _panel_title(metric: str, title: str, q: float) -> str:
     return title.format(q=f"{q * 100:g}%") if metric == "topq_precision" else title
 
@@ -201,29 +235,7 @@ def _precision_by_method(figure: Figure, frame: pd.DataFrame, tau: float, q: flo
     for panel, (metric, title) in zip(axes, _PRECISION_PANELS):
         data = rows[rows["metric"] == metric]
         if not data.empty:
-            sns.boxplot(
-                data=data,
-                x="Method",
-                y="value",
-                hue="Variant",
-                order=methods,
-                hue_order=hue_order,
-                palette=palette,
-                showfliers=False,
-                linewidth=1.0,
-                ax=panel,
-                legend=panel is axes[0],
-            )
-            _dodged_means(
-                panel,
-                data,
-                "Method",
-                "Variant",
-                methods,
-                hue_order,
-                settings,
-                label=f"Mean, {settings['level'] * 100:g}% CI (videos resampled)",
-            )
+            _boxes_with_means(panel, data, methods, hue_order, palette, settings, legend=panel is axes[0])
         if not math.isnan(chance):
             panel.axhline(chance, color="black", linestyle="--", linewidth=1.2, label="Chance (moving voxels)")
             if not math.isnan(chance_low):
@@ -314,7 +326,7 @@ def _precision_vs_tau(figure: Figure, frame: pd.DataFrame, q: float, n: float, s
     handles = _method_legend(methods, palette, styles)
     if not chance.empty:
         handles.append(Line2D([], [], color="black", linestyle=":", marker="o", markersize=3, label="Chance"))
-    handles.append(Line2D([], [], color="grey", alpha=0.4, linewidth=6, label="CI (videos resampled)"))
+    handles.append(Line2D([], [], color="grey", alpha=0.4, linewidth=6, label=f"CI ({interval_label(settings)})"))
     figure.legend(handles=handles, loc="outside right center", frameon=False)
 
 
@@ -368,29 +380,7 @@ def _selectivity(figure: Figure, frame: pd.DataFrame, settings: dict) -> None:
     for panel, (metric, title) in zip(axes, panels):
         data = rows[rows["metric"] == metric]
         if not data.empty:
-            sns.boxplot(
-                data=data,
-                x="Method",
-                y="value",
-                hue="Variant",
-                order=methods,
-                hue_order=list(palette),
-                palette=palette,
-                showfliers=False,
-                linewidth=1.0,
-                ax=panel,
-                legend=panel is axes[0],
-            )
-            _dodged_means(
-                panel,
-                data,
-                "Method",
-                "Variant",
-                methods,
-                list(palette),
-                settings,
-                label=f"Mean, {settings['level'] * 100:g}% CI (videos resampled)",
-            )
+            _boxes_with_means(panel, data, methods, list(palette), palette, settings, legend=panel is axes[0])
         panel.set_title(title)
         panel.set_xlabel("")
         panel.set_ylim(0, 1.02)
