@@ -47,10 +47,7 @@ include: "workflow/rules/randomisation.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/ground_truth.smk"
 
-
-if os.path.exists(os.path.join(workflow.basedir, "workflow/rules/train.smk")):
-
-    include: "workflow/rules/train.smk"
+include: "workflow/rules/train.smk"
 
 
 # On a cluster these run on the submitting machine: downloads need the network compute nodes

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from videoxai import VideoXAIError
 from videoxai.cli import main
@@ -244,3 +249,38 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.startswith("videoxai: error: ") and "classInd.txt: split file not found" in error
     assert "Traceback" not in error
+
+
+@pytest.mark.slow
+def test_the_train_model_rule_trains_through_snakemake_and_a_mistyped_key_stops_it(generated_ucf, tmp_path):
+    """Rule train_model for real: the schema's train section fills what the study leaves out, the
+    rule writes the weights the explain rules would read, and a mistyped key stops the run
+    before any work with a message that names it."""
+    root, splits = generated_ucf
+    repo = Path(__file__).resolve().parents[1]
+    snakemake = Path(sys.executable).with_name("snakemake")
+    model = tmp_path / "c3d.safetensors"
+    train = {"root": str(root), "splits": str(splits), "out": str(tmp_path / "run"), "model": str(model)}
+    train |= {"width": 0.25, "iterations": 2, "batch_size": 3, "checkpoint_every": 1, "test_max_clips": 2}
+    study = {"model": {"name": "c3d", "weights": str(model)}, "train": {**train, "threads": 1}}
+
+    def run(config: dict) -> subprocess.CompletedProcess:
+        (tmp_path / "study.yaml").write_text(yaml.safe_dump(config))
+        return subprocess.run(
+            [str(snakemake), "--snakefile", str(repo / "Snakefile"), "--directory", str(tmp_path)]
+            + ["--configfile", str(tmp_path / "study.yaml"), "--cores", "1", str(model)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(repo / "src")},
+            timeout=600,
+        )
+
+    mistyped = run({**study, "train": {**study["train"], "iteratons": 5}})
+    assert mistyped.returncode != 0 and "iteratons" in mistyped.stderr + mistyped.stdout
+    assert not (tmp_path / "run").exists()
+    completed = run(study)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["iterations"] == 2 and 0.0 <= metrics["test_video_accuracy"] <= 1.0
+    trained, spec = load_c3d(model)
+    assert spec.class_names == ("MoveRight", "MoveDown") and trained.fc8.out_features == 2

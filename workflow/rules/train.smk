@@ -1,12 +1,12 @@
 # Training C3D on a UCF-101 split with the paper's recipe (Hiley et al. 2020, §4.2).
-# Needs only config["train"] (see docs/c3d.md); the explain rules read `model` as their C3D weights.
-# Resumable: checkpoint.pth in `out` is not a declared output, so an interrupted job picks up
-# from its last checkpoint when it is run again.
+# Needs only config["train"] (keys and defaults in the schema; docs/c3d.md); the explain rules
+# read `model` as their C3D weights. Resumable: checkpoint.pth in `out` is not a declared output,
+# so an interrupted job picks up from its last checkpoint when it is run again.
 
-TRAIN = config.get("train", {})
-TRAIN_OUT = str(TRAIN.get("out", "resources/models/c3d_ucf101")).rstrip("/")
-TRAIN_SPLITS = str(TRAIN.get("splits", "data/ucfTrainTestlist")).rstrip("/")
-TRAIN_SPLIT = int(TRAIN.get("split", 1))
+TRAIN = config["train"]
+TRAIN_OUT = TRAIN["out"].rstrip("/")
+TRAIN_SPLITS = TRAIN["splits"].rstrip("/")
+TRAIN_SPLIT = TRAIN["split"]
 
 
 rule train_model:
@@ -22,11 +22,11 @@ rule train_model:
         f"{TRAIN_OUT}/train_model.log",
     conda:
         "../../envs/videoxai.yaml"
-    threads: int(TRAIN.get("threads", 4))
+    threads: TRAIN["threads"]
     resources:
-        mem_mb=int(TRAIN.get("mem_mb", 16000)),
+        mem_mb=TRAIN["mem_mb"],
     params:
-        root=TRAIN.get("root", "data/UCF-101"),
+        root=TRAIN["root"],
         split=TRAIN_SPLIT,
         # the folder of the declared outputs, where checkpoint.pth (undeclared, for resuming) lives
         out=lambda wildcards, output: os.path.dirname(output.metrics),
@@ -46,8 +46,8 @@ rule train_model:
                 "cache_gb",
                 "device",
             )
-            if TRAIN.get(key) is not None
+            if TRAIN[key] is not None
         },
-        init=TRAIN.get("init") or None,
+        init=TRAIN["init"],
     script:
         "../../scripts/train_model.py"
