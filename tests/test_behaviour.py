@@ -127,3 +127,26 @@ def test_a_null_too_small_to_flag_is_said():
     calibration = calibration_table(frame, SETTINGS)
     text = " ".join(calibration_sentences(calibration))
     assert "With 12 null maps its smallest p-value is 0.077, above α: no clip can be flagged" in text
+
+
+def test_a_study_without_calibration_or_still_copies_keeps_typed_columns(tmp_path):
+    """The empty calibrated/behaviour parts must not turn ``clip`` into an object column: pandas 3
+    lets an untyped empty frame decide a concatenated column's dtype, and the shard writer then
+    refused the column of Python ints (metrics failed for every video of such a study)."""
+    from types import SimpleNamespace
+
+    from videoxai.data.shards import read_table_shard, write_table_shard
+    from videoxai.evaluation.metrics import empty_metrics
+    from videoxai.study.per_video import calibrated_rows
+
+    empty = calibrated_rows("v", SimpleNamespace(arrays={}), ["dtd", "gradcam"])
+    assert len(empty) == 0 and empty["clip"].dtype == np.int64 and empty["value"].dtype == np.float64
+    none = behaviour_rows("v", np.array([], int), np.zeros((0, 3)), np.zeros((0, 3)), None, labels=np.array([], int))
+    assert len(none) == 0 and none["clip"].dtype == np.int64 and CLASS_COLUMN in none
+    rows = empty_metrics()
+    rows.loc[0] = ["v", 0, "dtd", "baseline", np.nan, 2.0, np.nan, "", "motion_precision", 0.5]
+    table = pd.concat([rows.astype({"clip": np.int64}), empty], ignore_index=True)
+    assert table["clip"].dtype == np.int64
+    write_table_shard(tmp_path / "m.h5", table, video_id="v", config={})
+    back, shard = read_table_shard(tmp_path / "m.h5")
+    assert not shard.failed and back["clip"].tolist() == [0] and back["value"].tolist() == [0.5]

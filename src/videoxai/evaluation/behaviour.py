@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from videoxai.core.errors import VideoXAIError
-from videoxai.evaluation.metrics import TIDY_COLUMNS
+from videoxai.evaluation.metrics import TIDY_COLUMNS, empty_metrics
 
 BEHAVIOUR_METRICS: tuple[str, ...] = (
     "p_clip",
@@ -143,7 +143,11 @@ def behaviour_rows(
         )
         frame[CLASS_COLUMN] = names
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*TIDY_COLUMNS, CLASS_COLUMN])
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else empty_metrics().assign(**{CLASS_COLUMN: pd.Series(dtype=object)})
+    )
 
 
 __all__ = ["BEHAVIOUR_METRICS", "CLASS_COLUMN", "behaviour_bounds", "behaviour_rows", "class_probability", "softmax"]

@@ -22,7 +22,7 @@ from videoxai.data.shards import method_keys, read_shard, shard_key
 from videoxai.data.video import decode_clips
 from videoxai.evaluation.behaviour import CLASS_COLUMN, behaviour_rows
 from videoxai.evaluation.correctness import mark_correct
-from videoxai.evaluation.metrics import TIDY_COLUMNS, compute_clip_metrics
+from videoxai.evaluation.metrics import TIDY_COLUMNS, compute_clip_metrics, empty_metrics
 from videoxai.motion.flow import compensate_camera, farneback_clips, split_flow_settings
 from videoxai.motion.selective import selective_from_settings
 from videoxai.study.calibration import calibrated_arrays, explain_names, read_null
@@ -251,8 +251,9 @@ def metrics_video(
             table = pd.concat([table, behaviour], ignore_index=True)
             # only behaviour rows have a class; the shard stores the column as text
             table[CLASS_COLUMN] = table[CLASS_COLUMN].fillna("").astype(str)
-        # empty parts have untyped columns: keep the numbers numbers
-        return table.astype({"n": np.float64, "tau": np.float64, "q": np.float64, "value": np.float64}), {}
+        # keep the numbers numbers whatever the parts were (pandas 3 lets an untyped empty part make a column object)
+        numbers = {"clip": np.int64, "n": np.float64, "tau": np.float64, "q": np.float64, "value": np.float64}
+        return table.astype(numbers), {}
 
     run_video_step(
         output, "metrics", video_id, compute, upstream=[flow_shard, explain_shard, selective_shard], config=config
@@ -293,7 +294,7 @@ def calibrated_rows(video_id: str, selected, methods: Sequence[str]) -> pd.DataF
                     columns=list(TIDY_COLUMNS),
                 )
             )
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(TIDY_COLUMNS))
+    return pd.concat(frames, ignore_index=True) if frames else empty_metrics()
 
 
 def behaviour_of(video_id: str, explained, method: str, labels: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
