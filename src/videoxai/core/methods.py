@@ -55,7 +55,7 @@ _DECLARED = (
         "dtd",
         "DTD",
         "videoxai.explain.dtd:DTD",
-        ("low", "high", "stabilizer", "bias"),
+        ("low", "high", "stabilizer", "bias", "implementation"),
         paper=True,
         cost="one forward and one modified backward pass",
     ),
