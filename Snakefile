@@ -46,7 +46,6 @@ include: "workflow/rules/static_control.smk"
 include: "workflow/rules/randomisation.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/ground_truth.smk"
-
 include: "workflow/rules/train.smk"
 
 
