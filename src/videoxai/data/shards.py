@@ -189,6 +189,12 @@ def write_shard(
             for name, array in arrays.items():
                 array = np.asarray(array)
                 if array.dtype.kind in "OU":
+                    strange = next((item for item in array.ravel() if not isinstance(item, str)), None)
+                    if strange is not None:
+                        raise VideoXAIError(
+                            f"shard dataset {name!r} mixes text with {type(strange).__name__} values ({strange!r}): "
+                            "store numbers as a numeric array"
+                        )
                     handle.create_dataset(name, data=array.astype(object), dtype=h5py.string_dtype("utf-8"))
                     continue
                 chunks = _chunks_for(array)
