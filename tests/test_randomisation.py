@@ -331,3 +331,19 @@ def test_the_table_and_its_caption_take_the_study_bootstrap_settings(tmp_path):
     markdown = (tmp_path / "randomisation.md").read_text(encoding="utf-8")
     assert "[50% interval: percentile bootstrap resampling videos (40 resamples, seed 7)]" in markdown
     assert "95" not in markdown.splitlines()[0]
+
+
+def test_similarity_intervals_stay_within_what_each_measure_can_take():
+    """A t interval of similarities near 1 over few videos would pass 1 (and an IoU near 0 go below
+    0): every interval is cut to the measure's range."""
+    from videoxai.report.randomisation import summarise
+
+    values = {"a": (1.0, 0.0), "b": (0.98, 0.01), "c": (0.80, 0.12), "d": (1.0, 0.0)}
+    rows = [
+        (video, 0, "gradcam", "baseline", np.nan, 1, "fc", 1, high, high, low, False)
+        for video, (high, low) in values.items()
+    ]
+    (row,) = summarise(pd.DataFrame(rows, columns=list(COLUMNS))).to_dict("records")
+    for name in ("spearman", "ssim"):
+        assert row[f"{name}_low"] < row[name] < row[f"{name}_high"] == 1.0
+    assert row["iou_low"] == 0.0 < row["iou"] < row["iou_high"]

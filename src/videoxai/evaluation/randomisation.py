@@ -40,6 +40,8 @@ from videoxai.evaluation.metrics import intersection_over_union, top_fraction_ma
 from videoxai.motion.selective import selective_from_settings
 
 SIMILARITIES = ("spearman", "ssim", "iou")
+# What each similarity (and so its mean over clips) can take: intervals are cut to it.
+SIMILARITY_BOUNDS: dict[str, tuple[float, float]] = {"spearman": (-1.0, 1.0), "ssim": (-1.0, 1.0), "iou": (0.0, 1.0)}
 # Columns of the rows :func:`cascading_randomisation` returns, in order.
 COLUMNS = ("video", "clip", "method", "variant", "n", "depth", "layer", "target", *SIMILARITIES, "empty")
 # SSIM as Wang et al. (2004): 11x11 Gaussian window with sigma 1.5, K1 = 0.01, K2 = 0.03, maps in [0, 1].
@@ -413,6 +415,7 @@ __all__ = [
     "DEFAULT_TOP_Q",
     "GROUPINGS",
     "SIMILARITIES",
+    "SIMILARITY_BOUNDS",
     "LayerGroup",
     "cascading_randomisation",
     "layer_groups",

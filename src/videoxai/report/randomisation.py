@@ -18,7 +18,7 @@ import pandas as pd
 from videoxai.core.errors import VideoXAIError
 from videoxai.core.methods import method_label
 from videoxai.evaluation.metrics import ordered_methods
-from videoxai.evaluation.randomisation import COLUMNS, SIMILARITIES
+from videoxai.evaluation.randomisation import COLUMNS, SIMILARITIES, SIMILARITY_BOUNDS
 from videoxai.evaluation.stats import Interval, bootstrap_mean, bootstrap_settings, describe_settings, interval_text
 from videoxai.report.figures import figure_style, no_data_panel, save_figure, variant_label, variant_palette
 from videoxai.report.render import write_rendered
@@ -62,7 +62,9 @@ def summarise(rows: pd.DataFrame, *, bootstrap: Mapping | None = None) -> pd.Dat
             "layer": str(group["layer"].iloc[0]) if not pd.isna(group["layer"].iloc[0]) else "",
         }
         for name in SIMILARITIES:
-            interval = bootstrap_mean(group[name].to_numpy(float), group["video"].to_numpy(), **settings)
+            interval = bootstrap_mean(
+                group[name].to_numpy(float), group["video"].to_numpy(), bounds=SIMILARITY_BOUNDS[name], **settings
+            )
             record.update({name: interval.mean, f"{name}_low": interval.low, f"{name}_high": interval.high})
         record.update(
             {"empty": int(group["empty"].sum()), "clips": int(len(group)), "videos": int(group["video"].nunique())}
