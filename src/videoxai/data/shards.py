@@ -189,13 +189,17 @@ def write_shard(
             for name, array in arrays.items():
                 array = np.asarray(array)
                 if array.dtype.kind in "OU":
-                    strange = next((item for item in array.ravel() if not isinstance(item, str)), None)
-                    if strange is not None:
+                    try:
+                        handle.create_dataset(name, data=array.astype(object), dtype=h5py.string_dtype("utf-8"))
+                    except TypeError as error:
+                        # only a failed write looks for what was not text
+                        strange = next((item for item in array.ravel() if not isinstance(item, str)), None)
+                        if strange is None:
+                            raise
                         raise VideoXAIError(
                             f"shard dataset {name!r} mixes text with {type(strange).__name__} values ({strange!r}): "
                             "store numbers as a numeric array"
-                        )
-                    handle.create_dataset(name, data=array.astype(object), dtype=h5py.string_dtype("utf-8"))
+                        ) from error
                     continue
                 chunks = _chunks_for(array)
                 handle.create_dataset(
