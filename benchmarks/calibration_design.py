@@ -94,8 +94,8 @@ def photometry(clips: np.ndarray, frame: int, reach: int = 6) -> tuple[np.ndarra
                     gain = target.mean() / max(moved.mean(), 1e-6)
                     error = float(np.median(np.abs(target - gain * moved)))  # robust: the moving object is an outlier
                     if best is None or error < best[0]:
-                        best = (error, dy, dx, gain, None)
-            _, dy, dx, gains[index, t], _ = best
+                        best = (error, dy, dx, gain)
+            _, dy, dx, gains[index, t] = best
             offsets[index, t] = dy, dx
             # the noise is drawn per channel: measure it on the channels, not on their mean
             colour = clips[index, t].astype(np.float32)[inner]
